@@ -1,0 +1,1 @@
+//! A faithful local Genesys Cloud (work in progress).
