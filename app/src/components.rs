@@ -1,0 +1,115 @@
+//! Pieces shared by the pages: the header with the upstream badge, error views, sign-in and
+//! sign-out forms (plain form POSTs, so they work before hydration and without JavaScript).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::{auth::get_session_summary, error::AppError};
+
+/// The top bar: product name, which Genesys Cloud this is, and the signed-in user.
+#[component]
+pub fn Header() -> impl IntoView {
+    let summary = Resource::new(|| (), |_| get_session_summary());
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"genesys-portal"</a>
+            <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
+                {move || Suspend::new(async move {
+                    match summary.await {
+                        Ok(s) => {
+                            let badge_class = if s.upstream.is_sandbox() { "badge badge-sandbox" } else { "badge badge-org" };
+                            let label = s.upstream.label();
+                            let user = s.user_name.clone();
+                            view! {
+                                <span class=badge_class data-testid="upstream-badge" title="The Genesys Cloud this portal talks to">{label}</span>
+                                <nav class="nav">
+                                    {user.clone().map(|_| view! {
+                                        <a href="/dashboard">"Dashboard"</a>
+                                        <a href="/users">"Directory"</a>
+                                    })}
+                                </nav>
+                                <span class="spacer"></span>
+                                {match user {
+                                    Some(name) => view! {
+                                        <span class="who" data-testid="signed-in-as">{name}</span>
+                                        <LogoutForm/>
+                                    }.into_any(),
+                                    None => view! { <SignInForm compact=true/> }.into_any(),
+                                }}
+                            }.into_any()
+                        }
+                        Err(_) => view! { <span class="badge">"status unknown"</span> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </header>
+    }
+}
+
+/// "Sign in with Genesys Cloud": a form POST that starts a PKCE login on the server.
+#[component]
+pub fn SignInForm(#[prop(optional)] compact: bool, #[prop(optional, into)] return_to: Option<String>) -> impl IntoView {
+    let location = use_location();
+    let return_to = return_to.unwrap_or_else(|| {
+        let path = location.pathname.get_untracked();
+        let search = location.search.get_untracked();
+        if path == "/" || path.starts_with("/auth/") {
+            "/dashboard".to_string()
+        } else if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        }
+    });
+    let class = if compact { "button button-small" } else { "button button-primary" };
+    view! {
+        <form method="post" action="/auth/login" class="inline-form">
+            <input type="hidden" name="return_to" value=return_to/>
+            <button type="submit" class=class data-testid="sign-in">"Sign in with Genesys Cloud"</button>
+        </form>
+    }
+}
+
+/// "Sign out": a POST, never a GET link.
+#[component]
+pub fn LogoutForm() -> impl IntoView {
+    view! {
+        <form method="post" action="/auth/logout" class="inline-form">
+            <button type="submit" class="button button-small" data-testid="sign-out">"Sign out"</button>
+        </form>
+    }
+}
+
+/// Shows an error with what to do about it, and sets the page's HTTP status on the server.
+#[component]
+pub fn ErrorView(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(error.status()) {
+            response.set_status(status);
+        }
+    }
+    let context_id = error.context_id().map(str::to_string);
+    let sign_in = error.needs_sign_in();
+    view! {
+        <section class="card error-card" role="alert" data-testid="error" data-status=error.status()>
+            <h2>{error.title()}</h2>
+            <p class="error-message">{error.to_string()}</p>
+            <p class="muted">{error.advice()}</p>
+            {context_id.map(|id| view! {
+                <p class="muted small">"Genesys context id: " <code data-testid="context-id">{id}</code></p>
+            })}
+            {sign_in.then(|| view! { <SignInForm/> })}
+        </section>
+    }
+}
+
+#[component]
+pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+    view! { <p class="loading" aria-busy="true">"Loading " {what} "…"</p> }
+}
+
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! { <ErrorView error=AppError::NotFound/> }
+}

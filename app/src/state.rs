@@ -1,0 +1,57 @@
+//! The server's shared state, provided to server functions and handlers as context.
+
+use std::{sync::Arc, time::Duration};
+
+use genesys::{oauth::OAuthClientConfig, GenesysClient};
+
+use crate::{session::GrantStore, upstream::Upstream};
+
+/// Session lifetimes and limits.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    pub pending_login_ttl: Duration,
+    pub max_pending_per_browser: usize,
+    pub refresh_margin: Duration,
+    /// `Secure` + `__Host-` prefix on the cookie (off only for plain-HTTP loopback development).
+    pub secure_cookie: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            pending_login_ttl: Duration::from_secs(10 * 60),
+            max_pending_per_browser: 5,
+            refresh_margin: Duration::from_secs(60),
+            secure_cookie: true,
+        }
+    }
+}
+
+/// Everything the portal needs to talk to Genesys Cloud on behalf of its users.
+pub struct Portal {
+    pub genesys: GenesysClient,
+    pub oauth_client: OAuthClientConfig,
+    pub upstream: Upstream,
+    /// Scopes asked for at sign-in (empty: the OAuth client's configured scopes).
+    pub scopes: Vec<String>,
+    /// Optional `org` and `provider` authorize parameters.
+    pub org: Option<String>,
+    pub provider: Option<String>,
+    /// This site's origin, e.g. `https://portal.example.com` (CSRF checks, redirects).
+    pub public_origin: String,
+    /// Continue to Genesys' own logout page after signing out of the portal.
+    pub genesys_logout: bool,
+    pub grants: GrantStore,
+    pub exports: Arc<crate::directory::export::ExportJobs>,
+    pub settings: SessionSettings,
+}
+
+/// The portal from the server-function context.
+pub fn portal() -> Result<Arc<Portal>, crate::error::AppError> {
+    leptos::prelude::use_context::<Arc<Portal>>()
+        .ok_or_else(|| crate::error::AppError::internal("portal state missing from context"))
+}

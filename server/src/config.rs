@@ -1,0 +1,299 @@
+//! Configuration from the environment. Every setting is checked up front and a bad one stops
+//! the server with a message naming it; a real org is never silently replaced by the sandbox.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use url::Url;
+
+/// Where the portal's upstream is.
+#[derive(Debug, Clone)]
+pub enum UpstreamConfig {
+    /// No org configured: run the embedded sandbox.
+    Sandbox(SandboxSettings),
+    /// A real org.
+    Org(OrgSettings),
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    /// Loopback port of the embedded sandbox (0: any free port).
+    pub port: u16,
+    pub users: usize,
+    pub seed: u64,
+    /// Which of the sandbox's OAuth clients the portal signs in with: `web` (confidential,
+    /// refresh tokens), `pkce` (public) or `limited` (public, without the users scope).
+    pub client: String,
+    pub token_lifetime_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgSettings {
+    /// A region domain (`mypurecloud.ie`) or explicit base URLs.
+    pub region: Option<String>,
+    pub login_url: Option<String>,
+    pub api_url: Option<String>,
+    pub client_id: String,
+    /// Set: a confidential client (secret + PKCE); unset: a public PKCE client.
+    pub client_secret: Option<String>,
+}
+
+/// The client-credentials identity the portal uses for its own calls.
+#[derive(Clone)]
+pub struct ServiceClientSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for ServiceClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceClientSettings").field("client_id", &self.client_id).field("client_secret", &"[redacted]").finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub public_url: Url,
+    pub data_dir: PathBuf,
+    pub upstream: UpstreamConfig,
+    pub scopes: Vec<String>,
+    pub org: Option<String>,
+    pub provider: Option<String>,
+    pub genesys_logout: bool,
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    pub request_timeout: Duration,
+    pub json_logs: bool,
+    pub service_client: Option<ServiceClientSettings>,
+}
+
+impl Config {
+    /// Whether the session cookie may drop `Secure` and the `__Host-` prefix: only for
+    /// plain-HTTP loopback development.
+    pub fn secure_cookie(&self) -> bool {
+        !(self.public_url.scheme() == "http" && is_loopback_host(&self.public_url))
+    }
+
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    matches!(url.host_str(), Some("localhost") | Some("127.0.0.1") | Some("[::1]"))
+}
+
+/// Reads the configuration from a set of variables (the process environment in `main`).
+pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Result<Config, Vec<String>> {
+    let mut errors = Vec::new();
+    let get = |name: &str| vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+    let public_url = match get("PORTAL_PUBLIC_URL") {
+        Some(raw) => match Url::parse(&raw) {
+            Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(&u)) => {
+                if u.path() != "/" || u.query().is_some() {
+                    errors.push(format!("PORTAL_PUBLIC_URL must be an origin without a path (got `{raw}`)"));
+                }
+                u
+            }
+            Ok(_) => {
+                errors.push(format!(
+                    "PORTAL_PUBLIC_URL must be https (plain http only for localhost or 127.0.0.1); got `{raw}`"
+                ));
+                default_public_url(site_addr)
+            }
+            Err(e) => {
+                errors.push(format!("PORTAL_PUBLIC_URL is not a URL ({e}): `{raw}`"));
+                default_public_url(site_addr)
+            }
+        },
+        None => default_public_url(site_addr),
+    };
+
+    let mut number = |name: &str, default: u64, min: u64, max: u64| -> u64 {
+        match get(name) {
+            None => default,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    errors.push(format!("{name} must be a whole number from {min} to {max} (got `{raw}`)"));
+                    default
+                }
+            },
+        }
+    };
+    let idle_minutes = number("PORTAL_SESSION_IDLE_MINUTES", 30, 1, 24 * 60);
+    let absolute_hours = number("PORTAL_SESSION_MAX_HOURS", 12, 1, 24 * 30);
+    let request_timeout = number("PORTAL_REQUEST_TIMEOUT_SECS", 30, 1, 600);
+    let sandbox_port = number("SANDBOX_PORT", 0, 0, 65535) as u16;
+    let sandbox_users = number("SANDBOX_USERS", 1250, 1, 100_000) as usize;
+    let sandbox_seed = number("SANDBOX_SEED", 42, 0, u64::MAX);
+    let sandbox_lifetime = get("SANDBOX_TOKEN_LIFETIME_SECS").map(|_| number("SANDBOX_TOKEN_LIFETIME_SECS", 86400, 1, 172_800));
+
+    let mut flag = |name: &str, default: bool| -> bool {
+        match get(name).as_deref() {
+            None => default,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(other) => {
+                errors.push(format!("{name} must be true or false (got `{other}`)"));
+                default
+            }
+        }
+    };
+    let genesys_logout = flag("GENESYS_LOGOUT", false);
+    let json_logs = match get("PORTAL_LOG_FORMAT").as_deref() {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            errors.push(format!("PORTAL_LOG_FORMAT must be `text` or `json` (got `{other}`)"));
+            false
+        }
+    };
+
+    let region = get("GENESYS_REGION");
+    let login_url = get("GENESYS_LOGIN_URL");
+    let api_url = get("GENESYS_API_URL");
+    let client_id = get("GENESYS_CLIENT_ID");
+    let client_secret = get("GENESYS_CLIENT_SECRET");
+    let org_given = region.is_some() || login_url.is_some() || api_url.is_some() || client_id.is_some() || client_secret.is_some();
+    let upstream = if org_given {
+        if client_id.is_none() {
+            errors.push("GENESYS_CLIENT_ID is required when a Genesys Cloud org is configured".into());
+        }
+        match (&region, &login_url, &api_url) {
+            (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+            (Some(_), _, _) => errors.push("set either GENESYS_REGION or GENESYS_LOGIN_URL with GENESYS_API_URL, not both".into()),
+            (None, _, _) => errors.push(
+                "GENESYS_REGION is required when a Genesys Cloud org is configured (e.g. mypurecloud.com, mypurecloud.ie, usw2.pure.cloud); or give both GENESYS_LOGIN_URL and GENESYS_API_URL".into(),
+            ),
+        }
+        UpstreamConfig::Org(OrgSettings { region, login_url, api_url, client_id: client_id.unwrap_or_default(), client_secret })
+    } else {
+        let client = get("SANDBOX_CLIENT").unwrap_or_else(|| "web".into());
+        if !matches!(client.as_str(), "web" | "pkce" | "limited") {
+            errors.push(format!("SANDBOX_CLIENT must be `web`, `pkce` or `limited` (got `{client}`)"));
+        }
+        UpstreamConfig::Sandbox(SandboxSettings {
+            port: sandbox_port,
+            users: sandbox_users,
+            seed: sandbox_seed,
+            client,
+            token_lifetime_secs: sandbox_lifetime,
+        })
+    };
+
+    let service_client = match (get("GENESYS_SERVICE_CLIENT_ID"), get("GENESYS_SERVICE_CLIENT_SECRET")) {
+        (Some(client_id), Some(client_secret)) => Some(ServiceClientSettings {
+            client_id,
+            client_secret,
+            scopes: get("GENESYS_SERVICE_SCOPES").map(|s| split_scopes(&s)).unwrap_or_else(|| vec!["users:readonly".into()]),
+        }),
+        (None, None) if matches!(upstream, UpstreamConfig::Sandbox(_)) => Some(ServiceClientSettings {
+            client_id: "portal-service".into(),
+            client_secret: "sandbox-service-secret".into(),
+            scopes: vec!["users:readonly".into()],
+        }),
+        (None, None) => None,
+        _ => {
+            errors.push("GENESYS_SERVICE_CLIENT_ID and GENESYS_SERVICE_CLIENT_SECRET go together".into());
+            None
+        }
+    };
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Config {
+        public_url,
+        data_dir: get("PORTAL_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data")),
+        upstream,
+        scopes: get("GENESYS_SCOPES").map(|s| split_scopes(&s)).unwrap_or_default(),
+        org: get("GENESYS_ORG"),
+        provider: get("GENESYS_PROVIDER"),
+        genesys_logout,
+        idle_timeout: Duration::from_secs(idle_minutes * 60),
+        absolute_timeout: Duration::from_secs(absolute_hours * 3600),
+        request_timeout: Duration::from_secs(request_timeout),
+        json_logs,
+        service_client,
+    })
+}
+
+fn split_scopes(raw: &str) -> Vec<String> {
+    raw.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn default_public_url(site_addr: SocketAddr) -> Url {
+    Url::parse(&format!("http://{site_addr}")).expect("a socket address is a valid URL authority")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn addr() -> SocketAddr {
+        "127.0.0.1:3000".parse().unwrap()
+    }
+
+    #[test]
+    fn no_org_means_the_sandbox_on_loopback_http() {
+        let c = from_vars(&vars(&[]), addr()).unwrap();
+        assert!(matches!(c.upstream, UpstreamConfig::Sandbox(_)));
+        assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
+        assert!(!c.secure_cookie());
+    }
+
+    #[test]
+    fn a_partial_org_is_an_error_not_a_sandbox() {
+        let e = from_vars(&vars(&[("GENESYS_CLIENT_ID", "abc")]), addr()).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("GENESYS_REGION")), "{e:?}");
+        let e = from_vars(&vars(&[("GENESYS_REGION", "mypurecloud.ie")]), addr()).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("GENESYS_CLIENT_ID")), "{e:?}");
+    }
+
+    #[test]
+    fn a_real_org_with_secret_is_confidential() {
+        let c = from_vars(
+            &vars(&[
+                ("GENESYS_REGION", "mypurecloud.ie"),
+                ("GENESYS_CLIENT_ID", "id"),
+                ("GENESYS_CLIENT_SECRET", "s"),
+                ("PORTAL_PUBLIC_URL", "https://portal.example.com"),
+            ]),
+            addr(),
+        )
+        .unwrap();
+        match c.upstream {
+            UpstreamConfig::Org(o) => assert_eq!(o.client_secret.as_deref(), Some("s")),
+            other => panic!("{other:?}"),
+        }
+        assert!(c.secure_cookie());
+        assert!(c.service_client.is_none());
+    }
+
+    #[test]
+    fn public_http_urls_other_than_loopback_are_refused() {
+        let e = from_vars(&vars(&[("PORTAL_PUBLIC_URL", "http://portal.example.com")]), addr()).unwrap_err();
+        assert!(e[0].contains("https"));
+        let e = from_vars(&vars(&[("PORTAL_PUBLIC_URL", "https://x.example.com/app")]), addr()).unwrap_err();
+        assert!(e[0].contains("without a path"));
+    }
+
+    #[test]
+    fn bad_numbers_and_flags_are_named() {
+        let e = from_vars(&vars(&[("PORTAL_SESSION_IDLE_MINUTES", "soon"), ("GENESYS_LOGOUT", "maybe")]), addr()).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("PORTAL_SESSION_IDLE_MINUTES")));
+        assert!(e.iter().any(|m| m.contains("GENESYS_LOGOUT")));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = ServiceClientSettings { client_id: "c".into(), client_secret: "hunter2".into(), scopes: vec![] };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,62 @@
+//! Request guards for every route: state-changing requests must come from this site (CSRF),
+//! and every response carries the security headers.
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+/// The site's own origin, for the checks below.
+#[derive(Clone)]
+pub struct SiteOrigin {
+    pub origin: String,
+    pub https: bool,
+}
+
+/// Leptos server functions accept form POSTs that any site can send: every request that may
+/// change state must carry this site's `Origin` (or `Sec-Fetch-Site: same-origin`).
+pub async fn require_same_origin(State(site): State<SiteOrigin>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let allowed = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin == site.origin,
+        None => matches!(
+            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+            Some("same-origin") | Some("none")
+        ),
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-site request blocked");
+        (StatusCode::FORBIDDEN, "This request did not come from this site, so it was blocked. Reload the page and try again.")
+            .into_response()
+    }
+}
+
+const FALLBACK_CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Security headers on every response (pages set their own nonce-based CSP first).
+pub async fn security_headers(State(site): State<SiteOrigin>, request: Request<Body>, next: Next) -> Response {
+    let is_asset = request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(FALLBACK_CSP));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    if site.https {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    }
+    if !is_asset {
+        h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    }
+    response
+}
