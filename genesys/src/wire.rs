@@ -12,9 +12,13 @@ use crate::secret::{AccessToken, RefreshToken};
 /// non-numeric `expires_in` fails to deserialize; `token_type` is checked by the client.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TokenResponse {
+    /// The bearer token for the api host.
     pub access_token: AccessToken,
+    /// `bearer` (compared case-insensitively).
     pub token_type: String,
+    /// Lifetime in seconds (Genesys: 300 to 172800, set per OAuth client).
     pub expires_in: u64,
+    /// A refresh token (certain only for the confidential code grant).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<RefreshToken>,
 }
@@ -23,9 +27,12 @@ pub struct TokenResponse {
 /// servers `error_description`: read both.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TokenErrorBody {
+    /// The RFC 6749 §5.2 code (`invalid_grant`, `invalid_client`, ...).
     pub error: String,
+    /// Genesys' description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The standard RFC 6749 description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
 }
@@ -47,20 +54,28 @@ impl TokenErrorBody {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiErrorBody {
+    /// A human-readable message (render as text).
     #[serde(default)]
     pub message: String,
+    /// Genesys' error code (`bad.request`, `not.found`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The HTTP status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// The message with `{placeholders}` for `messageParams`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_with_params: Option<String>,
+    /// The values of the placeholders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_params: Option<std::collections::BTreeMap<String, String>>,
+    /// The id support asks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_id: Option<String>,
+    /// Further details, as sent.
     #[serde(default)]
     pub details: Vec<serde_json::Value>,
+    /// Nested errors, as sent.
     #[serde(default)]
     pub errors: Vec<serde_json::Value>,
 }
@@ -72,12 +87,16 @@ pub struct ApiErrorBody {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum UserState {
+    /// An active user.
     Active,
+    /// A deactivated user.
     Inactive,
+    /// A deleted user.
     Deleted,
 }
 
 impl UserState {
+    /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             UserState::Active => "active",
@@ -91,14 +110,19 @@ impl UserState {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum StateFilter {
+    /// Active users (the default).
     #[default]
     Active,
+    /// Inactive users.
     Inactive,
+    /// Deleted users.
     Deleted,
+    /// Users in any state.
     Any,
 }
 
 impl StateFilter {
+    /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             StateFilter::Active => "active",
@@ -108,6 +132,7 @@ impl StateFilter {
         }
     }
 
+    /// Parses the wire name.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "active" => Some(Self::Active),
@@ -118,6 +143,7 @@ impl StateFilter {
         }
     }
 
+    /// Whether a user in `state` passes the filter.
     pub fn matches(self, state: UserState) -> bool {
         match self {
             StateFilter::Any => true,
@@ -132,12 +158,15 @@ impl StateFilter {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
+    /// A to Z (the default).
     #[default]
     Ascending,
+    /// Z to A.
     Descending,
 }
 
 impl SortOrder {
+    /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             SortOrder::Ascending => "ascending",
@@ -145,6 +174,7 @@ impl SortOrder {
         }
     }
 
+    /// Parses the wire name (also `asc`/`desc`), case-insensitively.
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "ascending" | "asc" => Some(Self::Ascending),
@@ -159,9 +189,12 @@ impl SortOrder {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityRef {
+    /// The entity id.
     pub id: String,
+    /// The entity name, when embedded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The entity path on the api host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
@@ -170,7 +203,9 @@ pub struct EntityRef {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct UserImage {
+    /// e.g. `x96`.
     pub resolution: String,
+    /// Where the image is.
     pub image_uri: String,
 }
 
@@ -178,9 +213,11 @@ pub struct UserImage {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceDefinition {
+    /// The presence definition id.
     pub id: String,
     /// `Available`, `Away`, `Busy`, `Offline`, `Idle`, `On Queue`, `Meal`, `Training`, `Break`, `Meeting`.
     pub system_presence: String,
+    /// The definition path on the api host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
@@ -189,13 +226,18 @@ pub struct PresenceDefinition {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPresence {
+    /// Where the presence came from (`PURECLOUD`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Whether this is the primary presence.
     #[serde(default)]
     pub primary: bool,
+    /// Which presence it is.
     pub presence_definition: PresenceDefinition,
+    /// The status message the user set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When it last changed (ISO 8601).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified_date: Option<String>,
 }
@@ -204,28 +246,41 @@ pub struct UserPresence {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
+    /// The user id.
     pub id: String,
+    /// The display name.
     #[serde(default)]
     pub name: String,
+    /// The e-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The sign-in name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// Active, inactive or deleted.
     pub state: UserState,
+    /// The job title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// The department.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// The division the user belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub division: Option<EntityRef>,
+    /// The user's manager.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<EntityRef>,
+    /// Profile images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<UserImage>>,
+    /// Presence (only with `expand=presence`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<UserPresence>,
+    /// The version, for updates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// The user path on the api host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
@@ -235,20 +290,30 @@ pub struct User {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct UserEntityListing {
+    /// The users of this page.
     #[serde(default)]
     pub entities: Vec<User>,
+    /// Users per page.
     pub page_size: u32,
+    /// This page (1-based).
     pub page_number: u32,
+    /// Users in all pages.
     pub total: u64,
+    /// How many pages there are.
     pub page_count: u32,
+    /// The first page (a path on the api host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_uri: Option<String>,
+    /// This page (a path on the api host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
+    /// The previous page, if any (a path on the api host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_uri: Option<String>,
+    /// The next page, if any (a path on the api host: never follow it elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_uri: Option<String>,
+    /// The last page (a path on the api host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_uri: Option<String>,
 }
@@ -260,8 +325,10 @@ pub struct SearchCriterion {
     /// `QUERY_STRING`, `CONTAINS`, `EXACT`, `STARTS_WITH`, ...
     #[serde(rename = "type")]
     pub kind: String,
+    /// The fields to match (`name`, `email`, ...).
     #[serde(default)]
     pub fields: Vec<String>,
+    /// The value to match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -270,14 +337,20 @@ pub struct SearchCriterion {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSearchRequest {
+    /// Results per page.
     pub page_size: u32,
+    /// The 1-based page.
     pub page_number: u32,
+    /// Sort order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_order: Option<SortOrder>,
+    /// The field to sort by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_by: Option<String>,
+    /// The criteria (all must match).
     #[serde(default)]
     pub query: Vec<SearchCriterion>,
+    /// Extra fields to expand.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expand: Vec<String>,
 }
@@ -286,18 +359,27 @@ pub struct UserSearchRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct UsersSearchResponse {
+    /// Matches in all pages.
     pub total: u64,
+    /// How many pages there are.
     pub page_count: u32,
+    /// Results per page.
     pub page_size: u32,
+    /// This page (1-based).
     pub page_number: u32,
+    /// The previous page, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_page: Option<String>,
+    /// This page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_page: Option<String>,
+    /// The next page, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page: Option<String>,
+    /// The entity types searched (`users`).
     #[serde(default)]
     pub types: Vec<String>,
+    /// The users found.
     #[serde(default)]
     pub results: Vec<User>,
 }
@@ -309,15 +391,21 @@ pub struct UsersSearchResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
+    /// The org the token acts in.
     pub organization: EntityRef,
+    /// The user's home org, when it differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_organization: Option<EntityRef>,
+    /// The scopes the token carries.
     #[serde(default)]
     pub authorized_scope: Vec<String>,
+    /// The user a cloned token acts for, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloned_user: Option<EntityRef>,
+    /// When the token idles out (ISO 8601), if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_token_idles: Option<String>,
+    /// The OAuth client the token was issued to.
     #[serde(rename = "OAuthClient")]
     pub oauth_client: OAuthClientRef,
 }
@@ -326,11 +414,15 @@ pub struct TokenInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthClientRef {
+    /// The client id.
     pub id: String,
+    /// The client name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The org owning the client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<EntityRef>,
+    /// The client path on the api host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
