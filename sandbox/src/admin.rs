@@ -1,0 +1,72 @@
+//! The loopback-only admin endpoint: read and change the injected faults, expire every
+//! access token. A request whose peer is not on loopback (or unknown) is refused.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::faults::FaultsBody;
+use crate::respond::ApiError;
+use crate::SandboxState;
+
+fn from_loopback(req: &Request) -> Result<(), ApiError> {
+    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) if peer.ip().is_loopback() => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "The sandbox admin endpoint answers loopback clients only.",
+        )),
+    }
+}
+
+/// `GET /sandbox/faults`.
+pub(crate) async fn get_faults(State(s): State<SandboxState>, req: Request) -> Response {
+    if let Err(e) = from_loopback(&req) {
+        return e.into_response();
+    }
+    Json(FaultsBody::from(&s.faults().get())).into_response()
+}
+
+/// `PUT /sandbox/faults`: the fields present are changed, the others kept.
+pub(crate) async fn put_faults(State(s): State<SandboxState>, req: Request) -> Response {
+    if let Err(e) = from_loopback(&req) {
+        return e.into_response();
+    }
+    let body: Bytes = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return ApiError::bad_request("The body is too large.").into_response(),
+    };
+    let change: FaultsBody = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return ApiError::bad_request(format!(
+                "Expected {{latencyMs, errorRate, rateLimitRate, tokenEndpointDown, malformedTokenBody}}: {e}"
+            ))
+            .into_response()
+        }
+    };
+    let for_range = |r: Option<f64>| r.is_none_or(|r| (0.0..=1.0).contains(&r));
+    if !for_range(change.error_rate) || !for_range(change.rate_limit_rate) {
+        return ApiError::bad_request("errorRate and rateLimitRate are shares between 0 and 1.")
+            .into_response();
+    }
+    let faults = s.faults();
+    let mut settings = faults.get();
+    change.apply_to(&mut settings);
+    faults.replace(settings);
+    Json(FaultsBody::from(&faults.get())).into_response()
+}
+
+/// `POST /sandbox/expire-tokens`.
+pub(crate) async fn expire_tokens(State(s): State<SandboxState>, req: Request) -> Response {
+    if let Err(e) = from_loopback(&req) {
+        return e.into_response();
+    }
+    s.expire_tokens();
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -1,0 +1,250 @@
+//! How a sandbox is configured: its listener, seeded org, OAuth clients and faults.
+//! The defaults match the app's defaults so that `cargo run -p sandbox` just works.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The most users a sandbox org can hold.
+pub const MAX_USERS: usize = 100_000;
+
+/// The longest access-token lifetime Genesys allows an OAuth client (48 hours).
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 172_800;
+
+/// Everything a sandbox needs to start.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where to listen (default `127.0.0.1:0`, a free loopback port).
+    pub bind: SocketAddr,
+    /// How many users the seeded org has (default 1,250, at most 100,000).
+    pub users: usize,
+    /// The seed of the org: the same seed gives the same users, ids and all.
+    pub seed: u64,
+    /// API requests allowed per token per minute (default 300; 0 turns rate limiting off).
+    pub rate_limit_per_minute: u32,
+    /// How long an authorization code may be redeemed (default 10 minutes).
+    pub code_lifetime: Duration,
+    /// The OAuth clients the login host knows.
+    pub clients: Vec<ClientConfig>,
+    /// Faults in force from the start (they can be changed at run time).
+    pub faults: FaultSettings,
+    /// When set, grants, tokens and codes persist to this file and are reloaded at start.
+    pub state_file: Option<PathBuf>,
+    /// The URL clients reach the sandbox at, when it is not `http://{bind}`.
+    pub public_base_url: Option<Url>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            users: 1_250,
+            seed: 1,
+            rate_limit_per_minute: 300,
+            code_lifetime: Duration::from_secs(600),
+            clients: ClientConfig::defaults(),
+            faults: FaultSettings::default(),
+            state_file: None,
+            public_base_url: None,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Checks the configuration; the message names the offending setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.users == 0 || self.users > MAX_USERS {
+            return Err(format!(
+                "users must be between 1 and {MAX_USERS}, got {}",
+                self.users
+            ));
+        }
+        if self.code_lifetime.is_zero() {
+            return Err("code_lifetime must be positive".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for client in &self.clients {
+            client.validate()?;
+            if !seen.insert(client.id.as_str()) {
+                return Err(format!("client id {:?} is configured twice", client.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An OAuth grant a client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+/// One OAuth client registered with the sandbox's login host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientConfig {
+    pub id: String,
+    pub name: String,
+    /// `None` makes a public (PKCE) client.
+    #[serde(default)]
+    pub secret: Option<String>,
+    pub grants: Vec<Grant>,
+    /// Exact-match redirect URIs for `/oauth/authorize`.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Exact-match `redirect_uri`s accepted by `/logout`.
+    #[serde(default)]
+    pub logout_redirect_uris: Vec<String>,
+    /// The scopes the client may be granted.
+    pub scopes: Vec<String>,
+    /// Access-token lifetime (Genesys allows 300..=172800; the sandbox also accepts shorter
+    /// lifetimes, down to 1 s, for tests).
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime_secs: u64,
+}
+
+fn default_token_lifetime() -> u64 {
+    86_400
+}
+
+fn app_redirect_uris() -> Vec<String> {
+    vec![
+        "http://127.0.0.1:3000/auth/callback".into(),
+        "http://localhost:3000/auth/callback".into(),
+    ]
+}
+
+fn app_logout_uris() -> Vec<String> {
+    vec![
+        "http://127.0.0.1:3000/".into(),
+        "http://localhost:3000/".into(),
+    ]
+}
+
+impl ClientConfig {
+    /// The app's default clients: confidential `portal-web`, public `portal-pkce`,
+    /// client-credentials `portal-service`, and `portal-limited` (no users scope, for 403s).
+    pub fn defaults() -> Vec<ClientConfig> {
+        let user_scopes = vec!["users:readonly".to_string(), "user-basic-info".to_string()];
+        vec![
+            ClientConfig {
+                id: "portal-web".into(),
+                name: "Genesys Portal (confidential)".into(),
+                secret: Some("sandbox-portal-secret".into()),
+                grants: vec![Grant::AuthorizationCode, Grant::RefreshToken],
+                redirect_uris: app_redirect_uris(),
+                logout_redirect_uris: app_logout_uris(),
+                scopes: user_scopes.clone(),
+                token_lifetime_secs: default_token_lifetime(),
+            },
+            ClientConfig {
+                id: "portal-pkce".into(),
+                name: "Genesys Portal (PKCE)".into(),
+                secret: None,
+                grants: vec![Grant::AuthorizationCode],
+                redirect_uris: app_redirect_uris(),
+                logout_redirect_uris: app_logout_uris(),
+                scopes: user_scopes,
+                token_lifetime_secs: default_token_lifetime(),
+            },
+            ClientConfig {
+                id: "portal-service".into(),
+                name: "Genesys Portal (service)".into(),
+                secret: Some("sandbox-service-secret".into()),
+                grants: vec![Grant::ClientCredentials],
+                redirect_uris: Vec::new(),
+                logout_redirect_uris: Vec::new(),
+                scopes: vec!["users:readonly".into()],
+                token_lifetime_secs: default_token_lifetime(),
+            },
+            ClientConfig {
+                id: "portal-limited".into(),
+                name: "Genesys Portal (basic info only)".into(),
+                secret: None,
+                grants: vec![Grant::AuthorizationCode],
+                redirect_uris: app_redirect_uris(),
+                logout_redirect_uris: app_logout_uris(),
+                scopes: vec!["user-basic-info".into()],
+                token_lifetime_secs: default_token_lifetime(),
+            },
+        ]
+    }
+
+    /// A public client has no secret and must use PKCE.
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none()
+    }
+
+    pub fn allows(&self, grant: Grant) -> bool {
+        self.grants.contains(&grant)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.id.is_empty() || self.id.chars().any(|c| c.is_control() || c == ':') {
+            return Err(format!(
+                "client id {:?} is empty or has ':' or control characters",
+                self.id
+            ));
+        }
+        if self.token_lifetime_secs == 0 || self.token_lifetime_secs > MAX_TOKEN_LIFETIME_SECS {
+            return Err(format!(
+                "client {}: tokenLifetimeSecs must be between 1 and {MAX_TOKEN_LIFETIME_SECS}",
+                self.id
+            ));
+        }
+        if self.is_public() && self.allows(Grant::ClientCredentials) {
+            return Err(format!(
+                "client {}: client_credentials needs a secret",
+                self.id
+            ));
+        }
+        if matches!(&self.secret, Some(s) if s.is_empty()) {
+            return Err(format!(
+                "client {}: an empty secret; leave it out for a public client",
+                self.id
+            ));
+        }
+        for uri in self.redirect_uris.iter().chain(&self.logout_redirect_uris) {
+            Url::parse(uri)
+                .map_err(|e| format!("client {}: redirect URI {uri:?}: {e}", self.id))?;
+        }
+        Ok(())
+    }
+}
+
+/// The clients file given to `--config`: either a list of clients or `{"clients": [...]}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ClientsFile {
+    List(Vec<ClientConfig>),
+    Object { clients: Vec<ClientConfig> },
+}
+
+impl ClientsFile {
+    pub fn into_clients(self) -> Vec<ClientConfig> {
+        match self {
+            ClientsFile::List(c) | ClientsFile::Object { clients: c } => c,
+        }
+    }
+}
+
+/// Faults to inject. Rates are shares between 0 and 1.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultSettings {
+    /// Added to every answer except the admin endpoint's.
+    pub latency: Duration,
+    /// Share of API requests answered with a 5xx.
+    pub error_rate: f64,
+    /// Share of API requests answered with a forced 429.
+    pub rate_limit_rate: f64,
+    /// `/oauth/token` answers 503.
+    pub token_endpoint_down: bool,
+    /// `/oauth/token` answers 200 with a body that is not valid JSON.
+    pub malformed_token_body: bool,
+}

@@ -1,0 +1,176 @@
+//! Run-time fault injection: a shared, cheaply cloned handle over the settings in force, and
+//! the JSON shape of the admin endpoint.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::FaultSettings;
+
+/// A handle on the sandbox's faults; clones share the same settings.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    inner: Arc<RwLock<FaultSettings>>,
+}
+
+fn clamp_rate(rate: f64) -> f64 {
+    if rate.is_nan() {
+        0.0
+    } else {
+        rate.clamp(0.0, 1.0)
+    }
+}
+
+impl Faults {
+    pub(crate) fn new(settings: FaultSettings) -> Self {
+        let faults = Self::default();
+        faults.replace(settings);
+        faults
+    }
+
+    /// The settings in force.
+    pub fn get(&self) -> FaultSettings {
+        self.read().clone()
+    }
+
+    /// Replaces every setting at once.
+    pub fn replace(&self, mut settings: FaultSettings) {
+        settings.error_rate = clamp_rate(settings.error_rate);
+        settings.rate_limit_rate = clamp_rate(settings.rate_limit_rate);
+        *self.write() = settings;
+    }
+
+    /// Back to no faults at all.
+    pub fn clear(&self) {
+        self.replace(FaultSettings::default());
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.write().latency = latency;
+    }
+
+    /// Share (0..=1) of API requests answered with a 5xx.
+    pub fn set_error_rate(&self, rate: f64) {
+        self.write().error_rate = clamp_rate(rate);
+    }
+
+    /// Share (0..=1) of API requests answered with a forced 429.
+    pub fn set_rate_limit_rate(&self, rate: f64) {
+        self.write().rate_limit_rate = clamp_rate(rate);
+    }
+
+    pub fn set_token_endpoint_down(&self, down: bool) {
+        self.write().token_endpoint_down = down;
+    }
+
+    pub fn set_malformed_token_body(&self, malformed: bool) {
+        self.write().malformed_token_body = malformed;
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        self.read().latency
+    }
+
+    /// Draws whether this API request fails with a 5xx.
+    pub(crate) fn roll_error(&self) -> bool {
+        roll(self.read().error_rate)
+    }
+
+    /// Draws whether this API request gets a forced 429.
+    pub(crate) fn roll_rate_limit(&self) -> bool {
+        roll(self.read().rate_limit_rate)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, FaultSettings> {
+        // A panic while holding the lock cannot leave the plain settings half-written.
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, FaultSettings> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn roll(rate: f64) -> bool {
+    rate >= 1.0 || (rate > 0.0 && rand::thread_rng().gen_bool(rate))
+}
+
+/// The admin endpoint's view of the faults (`GET`/`PUT /sandbox/faults`). On `PUT` every field
+/// is optional: the ones left out keep their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultsBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_down: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed_token_body: Option<bool>,
+}
+
+impl From<&FaultSettings> for FaultsBody {
+    fn from(s: &FaultSettings) -> Self {
+        Self {
+            latency_ms: Some(u64::try_from(s.latency.as_millis()).unwrap_or(u64::MAX)),
+            error_rate: Some(s.error_rate),
+            rate_limit_rate: Some(s.rate_limit_rate),
+            token_endpoint_down: Some(s.token_endpoint_down),
+            malformed_token_body: Some(s.malformed_token_body),
+        }
+    }
+}
+
+impl FaultsBody {
+    /// Applies the fields that are present to `settings`.
+    pub fn apply_to(&self, settings: &mut FaultSettings) {
+        if let Some(ms) = self.latency_ms {
+            settings.latency = Duration::from_millis(ms);
+        }
+        if let Some(r) = self.error_rate {
+            settings.error_rate = r;
+        }
+        if let Some(r) = self.rate_limit_rate {
+            settings.rate_limit_rate = r;
+        }
+        if let Some(d) = self.token_endpoint_down {
+            settings.token_endpoint_down = d;
+        }
+        if let Some(m) = self.malformed_token_body {
+            settings.malformed_token_body = m;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_clamped_and_nan_is_zero() {
+        let f = Faults::default();
+        f.set_error_rate(7.0);
+        assert_eq!(f.get().error_rate, 1.0);
+        f.set_rate_limit_rate(f64::NAN);
+        assert_eq!(f.get().rate_limit_rate, 0.0);
+        assert!(f.roll_error());
+        assert!(!f.roll_rate_limit());
+    }
+
+    #[test]
+    fn partial_body_keeps_other_fields() {
+        let mut s = FaultSettings {
+            token_endpoint_down: true,
+            ..Default::default()
+        };
+        let body: FaultsBody = serde_json::from_str(r#"{"latencyMs":250}"#).unwrap();
+        body.apply_to(&mut s);
+        assert_eq!(s.latency, Duration::from_millis(250));
+        assert!(s.token_endpoint_down);
+    }
+}

@@ -1,0 +1,854 @@
+//! The API host from the outside: bearer and scope checks, the users and tokens endpoints,
+//! paging, search, rate limits, faults, the admin endpoint and persistence.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::*;
+use genesys::wire::{TokenInfo, User, UserEntityListing, UsersSearchResponse};
+use reqwest::StatusCode;
+use sandbox::SandboxConfig;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn bearer_tokens_are_checked() {
+    let h = start_default().await;
+    let v = api_error(h.api(None, "/api/v2/users/me").await, 401).await;
+    assert_eq!(v["code"], "authentication.required");
+    let v = api_error(h.api(Some("made-up-token"), "/api/v2/users").await, 401).await;
+    assert_eq!(v["code"], "bad.credentials");
+    let r = h
+        .http
+        .get(h.url("/api/v2/users"))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    api_error(r, 401).await;
+
+    // Expired.
+    let token = h.pkce_token("portal-pkce").await;
+    assert_eq!(
+        h.api(Some(&token), "/api/v2/users/me").await.status(),
+        StatusCode::OK
+    );
+    h.sandbox.expire_tokens();
+    api_error(h.api(Some(&token), "/api/v2/users/me").await, 401).await;
+
+    // Revoked with DELETE /api/v2/tokens/me; other tokens are untouched.
+    let a = h.pkce_token("portal-pkce").await;
+    let b = h.service_token().await;
+    let r = h
+        .http
+        .delete(h.url("/api/v2/tokens/me"))
+        .bearer_auth(&a)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    api_error(h.api(Some(&a), "/api/v2/tokens/me").await, 401).await;
+    assert_eq!(
+        h.api(Some(&b), "/api/v2/tokens/me").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn scopes_are_checked_per_endpoint() {
+    let h = start_default().await;
+    let limited = h.pkce_token("portal-limited").await;
+    assert_eq!(
+        h.api(Some(&limited), "/api/v2/users/me").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.api(Some(&limited), "/api/v2/tokens/me").await.status(),
+        StatusCode::OK
+    );
+    let v = api_error(h.api(Some(&limited), "/api/v2/users").await, 403).await;
+    assert!(
+        v["message"].as_str().unwrap().contains("users:readonly"),
+        "{v}"
+    );
+    let me: User = h
+        .api(Some(&limited), "/api/v2/users/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    api_error(
+        h.api(Some(&limited), &format!("/api/v2/users/{}", me.id))
+            .await,
+        403,
+    )
+    .await;
+    let r = h
+        .http
+        .post(h.url("/api/v2/users/search"))
+        .bearer_auth(&limited)
+        .json(&json!({"pageSize": 25, "pageNumber": 1, "query": [{"type": "CONTAINS", "fields": ["name"], "value": "a"}]}))
+        .send()
+        .await
+        .unwrap();
+    api_error(r, 403).await;
+}
+
+#[tokio::test]
+async fn users_me_for_users_and_client_credentials() {
+    let h = start_default().await;
+    let token = h.pkce_token("portal-pkce").await;
+    let me: User = h
+        .api(Some(&token), "/api/v2/users/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(me.presence.is_none());
+    assert_eq!(
+        me.self_uri.as_deref(),
+        Some(format!("/api/v2/users/{}", me.id).as_str())
+    );
+    let me: User = h
+        .api(Some(&token), "/api/v2/users/me?expand=presence")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(me.presence.is_some());
+
+    let service = h.service_token().await;
+    let v = api_error(h.api(Some(&service), "/api/v2/users/me").await, 401).await;
+    assert!(v["message"].as_str().unwrap().contains("user context"));
+}
+
+#[tokio::test]
+async fn listing_has_the_exact_shape_and_uris() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let r = h
+        .api(Some(&token), "/api/v2/users?pageSize=25&pageNumber=2")
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let raw: Value = r.json().await.unwrap();
+    for key in [
+        "entities",
+        "pageSize",
+        "pageNumber",
+        "total",
+        "pageCount",
+        "firstUri",
+        "selfUri",
+        "previousUri",
+        "nextUri",
+        "lastUri",
+    ] {
+        assert!(raw.get(key).is_some(), "{key} missing: {raw}");
+    }
+    let l: UserEntityListing = serde_json::from_value(raw).unwrap();
+    assert_eq!((l.page_size, l.page_number, l.entities.len()), (25, 2, 25));
+    assert_eq!(
+        l.first_uri.as_deref(),
+        Some("/api/v2/users?pageSize=25&pageNumber=1")
+    );
+    assert_eq!(
+        l.self_uri.as_deref(),
+        Some("/api/v2/users?pageSize=25&pageNumber=2")
+    );
+    assert_eq!(
+        l.previous_uri.as_deref(),
+        Some("/api/v2/users?pageSize=25&pageNumber=1")
+    );
+    assert_eq!(
+        l.next_uri.as_deref(),
+        Some("/api/v2/users?pageSize=25&pageNumber=3")
+    );
+    assert_eq!(l.page_count as u64, l.total.div_ceil(25));
+    assert_eq!(
+        l.last_uri,
+        Some(format!(
+            "/api/v2/users?pageSize=25&pageNumber={}",
+            l.page_count
+        ))
+    );
+    assert!(l
+        .entities
+        .iter()
+        .all(|u| u.state == genesys::wire::UserState::Active));
+    let u = &l.entities[0];
+    assert!(
+        u.email.is_some() && u.username.is_some() && u.title.is_some() && u.department.is_some()
+    );
+    assert!(
+        u.division.as_ref().unwrap().name.is_some() && u.version.is_some() && u.presence.is_none()
+    );
+
+    // Defaults: pageSize 25, pageNumber 1, no previousUri on the first page.
+    let l: UserEntityListing = h
+        .api(Some(&token), "/api/v2/users")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((l.page_size, l.page_number), (25, 1));
+    assert!(l.previous_uri.is_none());
+}
+
+#[tokio::test]
+async fn page_size_bounds_and_bad_parameters_are_400s() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    for q in [
+        "pageSize=0",
+        "pageSize=501",
+        "pageSize=abc",
+        "pageNumber=0",
+        "sortOrder=sideways",
+        "state=asleep",
+    ] {
+        let v = api_error(
+            h.api(Some(&token), &format!("/api/v2/users?{q}")).await,
+            400,
+        )
+        .await;
+        assert_eq!(v["code"], "bad.request", "{q}");
+    }
+    let l: UserEntityListing = h
+        .api(Some(&token), "/api/v2/users?pageSize=500&state=any")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(l.entities.len(), 300);
+    assert!(l.next_uri.is_none());
+    let l: UserEntityListing = h
+        .api(Some(&token), "/api/v2/users?pageSize=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(l.entities.len(), 1);
+}
+
+#[tokio::test]
+async fn following_next_uri_walks_every_user_once_in_name_order() {
+    let h = start(SandboxConfig {
+        users: 1_250,
+        ..Default::default()
+    })
+    .await;
+    let token = h.service_token().await;
+    let mut next = Some("/api/v2/users?pageSize=100&state=any&expand=presence".to_string());
+    let mut seen = Vec::new();
+    let mut total = 0;
+    while let Some(path) = next {
+        let l: UserEntityListing = h.api(Some(&token), &path).await.json().await.unwrap();
+        total = l.total;
+        assert!(
+            l.entities.iter().all(|u| u.presence.is_some()),
+            "expand carries over"
+        );
+        seen.extend(
+            l.entities
+                .into_iter()
+                .map(|u| (u.name.to_lowercase(), u.id)),
+        );
+        next = l.next_uri;
+    }
+    assert_eq!(total, 1_250);
+    assert_eq!(seen.len(), 1_250);
+    assert_eq!(
+        seen.iter().map(|(_, id)| id).collect::<HashSet<_>>().len(),
+        1_250
+    );
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+
+    // Descending is the reverse.
+    let asc: UserEntityListing = h
+        .api(Some(&token), "/api/v2/users?pageSize=500&state=any")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let desc: UserEntityListing = h
+        .api(
+            Some(&token),
+            "/api/v2/users?pageSize=500&state=any&sortOrder=descending&pageNumber=3",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(desc.entities.last().unwrap().id, asc.entities[0].id);
+    assert!(desc.self_uri.unwrap().contains("sortOrder=descending"));
+}
+
+#[tokio::test]
+async fn state_filters_id_filter_and_get_user() {
+    let h = start(SandboxConfig {
+        users: 1_000,
+        ..Default::default()
+    })
+    .await;
+    let token = h.service_token().await;
+    let mut totals = 0;
+    for state in ["active", "inactive", "deleted"] {
+        let l: UserEntityListing = h
+            .api(
+                Some(&token),
+                &format!("/api/v2/users?state={state}&pageSize=500"),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(l.total > 0, "{state}");
+        assert!(l.entities.iter().all(|u| u.state.as_str() == state));
+        totals += l.total;
+    }
+    let any: UserEntityListing = h
+        .api(Some(&token), "/api/v2/users?state=any&pageSize=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(any.total, totals);
+    assert_eq!(totals, 1_000);
+
+    let deleted: UserEntityListing = h
+        .api(Some(&token), "/api/v2/users?state=deleted&pageSize=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let active: UserEntityListing = h
+        .api(Some(&token), "/api/v2/users?pageSize=3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = active.entities.iter().map(|u| u.id.as_str()).collect();
+    let l: UserEntityListing = h
+        .api(
+            Some(&token),
+            &format!(
+                "/api/v2/users?id={}&id={}&id={}",
+                ids[2], ids[0], deleted.entities[0].id
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(l.total, 2, "state=active by default");
+    assert_eq!(l.entities[0].id, ids[0]);
+    let l: UserEntityListing = h
+        .api(
+            Some(&token),
+            &format!(
+                "/api/v2/users?id={},{}&state=any",
+                ids[1], deleted.entities[0].id
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(l.total, 2);
+
+    let u: User = h
+        .api(
+            Some(&token),
+            &format!("/api/v2/users/{}?expand=presence", ids[0]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        u,
+        User {
+            presence: u.presence.clone(),
+            ..active.entities[0].clone()
+        }
+    );
+    assert!(
+        u.presence
+            .unwrap()
+            .presence_definition
+            .system_presence
+            .len()
+            > 2
+    );
+    api_error(
+        h.api(
+            Some(&token),
+            &format!("/api/v2/users/{}", deleted.entities[0].id),
+        )
+        .await,
+        404,
+    )
+    .await;
+    let d: User = h
+        .api(
+            Some(&token),
+            &format!("/api/v2/users/{}?state=deleted", deleted.entities[0].id),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d.id, deleted.entities[0].id);
+    api_error(h.api(Some(&token), "/api/v2/users/not-a-uuid").await, 404).await;
+    api_error(h.api(Some(&token), "/api/v2/nothing/here").await, 404).await;
+}
+
+async fn search(h: &Harness, token: &str, body: Value) -> reqwest::Response {
+    h.http
+        .post(h.url("/api/v2/users/search"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn user_search() {
+    let h = start(SandboxConfig {
+        users: 2_000,
+        ..Default::default()
+    })
+    .await;
+    let token = h.service_token().await;
+    let r = search(&h, &token, json!({"pageSize": 5, "pageNumber": 1, "query": [{"type": "EXACT", "fields": ["email"], "value": "taro.yamada@sandbox.example.com"}]})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let s: UsersSearchResponse = r.json().await.unwrap();
+    assert_eq!(s.total, 1);
+    assert_eq!(s.results[0].name, "山田 太郎");
+    assert_eq!(s.types, vec!["users"]);
+
+    let s: UsersSearchResponse = search(&h, &token, json!({"pageSize": 10, "pageNumber": 1, "query": [{"type": "STARTS_WITH", "fields": ["name"], "value": "ana"}]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(s.total > 0);
+    assert!(s.results.iter().all(|u| u
+        .name
+        .to_lowercase()
+        .split(' ')
+        .any(|w| w.starts_with("ana"))));
+
+    let s: UsersSearchResponse = search(&h, &token, json!({"pageSize": 25, "pageNumber": 1, "sortOrder": "DESC", "query": [{"type": "CONTAINS", "fields": ["name", "email"], "value": "silva"}], "expand": ["presence"]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(s.total > 25, "{}", s.total);
+    assert!(s.results.iter().all(|u| u.presence.is_some()));
+    let names: Vec<String> = s.results.iter().map(|u| u.name.to_lowercase()).collect();
+    assert!(names.windows(2).all(|w| w[0] >= w[1]));
+    assert!(s.previous_page.is_none());
+
+    // Follow nextPage to the end.
+    let mut seen = s.results.len();
+    let mut next = s.next_page;
+    while let Some(link) = next {
+        let page: UsersSearchResponse = h.api(Some(&token), &link).await.json().await.unwrap();
+        seen += page.results.len();
+        next = page.next_page;
+    }
+    assert_eq!(seen as u64, s.total);
+
+    let s: UsersSearchResponse = search(&h, &token, json!({"pageSize": 25, "pageNumber": 1, "query": [{"type": "QUERY_STRING", "value": "zoë ångström"}]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s.total, 1);
+
+    let s: UsersSearchResponse = search(&h, &token, json!({"pageSize": 25, "pageNumber": 1, "query": [{"type": "EXACT", "fields": ["state"], "value": "deleted"}]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        s.total > 0
+            && s.results
+                .iter()
+                .all(|u| u.state == genesys::wire::UserState::Deleted)
+    );
+
+    for bad in [
+        json!({"pageSize": 0, "pageNumber": 1, "query": []}),
+        json!({"pageSize": 101, "pageNumber": 1, "query": []}),
+        json!({"pageSize": 10, "pageNumber": 1, "query": [{"type": "FUZZY", "fields": ["name"], "value": "a"}]}),
+        json!({"pageSize": 10, "pageNumber": 1, "query": [{"type": "EXACT", "fields": ["password"], "value": "a"}]}),
+        json!({"pageSize": 10}),
+    ] {
+        api_error(search(&h, &token, bad).await, 400).await;
+    }
+}
+
+#[tokio::test]
+async fn tokens_me_describes_the_token() {
+    let h = start_default().await;
+    let token = h.pkce_token("portal-pkce").await;
+    let r = h.api(Some(&token), "/api/v2/tokens/me").await;
+    let raw: Value = r.json().await.unwrap();
+    assert!(raw.get("OAuthClient").is_some(), "{raw}");
+    let info: TokenInfo = serde_json::from_value(raw).unwrap();
+    assert_eq!(info.oauth_client.id, "portal-pkce");
+    assert_eq!(
+        info.authorized_scope,
+        vec!["users:readonly", "user-basic-info"]
+    );
+    assert!(info.home_organization.is_some());
+    let service = h.service_token().await;
+    let info: TokenInfo = h
+        .api(Some(&service), "/api/v2/tokens/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info.oauth_client.id, "portal-service");
+    assert_eq!(info.organization.id, info.home_organization.unwrap().id);
+}
+
+#[tokio::test]
+async fn rate_limits_are_per_token_with_genesys_headers() {
+    let h = start(SandboxConfig {
+        users: 50,
+        rate_limit_per_minute: 3,
+        ..Default::default()
+    })
+    .await;
+    let a = h.service_token().await;
+    let b = h.service_token().await;
+    for n in 1..=3 {
+        let r = h.api(Some(&a), "/api/v2/users?pageSize=1").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["inin-ratelimit-allowed"], "3");
+        assert_eq!(r.headers()["inin-ratelimit-count"], n.to_string().as_str());
+        let reset: u64 = r.headers()["inin-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&reset));
+    }
+    let r = h.api(Some(&a), "/api/v2/users?pageSize=1").await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    let v = api_error(r, 429).await;
+    assert_eq!(v["code"], "too.many.requests");
+    assert_eq!(
+        h.api(Some(&b), "/api/v2/users?pageSize=1").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn correlation_id_on_every_answer() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let answers = [
+        h.api(Some(&token), "/api/v2/users").await,
+        h.api(None, "/api/v2/users").await,
+        h.api(Some(&token), "/api/v2/unknown").await,
+        h.http.get(h.url("/oauth/authorize")).send().await.unwrap(),
+        h.token(None, &[]).await,
+        h.http.get(h.url("/logout")).send().await.unwrap(),
+        h.http.get(h.url("/")).send().await.unwrap(),
+    ];
+    let ids: HashSet<String> = answers
+        .iter()
+        .map(|r| {
+            r.headers()["inin-correlation-id"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), answers.len(), "one fresh id per answer");
+}
+
+#[tokio::test]
+async fn injected_api_faults() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let faults = h.sandbox.faults();
+    faults.set_error_rate(1.0);
+    let r = h.api(Some(&token), "/api/v2/users").await;
+    let status = r.status();
+    assert!(status.is_server_error());
+    api_error(r, status.as_u16()).await;
+    faults.set_error_rate(0.0);
+    faults.set_rate_limit_rate(1.0);
+    let r = h.api(Some(&token), "/api/v2/users").await;
+    assert!(r.headers().contains_key("retry-after"));
+    api_error(r, 429).await;
+    faults.set_rate_limit_rate(0.0);
+    faults.set_latency(Duration::from_millis(150));
+    let started = Instant::now();
+    assert_eq!(
+        h.api(Some(&token), "/api/v2/users").await.status(),
+        StatusCode::OK
+    );
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    faults.set_latency(Duration::ZERO);
+
+    // A share between 0 and 1 fails some and not all.
+    faults.set_error_rate(0.5);
+    let mut failed = 0;
+    for _ in 0..60 {
+        if h.api(Some(&token), "/api/v2/users?pageSize=1")
+            .await
+            .status()
+            .is_server_error()
+        {
+            failed += 1;
+        }
+    }
+    assert!((5..=55).contains(&failed), "{failed}");
+}
+
+#[tokio::test]
+async fn admin_endpoint_changes_faults_and_expires_tokens() {
+    let h = start_default().await;
+    let v: Value = h
+        .http
+        .get(h.url("/sandbox/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v,
+        json!({"latencyMs": 0, "errorRate": 0.0, "rateLimitRate": 0.0, "tokenEndpointDown": false, "malformedTokenBody": false})
+    );
+    let r = h
+        .http
+        .put(h.url("/sandbox/faults"))
+        .json(&json!({"tokenEndpointDown": true, "latencyMs": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["tokenEndpointDown"], true);
+    assert_eq!(v["latencyMs"], 5);
+    assert!(h.sandbox.faults().get().token_endpoint_down);
+    assert_eq!(
+        h.token(Some(SERVICE), &[("grant_type", "client_credentials")])
+            .await
+            .status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let r = h
+        .http
+        .put(h.url("/sandbox/faults"))
+        .json(&json!({"tokenEndpointDown": false, "errorRate": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = h
+        .http
+        .put(h.url("/sandbox/faults"))
+        .json(&json!({"bogus": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    h.http
+        .put(h.url("/sandbox/faults"))
+        .json(&json!({"tokenEndpointDown": false}))
+        .send()
+        .await
+        .unwrap();
+
+    let token = h.service_token().await;
+    assert_eq!(
+        h.api(Some(&token), "/api/v2/tokens/me").await.status(),
+        StatusCode::OK
+    );
+    let r = h
+        .http
+        .post(h.url("/sandbox/expire-tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    api_error(h.api(Some(&token), "/api/v2/tokens/me").await, 401).await;
+}
+
+/// This machine's first non-loopback address, if it has one.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("10.254.254.254:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn admin_endpoint_refuses_non_loopback_peers() {
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("no non-loopback interface here; skipping");
+        return;
+    };
+    let h = start(SandboxConfig {
+        users: 10,
+        bind: "0.0.0.0:0".parse().unwrap(),
+        ..Default::default()
+    })
+    .await;
+    let port = h.sandbox.local_addr().port();
+    let url = format!("http://{ip}:{port}/sandbox/faults");
+    let r = h.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = h
+        .http
+        .put(&url)
+        .json(&json!({"errorRate": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = h
+        .http
+        .post(format!("http://{ip}:{port}/sandbox/expire-tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(h.sandbox.faults().get().error_rate, 0.0);
+    // The API itself answers from anywhere.
+    let r = h
+        .http
+        .get(format!("http://{ip}:{port}/api/v2/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_org_is_deterministic_from_the_seed() {
+    let first_ids = |seed: u64| async move {
+        let h = start(SandboxConfig {
+            users: 100,
+            seed,
+            ..Default::default()
+        })
+        .await;
+        let token = h.service_token().await;
+        let l: UserEntityListing = h
+            .api(Some(&token), "/api/v2/users?state=any&pageSize=100")
+            .await
+            .json()
+            .await
+            .unwrap();
+        l.entities
+            .into_iter()
+            .map(|u| (u.id, u.name, u.email, u.title))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(first_ids(42).await, first_ids(42).await);
+    assert_ne!(first_ids(42).await, first_ids(43).await);
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_users_start_fast_and_page_fast() {
+    let started = Instant::now();
+    let h = start(SandboxConfig {
+        users: 100_000,
+        ..Default::default()
+    })
+    .await;
+    let startup = started.elapsed();
+    assert!(startup < Duration::from_secs(5), "startup took {startup:?}");
+    let token = h.service_token().await;
+    let l: UserEntityListing = h
+        .api(
+            Some(&token),
+            "/api/v2/users?state=any&pageSize=500&pageNumber=200",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(l.total, 100_000);
+    assert_eq!(l.page_count, 200);
+    assert_eq!(l.entities.len(), 500);
+    assert!(l.next_uri.is_none());
+    let l: UserEntityListing = h
+        .api(
+            Some(&token),
+            "/api/v2/users?state=any&pageSize=500&pageNumber=201",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(l.entities.is_empty());
+    assert_eq!(
+        l.previous_uri.as_deref(),
+        Some("/api/v2/users?pageSize=500&pageNumber=200&state=any")
+    );
+}
+
+#[tokio::test]
+async fn state_file_keeps_users_signed_in_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("sandbox-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sandbox-state.json");
+    let _ = std::fs::remove_file(&path);
+    let config = SandboxConfig {
+        users: 100,
+        state_file: Some(path.clone()),
+        ..Default::default()
+    };
+
+    let h = start(config.clone()).await;
+    let (access, refresh) = h.web_tokens().await;
+    let me: User = h
+        .api(Some(&access), "/api/v2/users/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    h.sandbox.shutdown().await;
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(&access) && !text.contains(&refresh),
+        "no plain token on disk"
+    );
+
+    let h = start(config.clone()).await;
+    let again: User = h
+        .api(Some(&access), "/api/v2/users/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again.id, me.id);
+    let r = h
+        .token(
+            Some(WEB),
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    h.sandbox.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
