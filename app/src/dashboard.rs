@@ -29,11 +29,15 @@ pub struct Dashboard {
 
 #[server]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
-    use crate::{genesys_errors::from_api, session};
+    use crate::session;
     let portal = crate::state::portal()?;
     let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
-    let (user, token) = session::access_token(&portal, &session).await?;
-    let me = portal.genesys.users_me(&token, &["presence"]).await.map_err(from_api)?.body;
+    let (user, me) = session::with_user_token(&portal, &session, |token| {
+        let genesys = portal.genesys.clone();
+        async move { genesys.users_me(&token, &["presence"]).await }
+    })
+    .await?;
+    let me = me.body;
     let grant = portal.grants.get(&user.grant_id).await.map_err(AppError::internal)?.ok_or(AppError::SessionExpired)?;
     let image_url = me.images.as_ref().and_then(|images| {
         images.iter().find(|i| i.resolution == "x96").or(images.first()).map(|i| i.image_uri.clone())

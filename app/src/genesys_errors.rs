@@ -21,7 +21,6 @@ pub fn from_oauth(e: OAuthError) -> AppError {
         OAuthError::Transport(detail) => AppError::UpstreamUnavailable { detail, context_id: None },
         OAuthError::Upstream { status } => AppError::Upstream { status, message: format!("the token endpoint answered HTTP {status}"), context_id: None },
         OAuthError::Malformed(reason) => AppError::Upstream { status: 502, message: format!("the token endpoint sent a malformed answer: {reason}"), context_id: None },
-        other => AppError::internal(other),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{SystemTime, UNIX_EPOCH},
 };
 
 use genesys::{AccessToken, CsrfState, PkceVerifier, RefreshToken};
@@ -198,19 +198,47 @@ pub async fn access_token(portal: &Portal, session: &Session) -> Result<(SignedI
     if grant.seconds_left() > refresh_margin(portal) {
         return Ok((user, grant.access_token));
     }
+    let token = refresh(portal, session, &user, None).await?;
+    Ok((user, token))
+}
+
+/// Calls the API with the session's token. If Genesys answers 401 although the token should
+/// still be valid (revoked, or expired early), refreshes once and tries again.
+pub async fn with_user_token<T, F, Fut>(portal: &Portal, session: &Session, call: F) -> Result<(SignedIn, T), AppError>
+where
+    F: Fn(AccessToken) -> Fut,
+    Fut: std::future::Future<Output = Result<T, genesys::ApiError>>,
+{
+    use crate::genesys_errors::from_api;
+    let (user, token) = access_token(portal, session).await?;
+    let rejected = token.clone();
+    match call(token).await {
+        Err(e) if e.is_unauthorized() => {
+            let fresh = refresh(portal, session, &user, Some(&rejected)).await?;
+            let value = call(fresh).await.map_err(from_api)?;
+            Ok((user, value))
+        }
+        other => Ok((user, other.map_err(from_api)?)),
+    }
+}
+
+/// Refreshes the session's grant, single-flight. With `rejected`, the refresh is forced unless
+/// another request already replaced that token; without it, only an expiring token is refreshed.
+async fn refresh(portal: &Portal, session: &Session, user: &SignedIn, rejected: Option<&AccessToken>) -> Result<AccessToken, AppError> {
     let lock = portal.grants.lock_for(&user.grant_id);
     let _guard = lock.lock().await;
     // Another request may have refreshed while this one waited: read again.
     let grant = portal.grants.get(&user.grant_id).await.map_err(store_error)?.ok_or(AppError::SessionExpired)?;
-    if grant.seconds_left() > refresh_margin(portal) {
-        return Ok((user, grant.access_token));
+    let still_current = rejected.is_some_and(|t| grant.access_token.ct_eq(t.secret()));
+    if !still_current && grant.seconds_left() > refresh_margin(portal) {
+        return Ok(grant.access_token);
     }
     let Some(refresh_token) = grant.refresh_token.as_ref() else {
-        if grant.seconds_left() > 0 {
-            return Ok((user, grant.access_token));
+        if !still_current && grant.seconds_left() > 0 {
+            return Ok(grant.access_token);
         }
         // A public PKCE client has no refresh token: sign in again.
-        end_session(portal, session, &user).await;
+        end_session(portal, session, user).await;
         return Err(AppError::SessionExpired);
     };
     match portal.genesys.refresh(&portal.oauth_client, refresh_token).await {
@@ -223,17 +251,17 @@ pub async fn access_token(portal: &Portal, session: &Session) -> Result<(SignedI
             };
             portal.grants.update(&user.grant_id, &fresh).await.map_err(store_error)?;
             tracing::info!(user = %user.user_id, "refreshed session tokens");
-            Ok((user, fresh.access_token))
+            Ok(fresh.access_token)
         }
         Err(e) if e.is_invalid_grant() => {
             tracing::info!(user = %user.user_id, "refresh token rejected (invalid_grant): ending session");
-            end_session(portal, session, &user).await;
+            end_session(portal, session, user).await;
             Err(AppError::SessionExpired)
         }
         Err(e) => {
             tracing::warn!(error = %e, "token refresh failed");
-            if grant.seconds_left() > 0 {
-                Ok((user, grant.access_token))
+            if !still_current && grant.seconds_left() > 0 {
+                Ok(grant.access_token)
             } else {
                 Err(crate::genesys_errors::from_oauth(e))
             }

@@ -247,7 +247,7 @@ async fn main() {
         .layer(from_fn_with_state(site.clone(), middleware::require_same_origin))
         .layer(from_fn_with_state(site, middleware::security_headers))
         .layer(RequestBodyLimitLayer::new(256 * 1024))
-        .layer(TimeoutLayer::new(config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, config.request_timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state);
 

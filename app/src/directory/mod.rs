@@ -104,10 +104,9 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<UserPage, AppError>
         UserListQuery,
     };
 
-    use crate::{genesys_errors::from_api, session};
+    use crate::session;
     let portal = crate::state::portal()?;
     let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
-    let (_, token) = session::access_token(&portal, &session).await?;
     if query.q.is_empty() {
         let list = UserListQuery {
             page_size: query.size,
@@ -117,7 +116,12 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<UserPage, AppError>
             expand: vec!["presence".into()],
             ids: Vec::new(),
         };
-        let page = portal.genesys.list_users(&token, &list).await.map_err(from_api)?.body;
+        let (_, page) = session::with_user_token(&portal, &session, |token| {
+            let (genesys, list) = (portal.genesys.clone(), list.clone());
+            async move { genesys.list_users(&token, &list).await }
+        })
+        .await?;
+        let page = page.body;
         Ok(UserPage {
             users: page.entities.into_iter().map(ssr::row).collect(),
             total: page.total,
@@ -143,7 +147,12 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<UserPage, AppError>
             query: criteria,
             expand: vec!["presence".into()],
         };
-        let found = portal.genesys.search_users(&token, &request).await.map_err(from_api)?.body;
+        let (_, found) = session::with_user_token(&portal, &session, |token| {
+            let (genesys, request) = (portal.genesys.clone(), request.clone());
+            async move { genesys.search_users(&token, &request).await }
+        })
+        .await?;
+        let found = found.body;
         Ok(UserPage {
             users: found.results.into_iter().map(ssr::row).collect(),
             total: found.total,
@@ -157,15 +166,19 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<UserPage, AppError>
 
 #[server]
 pub async fn get_user_detail(id: String) -> Result<UserDetail, AppError> {
-    use crate::{genesys_errors::from_api, session};
+    use crate::session;
     // Genesys user ids are UUIDs; anything else is not worth a request.
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(AppError::NotFound);
     }
     let portal = crate::state::portal()?;
     let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
-    let (_, token) = session::access_token(&portal, &session).await?;
-    let user = portal.genesys.get_user(&token, &id, &["presence"]).await.map_err(from_api)?.body;
+    let (_, user) = session::with_user_token(&portal, &session, |token| {
+        let (genesys, id) = (portal.genesys.clone(), id.clone());
+        async move { genesys.get_user(&token, &id, &["presence"]).await }
+    })
+    .await?;
+    let user = user.body;
     let username = user.username.clone();
     let manager_id = user.manager.as_ref().map(|m| m.id.clone());
     let division_id = user.division.as_ref().map(|d| d.id.clone());
@@ -187,7 +200,7 @@ pub async fn start_export(state: String, sort: String) -> Result<String, AppErro
 }
 
 #[server]
-pub async fn export_progress(id: String) -> Result<ExportProgress, AppError> {
+pub async fn get_export_progress(id: String) -> Result<ExportProgress, AppError> {
     let portal = crate::state::portal()?;
     let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
     let user = crate::session::signed_in(&portal, &session).await?.ok_or(AppError::NotSignedIn)?;
@@ -219,11 +232,13 @@ fn Avatar(name: String, image_url: Option<String>) -> impl IntoView {
 pub fn DirectoryPage() -> impl IntoView {
     let query_map = use_query_map();
     let parsed = Memo::new(move |_| {
-        query_map.with(|m| DirectoryQuery::parse(m.iter().map(|(k, v)| (k.as_ref(), v))))
+        query_map.with(|m| DirectoryQuery::parse(m.latest_values().map(|(k, v)| (k.as_ref(), v))))
     });
     let view_query = Memo::new(move |_| parsed.get().0);
     let problems = Memo::new(move |_| parsed.get().1);
     let page = Resource::new(move || view_query.get(), list_directory);
+    // While a new page loads, the old one stays visible, marked as stale.
+    let pending = RwSignal::new(false);
     let navigate = use_navigate();
     let go = move |q: DirectoryQuery, replace: bool| {
         navigate(&q.href(), NavigateOptions { replace, scroll: false, ..Default::default() });
@@ -328,8 +343,8 @@ pub fn DirectoryPage() -> impl IntoView {
             <ul class="notice" data-testid="query-problems">
                 {move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
             </ul>
-            <Transition fallback=|| view! { <Loading what="users"/> }>
-                <div class:stale=move || page.loading().get() aria-busy=move || page.loading().get().to_string() data-testid="directory">
+            <Transition fallback=|| view! { <Loading what="users"/> } set_pending=pending>
+                <div class:stale=move || pending.get() aria-busy=move || pending.get().to_string() data-testid="directory">
                     {move || Suspend::new(async move {
                         match page.await {
                             Ok(p) => Either::Left(view! { <UserTable page=p query=view_query.get_untracked()/> }),
@@ -451,7 +466,7 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
 pub fn ExportPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let progress = Resource::new(move || id.get(), export_progress);
+    let progress = Resource::new(move || id.get(), get_export_progress);
     let cancel = ServerAction::<CancelExport>::new();
     // Poll while running: one fetch 500 ms after each answer, until the job ends or the page is left.
     #[cfg(feature = "hydrate")]

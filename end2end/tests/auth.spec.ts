@@ -1,0 +1,206 @@
+import { test, expect, Browser } from '@playwright/test';
+import { firstOfferedName, issuedTokens, signIn, startPortal, waitHydrated } from './support';
+
+test('sign in through the sandbox, see the dashboard with a ticking countdown', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('sign-in').first().click();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  const name = await firstOfferedName(page);
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId('profile-name')).toHaveText(name);
+  await expect(page.getByTestId('signed-in-as')).toHaveText(name);
+  await expect(page.getByTestId('dashboard-upstream')).toHaveText('Sandbox');
+  await expect(page.getByTestId('scopes')).toContainText('users:readonly');
+  await expect(page.getByTestId('presence')).not.toBeEmpty();
+  await waitHydrated(page);
+  const countdown = page.getByTestId('countdown');
+  const first = Number(await countdown.getAttribute('data-seconds'));
+  expect(first).toBeGreaterThan(0);
+  await expect.poll(async () => Number(await countdown.getAttribute('data-seconds')), { timeout: 5_000 }).toBeLessThan(first);
+});
+
+test('Deny on the sign-in page ends on a friendly page', async ({ page }) => {
+  await page.goto('/');
+  await signIn(page, { deny: true });
+  await expect(page).toHaveURL(/\/auth\/failed$/);
+  await expect(page.getByTestId('error')).toContainText('Sign-in cancelled');
+  await expect(page.getByTestId('error')).toHaveAttribute('data-status', '403');
+  await expect(page.getByTestId('sign-in').first()).toBeVisible();
+});
+
+test('a tampered state is refused and nobody is signed in', async ({ page }) => {
+  await page.route('**/auth/callback?*', (route) => {
+    const url = new URL(route.request().url());
+    url.searchParams.set('state', url.searchParams.get('state') + 'x');
+    return route.continue({ url: url.toString() });
+  });
+  await page.goto('/');
+  await signIn(page);
+  await expect(page).toHaveURL(/\/auth\/failed$/);
+  await expect(page.getByTestId('error')).toContainText('Unrecognised sign-in response');
+  await page.goto('/dashboard');
+  await expect(page.getByTestId('error')).toContainText('Sign in required');
+});
+
+test('a callback replayed after use is refused', async ({ page }) => {
+  let callback = '';
+  page.on('request', (r) => {
+    if (r.url().includes('/auth/callback?')) callback = r.url();
+  });
+  await page.goto('/');
+  await signIn(page);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.goto(callback);
+  await expect(page.getByTestId('error')).toContainText('Unrecognised sign-in response');
+});
+
+test('logout revokes the session: the old cookie is useless', async ({ page, browser, baseURL }) => {
+  await page.goto('/');
+  await signIn(page);
+  await expect(page.getByTestId('profile-name')).toBeVisible();
+  const cookies = await page.context().cookies();
+  expect(cookies.length).toBeGreaterThan(0);
+  for (const c of cookies) {
+    expect(c.httpOnly).toBeTruthy();
+    expect(c.sameSite).toBe('Lax');
+  }
+  await page.getByTestId('sign-out').click();
+  await expect(page).toHaveURL(`${baseURL}/`);
+  await expect(page.getByTestId('sign-in').first()).toBeVisible();
+
+  const replay = await browser.newContext();
+  await replay.addCookies(cookies);
+  const p2 = await replay.newPage();
+  const r = await p2.goto('/dashboard');
+  expect(r?.status()).toBe(401);
+  await expect(p2.getByTestId('error')).toContainText('Sign in required');
+  await replay.close();
+});
+
+test('no token reaches the page, its storage, its readable cookies or its network answers', async ({ browser }) => {
+  const portal = await startPortal();
+  try {
+    const context = await browser.newContext({ baseURL: portal.url });
+    const page = await context.newPage();
+    const bodies: string[] = [];
+    page.on('response', async (r) => {
+      if (r.url().startsWith(portal.url)) {
+        try {
+          bodies.push(await r.text());
+        } catch {
+          // redirects have no body
+        }
+      }
+    });
+    await page.goto('/');
+    await signIn(page);
+    await expect(page.getByTestId('profile-name')).toBeVisible();
+    await waitHydrated(page);
+    await page.goto('/users');
+    await expect(page.getByTestId('user-row').first()).toBeVisible();
+    const tokens = issuedTokens(portal);
+    expect(tokens.length).toBeGreaterThan(0);
+    const html = await page.content();
+    const storage = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage }, c: document.cookie }));
+    expect(JSON.parse(storage).c).toBe('');
+    for (const t of tokens) {
+      expect(html).not.toContain(t);
+      expect(storage).not.toContain(t);
+      for (const b of bodies) expect(b).not.toContain(t);
+    }
+    await context.close();
+  } finally {
+    await portal.stop();
+  }
+});
+
+test('a signed-in user survives a server restart', async ({ browser }) => {
+  const portal = await startPortal();
+  try {
+    const context = await browser.newContext({ baseURL: portal.url });
+    const page = await context.newPage();
+    await page.goto('/');
+    await signIn(page);
+    const name = await page.getByTestId('profile-name').innerText();
+    await portal.restart();
+    await page.goto('/dashboard');
+    await expect(page.getByTestId('profile-name')).toHaveText(name);
+    await context.close();
+  } finally {
+    await portal.stop();
+  }
+});
+
+test('an expired token is refreshed without the user noticing', async ({ page }) => {
+  await page.goto('/');
+  const sandbox = await signIn(page);
+  await expect(page.getByTestId('profile-name')).toBeVisible();
+  const before = Number(await page.getByTestId('countdown').getAttribute('data-seconds'));
+  const r = await page.request.post(`${sandbox}/sandbox/expire-tokens`);
+  expect(r.ok()).toBeTruthy();
+  // The portal still believes the old expiry, so force the issue: the API now answers 401 for
+  // the old token until the portal refreshes. Reloading must still show the dashboard.
+  await page.reload();
+  await expect(page.getByTestId('profile-name')).toBeVisible();
+  expect(before).toBeGreaterThan(0);
+});
+
+test('a public PKCE client without refresh tokens sends the user back through sign-in to the page they asked for', async ({ browser }) => {
+  const portal = await startPortal({ SANDBOX_CLIENT: 'pkce', SANDBOX_TOKEN_LIFETIME_SECS: '3' });
+  try {
+    const context = await browser.newContext({ baseURL: portal.url });
+    const page = await context.newPage();
+    await page.goto('/');
+    await signIn(page);
+    await expect(page.getByTestId('profile-name')).toBeVisible();
+    await expect(page.getByText('This OAuth client issues no refresh token')).toBeVisible();
+    await expect.poll(async () => {
+      const r = await page.request.get(`${portal.url}/users?page=2`);
+      return r.status();
+    }, { timeout: 15_000 }).toBe(401);
+    await page.goto('/users?page=2');
+    await expect(page.getByTestId('error')).toContainText(/Session ended|Sign in required/);
+    await page.getByTestId('error').getByTestId('sign-in').click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await expect(page).toHaveURL(/\/users\?page=2$/);
+    await expect(page.getByTestId('page-number')).toHaveText('2');
+    await context.close();
+  } finally {
+    await portal.stop();
+  }
+});
+
+test('a client without the users scope gets a clear 403 on the directory', async ({ browser }) => {
+  const portal = await startPortal({ SANDBOX_CLIENT: 'limited' });
+  try {
+    const context = await browser.newContext({ baseURL: portal.url });
+    const page = await context.newPage();
+    await page.goto('/');
+    await signIn(page);
+    await expect(page.getByTestId('profile-name')).toBeVisible();
+    const r = await page.goto('/users');
+    expect(r?.status()).toBe(403);
+    await expect(page.getByTestId('error')).toContainText('users:readonly');
+    await context.close();
+  } finally {
+    await portal.stop();
+  }
+});
+
+async function noJs(browser: Browser, baseURL: string) {
+  return browser.newContext({ baseURL, javaScriptEnabled: false });
+}
+
+test('sign-in, dashboard and logout work with JavaScript disabled', async ({ browser, baseURL }) => {
+  const context = await noJs(browser, baseURL!);
+  const page = await context.newPage();
+  await page.goto('/');
+  await signIn(page);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId('profile-name')).toBeVisible();
+  await expect(page.getByTestId('countdown')).toBeVisible();
+  await page.getByTestId('sign-out').click();
+  await expect(page.getByTestId('sign-in').first()).toBeVisible();
+  await context.close();
+});

@@ -1,0 +1,151 @@
+import { test, expect, Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { signIn, waitHydrated } from './support';
+
+async function signedInDirectory(page: Page, query = '') {
+  await page.goto('/');
+  await signIn(page);
+  await expect(page.getByTestId('profile-name')).toBeVisible();
+  await page.goto(`/users${query}`);
+  await expect(page.getByTestId('user-row').first()).toBeVisible();
+}
+
+const names = (page: Page) => page.getByTestId('user-name').allInnerTexts();
+
+test('pages forward and back, changes page size and sort, filters by state, and Back/Forward restore the view', async ({ page }) => {
+  await signedInDirectory(page);
+  await waitHydrated(page);
+  await expect(page.getByTestId('user-row')).toHaveCount(25);
+  const total = Number(await page.getByTestId('total').innerText());
+  expect(total).toBeGreaterThan(1000);
+  const pageCount = Number(await page.getByTestId('page-count').innerText());
+  expect(pageCount).toBe(Math.ceil(total / 25));
+  const page1 = await names(page);
+
+  await page.getByTestId('next').click();
+  await expect(page).toHaveURL(/\/users\?page=2$/);
+  await expect(page.getByTestId('page-number')).toHaveText('2');
+  const page2 = await names(page);
+  expect(page2).not.toEqual(page1);
+
+  await page.getByTestId('previous').click();
+  await expect(page.getByTestId('page-number')).toHaveText('1');
+  expect(await names(page)).toEqual(page1);
+
+  await page.getByTestId('last').click();
+  await expect(page.getByTestId('page-number')).toHaveText(String(pageCount));
+  await expect(page.getByTestId('next')).toHaveAttribute('aria-disabled', 'true');
+
+  await page.getByTestId('size').selectOption('100');
+  await expect(page).toHaveURL(/size=100/);
+  await expect(page.getByTestId('user-row')).toHaveCount(100);
+  await expect(page.getByTestId('page-count')).toHaveText(String(Math.ceil(total / 100)));
+
+  await page.getByTestId('sort').selectOption('descending');
+  await expect(page).toHaveURL(/sort=descending/);
+  const desc = await names(page);
+  const sorted = [...desc].sort((a, b) => b.localeCompare(a, undefined, { sensitivity: 'base' }));
+  expect(desc[0].localeCompare(desc[desc.length - 1], undefined, { sensitivity: 'base' })).toBeGreaterThanOrEqual(0);
+  expect(sorted.length).toBe(desc.length);
+
+  await page.getByTestId('state').selectOption('inactive');
+  await expect(page).toHaveURL(/state=inactive/);
+  await expect(page.locator('[data-testid=user-row] .state').first()).toHaveText('inactive');
+  const inactiveTotal = Number(await page.getByTestId('total').innerText());
+  expect(inactiveTotal).toBeLessThan(total);
+
+  await page.goBack();
+  await expect(page).toHaveURL(/sort=descending/);
+  await expect(page).not.toHaveURL(/state=inactive/);
+  await expect(page.getByTestId('total')).toHaveText(String(total));
+  await page.goForward();
+  await expect(page).toHaveURL(/state=inactive/);
+  await expect(page.getByTestId('total')).toHaveText(String(inactiveTotal));
+});
+
+test('a shared link opens the same view, and bad values get a message and a default', async ({ page }) => {
+  await signedInDirectory(page, '?page=3&size=50');
+  await expect(page.getByTestId('page-number')).toHaveText('3');
+  await expect(page.getByTestId('user-row')).toHaveCount(50);
+  const r = await page.goto('/users?page=abc&size=7&state=nonsense');
+  expect(r?.status()).toBe(200);
+  await expect(page.getByTestId('query-problems')).toContainText('25, 50, 100 or 500');
+  await expect(page.getByTestId('query-problems')).toContainText('active, inactive, deleted or any');
+  await expect(page.getByTestId('page-number')).toHaveText('1');
+});
+
+test('search by name as you type once hydrated', async ({ page }) => {
+  await signedInDirectory(page);
+  await waitHydrated(page);
+  await page.getByTestId('search').fill('Ångström');
+  await expect(page).toHaveURL(/q=/);
+  await expect(page.getByTestId('user-name')).toHaveText(['Zoë Ångström-Øster']);
+  await page.getByTestId('search').fill('no-such-person-anywhere');
+  await expect(page.getByTestId('empty')).toBeVisible();
+});
+
+test('hostile names are shown as text, never run as HTML', async ({ page }) => {
+  let dialogs = 0;
+  page.on('dialog', (d) => {
+    dialogs += 1;
+    return d.dismiss();
+  });
+  await signedInDirectory(page, '?q=onerror');
+  await expect(page.getByTestId('user-name').first()).toHaveText('<img src=x onerror=alert(1)>');
+  await expect(page.locator('img[src="x"]')).toHaveCount(0);
+  await page.goto('/users?q=script');
+  await expect(page.getByTestId('user-name').first()).toContainText("<script>alert('sandbox')</script>");
+  await page.getByTestId('user-name').first().click();
+  await expect(page.getByTestId('detail-name')).toContainText('<script>');
+  expect(dialogs).toBe(0);
+});
+
+test('a user opens in a detail view', async ({ page }) => {
+  await signedInDirectory(page);
+  const first = page.getByTestId('user-name').first();
+  const name = await first.innerText();
+  await first.click();
+  await expect(page).toHaveURL(/\/users\/[0-9a-f-]+$/);
+  await expect(page.getByTestId('detail-name')).toHaveText(name);
+  const r = await page.goto('/users/not-a-real-id');
+  expect(r?.status()).toBe(404);
+});
+
+test('export all to CSV: live progress, then a CSV with exactly `total` rows', async ({ page }) => {
+  await signedInDirectory(page, '?state=any');
+  await waitHydrated(page);
+  const total = Number(await page.getByTestId('total').innerText());
+  await page.getByTestId('export').click();
+  await expect(page).toHaveURL(/\/users\/export\/[0-9a-f]+$/);
+  await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+  await expect(page.getByTestId('export-users')).toHaveText(String(total));
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-download').click();
+  const file = await (await download).path();
+  const csv = readFileSync(file!, 'utf8');
+  // Quoted cells may hold newlines; count records by parsing.
+  let rows = 0;
+  let quoted = false;
+  for (let i = 0; i < csv.length; i++) {
+    const c = csv[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === '\n' && !quoted) rows += 1;
+  }
+  expect(rows - 1).toBe(total);
+  expect(csv.startsWith('id,name,email')).toBeTruthy();
+});
+
+test('the directory works with JavaScript disabled', async ({ browser, baseURL }) => {
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/');
+  await signIn(page);
+  await page.goto('/users');
+  await expect(page.getByTestId('user-row')).toHaveCount(25);
+  await page.getByTestId('next').click();
+  await expect(page.getByTestId('page-number')).toHaveText('2');
+  await page.getByTestId('search').fill('Łukasz');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page.getByTestId('user-name').first()).toContainText('Łukasz');
+  await context.close();
+});

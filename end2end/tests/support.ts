@@ -1,0 +1,112 @@
+// Shared helpers: start extra portal instances with their own settings and data, and walk
+// through the sandbox's sign-in page.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect, Page } from '@playwright/test';
+
+const root = resolve(__dirname, '..', '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export interface Portal {
+  url: string;
+  dataDir: string;
+  port: number;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+async function waitHealthy(url: string, child: ChildProcess, log: () => string) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`portal exited (${child.exitCode}):\n${log()}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`portal did not become healthy:\n${log()}`);
+}
+
+/** Starts the built portal binary on a free port with `env` added. */
+export async function startPortal(env: Record<string, string> = {}, dataDir?: string): Promise<Portal> {
+  const bin = process.env.PORTAL_BIN ?? join(root, 'target', 'debug', 'genesys-portal');
+  const port = await freePort();
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'portal-e2e-'));
+  let child: ChildProcess;
+  let output = '';
+  const url = `http://127.0.0.1:${port}`;
+  const launch = async () => {
+    output = '';
+    child = spawn(bin, [], {
+      cwd: root,
+      env: {
+        ...process.env,
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? 'target/site',
+        LEPTOS_OUTPUT_NAME: 'genesys-portal',
+        LEPTOS_SITE_PKG_DIR: 'pkg',
+        PORTAL_DATA_DIR: dir,
+        RUST_LOG: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
+    await waitHealthy(url, child, () => output);
+  };
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  await launch();
+  return { url, dataDir: dir, port, stop, restart: async () => { await stop(); await launch(); } };
+}
+
+/** Every token the embedded sandbox of a portal has issued (from its state file). */
+export function issuedTokens(portal: Portal): string[] {
+  const file = join(portal.dataDir, 'sandbox-state.json');
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  // Tokens are long opaque strings: collect every long string value in the file.
+  const found = new Set<string>();
+  for (const m of text.matchAll(/"([A-Za-z0-9_\-.~+/=]{24,})"/g)) found.add(m[1]);
+  return [...found];
+}
+
+/** Clicks "Sign in with Genesys Cloud" and answers the sandbox's sign-in page. */
+export async function signIn(page: Page, opts: { deny?: boolean; username?: string } = {}) {
+  await page.getByTestId('sign-in').first().click();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  const sandboxOrigin = new URL(page.url()).origin;
+  if (opts.username) await page.getByLabel('Or type a username').fill(opts.username);
+  await page.getByRole('button', { name: opts.deny ? 'Deny' : 'Allow' }).click();
+  return sandboxOrigin;
+}
+
+/** The name of the first user offered on the sandbox's sign-in page. */
+export async function firstOfferedName(page: Page): Promise<string> {
+  return (await page.locator('label.user .name').first().innerText()).trim();
+}
+
+export async function waitHydrated(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
