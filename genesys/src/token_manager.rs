@@ -233,7 +233,7 @@ pub enum AcquireError {
     Token(#[from] OAuthError),
     /// The new token could not be checked with `/api/v2/tokens/me`, so it was not used.
     #[error("the new token could not be checked with /api/v2/tokens/me: {0}")]
-    Inspect(ApiError),
+    Inspect(Box<ApiError>),
     /// The token belongs to another OAuth client.
     #[error("the token belongs to OAuth client {actual}, not {expected}")]
     WrongClient {
@@ -289,13 +289,20 @@ impl AcquireError {
     pub fn needs_attention(&self) -> bool {
         matches!(
             self.reason(),
-            "invalid_client" | "invalid_scope" | "unauthorized_client" | "wrong_client" | "missing_scope"
+            "invalid_client"
+                | "invalid_scope"
+                | "unauthorized_client"
+                | "wrong_client"
+                | "missing_scope"
         )
     }
 
     /// Whether a token was obtained but refused by validation.
     pub fn is_refused_token(&self) -> bool {
-        matches!(self, AcquireError::WrongClient { .. } | AcquireError::MissingScope { .. })
+        matches!(
+            self,
+            AcquireError::WrongClient { .. } | AcquireError::MissingScope { .. }
+        )
     }
 }
 
@@ -312,7 +319,11 @@ pub enum StartError {
 
 /// Checks what `/api/v2/tokens/me` said about a new token: the expected OAuth client and every
 /// required scope (`x:readonly` is also satisfied by `x`).
-pub fn check_token_info(info: &TokenInfo, client_id: &ClientId, required_scopes: &[String]) -> Result<(), AcquireError> {
+pub fn check_token_info(
+    info: &TokenInfo,
+    client_id: &ClientId,
+    required_scopes: &[String],
+) -> Result<(), AcquireError> {
     if info.oauth_client.id != client_id.as_str() {
         return Err(AcquireError::WrongClient {
             expected: client_id.as_str().to_owned(),
@@ -543,15 +554,24 @@ impl TokenManager {
     /// Starts the manager (and its background task, and the webhook sender when configured).
     /// Must be called within a tokio runtime. With background refresh on, the first token is
     /// requested at once.
-    pub fn start(source: Arc<dyn TokenSource>, config: TokenManagerConfig) -> Result<Arc<TokenManager>, StartError> {
+    pub fn start(
+        source: Arc<dyn TokenSource>,
+        config: TokenManagerConfig,
+    ) -> Result<Arc<TokenManager>, StartError> {
         if config.retry_base_delay.is_zero() {
-            return Err(StartError::InvalidConfig("retry_base_delay must be above zero"));
+            return Err(StartError::InvalidConfig(
+                "retry_base_delay must be above zero",
+            ));
         }
         if config.retry_max_delay < config.retry_base_delay {
-            return Err(StartError::InvalidConfig("retry_max_delay must be at least retry_base_delay"));
+            return Err(StartError::InvalidConfig(
+                "retry_max_delay must be at least retry_base_delay",
+            ));
         }
         if config.attention_retry.is_some_and(|d| d.is_zero()) {
-            return Err(StartError::InvalidConfig("attention_retry must be above zero"));
+            return Err(StartError::InvalidConfig(
+                "attention_retry must be above zero",
+            ));
         }
         let metrics = Arc::new(Metrics::default());
         let mut tasks = Tasks::default();
@@ -650,7 +670,10 @@ impl TokenManager {
     /// rotated once, however many requests report it; if it was already replaced, nothing is
     /// requested. Drop the guard, then `acquire` again to retry. The handle completes when
     /// the old token's last guard (this one included) is dropped.
-    pub async fn report_unauthorized(&self, guard: &TokenGuard) -> Result<DrainHandle, AcquireError> {
+    pub async fn report_unauthorized(
+        &self,
+        guard: &TokenGuard,
+    ) -> Result<DrainHandle, AcquireError> {
         self.inner
             .rotate(Trigger::Unauthorized, Some(Arc::clone(&guard.issued)))
             .await
@@ -685,7 +708,10 @@ impl TokenManager {
         let inner = &self.inner;
         let now = Instant::now();
         let wall_now = SystemTime::now();
-        let current = inner.current.load_full().filter(|issued| now < issued.expires_at);
+        let current = inner
+            .current
+            .load_full()
+            .filter(|issued| now < issued.expires_at);
         let stats = lock(&inner.stats);
         let next_refresh = if inner.stopped.load(Ordering::SeqCst) {
             None
@@ -731,11 +757,20 @@ impl TokenManager {
             .current
             .load()
             .as_deref()
-            .map(|issued| issued.expires_at.saturating_duration_since(now).as_secs_f64())
+            .map(|issued| {
+                issued
+                    .expires_at
+                    .saturating_duration_since(now)
+                    .as_secs_f64()
+            })
             .unwrap_or(0.0);
         let (state, error_rate, draining_tokens) = {
             let stats = lock(&inner.stats);
-            (inner.state_with(&stats, now), error_rate(&stats), stats.draining.len())
+            (
+                inner.state_with(&stats, now),
+                error_rate(&stats),
+                stats.draining.len(),
+            )
         };
         let all_states = ManagerState::ALL.map(ManagerState::as_str);
         inner.metrics.render(&Gauges {
@@ -810,7 +845,9 @@ impl TokenGuard {
 
     /// How long the pinned token is still valid.
     pub fn expires_in(&self) -> Duration {
-        self.issued.expires_at.saturating_duration_since(Instant::now())
+        self.issued
+            .expires_at
+            .saturating_duration_since(Instant::now())
     }
 }
 
@@ -850,7 +887,9 @@ impl DrainHandle {
 
     /// Requests still holding the old token.
     pub fn remaining(&self) -> usize {
-        self.old.as_ref().map_or(0, |issued| issued.pins.load(Ordering::SeqCst))
+        self.old
+            .as_ref()
+            .map_or(0, |issued| issued.pins.load(Ordering::SeqCst))
     }
 
     /// Whether every request holding the old token has finished.
@@ -923,7 +962,11 @@ impl Inner {
         if self.stopped.load(Ordering::SeqCst) {
             return ManagerState::Stopped;
         }
-        if stats.last_error.as_ref().is_some_and(AcquireError::needs_attention) {
+        if stats
+            .last_error
+            .as_ref()
+            .is_some_and(AcquireError::needs_attention)
+        {
             return ManagerState::Failed;
         }
         let failing = stats.consecutive_failures > 0;
@@ -943,7 +986,9 @@ impl Inner {
 
     /// The current token if unexpired (margin or not).
     fn unexpired(&self, now: Instant) -> Option<Arc<IssuedToken>> {
-        self.current.load_full().filter(|issued| now < issued.expires_at)
+        self.current
+            .load_full()
+            .filter(|issued| now < issued.expires_at)
     }
 
     /// The path taken when the current token is missing or inside its margin: join the
@@ -989,11 +1034,18 @@ impl Inner {
         blocked.then(|| error.clone())
     }
 
-    fn join_or_start(self: &Arc<Self>, trigger: Trigger) -> SharedFlight {
+    /// The background task's request: joins the one in flight, or starts one if it is still
+    /// due. Checked again under the lock, since a caller's request may have finished (and
+    /// set a new token or a backoff) since the task went to sleep.
+    fn join_or_start_if_due(self: &Arc<Self>) -> Option<SharedFlight> {
         let mut slot = lock(&self.flight);
-        match slot.as_ref() {
-            Some(flight) => flight.result.clone(),
-            None => self.start_flight(&mut slot, trigger),
+        if let Some(flight) = slot.as_ref() {
+            return Some(flight.result.clone());
+        }
+        let now = Instant::now();
+        match self.next_background_run(now) {
+            Some(at) if at <= now => Some(self.start_flight(&mut slot, Trigger::Schedule)),
+            _ => None,
         }
     }
 
@@ -1033,22 +1085,29 @@ impl Inner {
         let now = Instant::now();
         // The earlier of the two readings, so that expiry errs early whichever clock the
         // source measured on.
-        let expires_at =
-            (before + set.expires_in).min(now + set.expires_in.saturating_sub(set.obtained_at.elapsed()));
+        let expires_at = (before + set.expires_in)
+            .min(now + set.expires_in.saturating_sub(set.obtained_at.elapsed()));
         let info = self
             .source
             .inspect(&set.access_token)
             .await
-            .map_err(AcquireError::Inspect)?;
+            .map_err(|error| AcquireError::Inspect(Box::new(error)))?;
         check_token_info(&info, self.source.client_id(), &self.config.required_scopes)?;
         Ok((set.access_token, expires_at))
     }
 
-    fn install(&self, token: AccessToken, expires_at: Instant, trigger: Trigger, started: Instant) -> Arc<IssuedToken> {
+    fn install(
+        self: &Arc<Self>,
+        token: AccessToken,
+        expires_at: Instant,
+        trigger: Trigger,
+        started: Instant,
+    ) -> Arc<IssuedToken> {
         let now = Instant::now();
         let lifetime = expires_at.saturating_duration_since(now);
         let margin = self.config.safety_margin.min(lifetime / 4);
-        let lead = (self.config.refresh_buffer + random_up_to(self.config.refresh_jitter)).min(lifetime / 2);
+        let lead = (self.config.refresh_buffer + random_up_to(self.config.refresh_jitter))
+            .min(lifetime / 2);
         let latency = now.saturating_duration_since(started);
         let mut stats = lock(&self.stats);
         let attempt = stats.consecutive_failures + 1;
@@ -1074,24 +1133,55 @@ impl Inner {
         self.push_outcome(&mut stats, false);
         self.metrics.acquisitions.fetch_add(1, Ordering::Relaxed);
         self.metrics.observe_acquisition(latency);
-        // A rotation reports itself (`rotated`) once it knows what it replaced.
-        if !(trigger.is_rotation() && previous.is_some()) {
-            let kind = if previous.as_ref().is_some_and(|p| now < p.expires_at) {
-                AuditKind::Refreshed
-            } else {
-                AuditKind::Acquired
-            };
-            let event = AuditEvent {
-                trigger: Some(trigger),
-                generation: Some(issued.generation),
-                latency_ms: duration_ms(latency),
-                attempt,
-                expires_in_secs: Some(lifetime.as_secs()),
-                ..self.event(&stats, kind, now)
-            };
-            self.emit(&mut stats, event);
+        match previous {
+            // Recorded here, on the request's own task, so that a rotation is recorded and
+            // its drain tracked even if the caller who asked for it went away.
+            Some(previous) if trigger.is_rotation() => {
+                self.record_rotation(&mut stats, &issued, previous, trigger, started);
+            }
+            previous => {
+                let kind = if previous.as_ref().is_some_and(|p| now < p.expires_at) {
+                    AuditKind::Refreshed
+                } else {
+                    AuditKind::Acquired
+                };
+                let event = AuditEvent {
+                    trigger: Some(trigger),
+                    generation: Some(issued.generation),
+                    latency_ms: duration_ms(latency),
+                    attempt,
+                    expires_in_secs: Some(lifetime.as_secs()),
+                    ..self.event(&stats, kind, now)
+                };
+                self.emit(&mut stats, event);
+            }
         }
         issued
+    }
+
+    /// Records that `new` replaced `old` by force, and starts tracking `old`'s drain.
+    fn record_rotation(
+        self: &Arc<Self>,
+        stats: &mut Stats,
+        new: &IssuedToken,
+        old: Arc<IssuedToken>,
+        trigger: Trigger,
+        started: Instant,
+    ) {
+        let now = Instant::now();
+        self.metrics.rotations.fetch_add(1, Ordering::Relaxed);
+        let event = AuditEvent {
+            trigger: Some(trigger),
+            generation: Some(new.generation),
+            latency_ms: duration_ms(now.saturating_duration_since(started)),
+            attempt: new.attempt,
+            expires_in_secs: Some(new.expires_at.saturating_duration_since(now).as_secs()),
+            guards: Some(old.pins.load(Ordering::SeqCst)),
+            ..self.event(stats, AuditKind::Rotated, now)
+        };
+        self.emit(stats, event);
+        stats.draining.push(Arc::clone(&old));
+        self.track_drain(old, trigger, started, new.attempt);
     }
 
     fn record_failure(&self, error: &AcquireError, trigger: Trigger, started: Instant) {
@@ -1185,13 +1275,19 @@ impl Inner {
         stats.events.push(event);
     }
 
-    async fn rotate(self: &Arc<Self>, trigger: Trigger, seen: Option<Arc<IssuedToken>>) -> Result<DrainHandle, AcquireError> {
+    async fn rotate(
+        self: &Arc<Self>,
+        trigger: Trigger,
+        seen: Option<Arc<IssuedToken>>,
+    ) -> Result<DrainHandle, AcquireError> {
         let started = Instant::now();
-        let (old, flight, owner) = {
+        let (old, flight, claimed_refresh) = {
             let mut slot = lock(&self.flight);
             let old = self.current.load_full();
             if let Some(seen) = seen {
-                let still_current = old.as_ref().is_some_and(|o| o.generation == seen.generation);
+                let still_current = old
+                    .as_ref()
+                    .is_some_and(|o| o.generation == seen.generation);
                 if !still_current {
                     // Already replaced: nothing to request.
                     return Ok(DrainHandle {
@@ -1204,10 +1300,13 @@ impl Inner {
                 return Err(AcquireError::Stopped);
             }
             match slot.as_mut() {
+                // A refresh is already under way: its token serves as the rotation's, and
+                // the first rotation to claim it records the rotation (the request's task
+                // recorded a refresh).
                 Some(flight) => {
-                    let owner = !flight.rotation_claimed;
+                    let claim = !flight.rotation_claimed;
                     flight.rotation_claimed = true;
-                    (old, flight.result.clone(), owner)
+                    (old, flight.result.clone(), claim)
                 }
                 None => {
                     // An admin may always force a request; a 401 must not hammer a failing
@@ -1217,30 +1316,17 @@ impl Inner {
                             return Err(error);
                         }
                     }
-                    (old, self.start_flight(&mut slot, trigger), true)
+                    // The request's task records the rotation.
+                    (old, self.start_flight(&mut slot, trigger), false)
                 }
             }
         };
         let new = flight.await?;
         let old = old.filter(|o| o.generation != new.generation);
-        if owner {
+        if claimed_refresh {
             if let Some(old) = &old {
-                let now = Instant::now();
-                self.metrics.rotations.fetch_add(1, Ordering::Relaxed);
                 let mut stats = lock(&self.stats);
-                let event = AuditEvent {
-                    trigger: Some(trigger),
-                    generation: Some(new.generation),
-                    latency_ms: duration_ms(now.saturating_duration_since(started)),
-                    attempt: new.attempt,
-                    expires_in_secs: Some(new.expires_at.saturating_duration_since(now).as_secs()),
-                    guards: Some(old.pins.load(Ordering::SeqCst)),
-                    ..self.event(&stats, AuditKind::Rotated, now)
-                };
-                self.emit(&mut stats, event);
-                stats.draining.push(Arc::clone(old));
-                drop(stats);
-                self.track_drain(Arc::clone(old), trigger, started, new.attempt);
+                self.record_rotation(&mut stats, &new, Arc::clone(old), trigger, started);
             }
         }
         Ok(DrainHandle {
@@ -1251,7 +1337,13 @@ impl Inner {
 
     /// Waits (on a task) for the rotated-out token's last guard, then records `drained` and,
     /// after an admin rotation, revokes the old token.
-    fn track_drain(self: &Arc<Self>, old: Arc<IssuedToken>, trigger: Trigger, started: Instant, attempt: u32) {
+    fn track_drain(
+        self: &Arc<Self>,
+        old: Arc<IssuedToken>,
+        trigger: Trigger,
+        started: Instant,
+        attempt: u32,
+    ) {
         let inner = Arc::clone(self);
         let guards = old.pins.load(Ordering::SeqCst);
         let task = tokio::spawn(async move {
@@ -1259,7 +1351,9 @@ impl Inner {
             let now = Instant::now();
             {
                 let mut stats = lock(&inner.stats);
-                stats.draining.retain(|issued| issued.generation != old.generation);
+                stats
+                    .draining
+                    .retain(|issued| issued.generation != old.generation);
                 let event = AuditEvent {
                     trigger: Some(trigger),
                     generation: Some(old.generation),
@@ -1326,7 +1420,9 @@ async fn run_background(inner: Arc<Inner>) {
         if inner.stopped.load(Ordering::SeqCst) {
             return;
         }
-        let flight = inner.join_or_start(Trigger::Schedule);
+        let Some(flight) = inner.join_or_start_if_due() else {
+            continue;
+        };
         tokio::select! {
             _ = inner.stop.notified() => return,
             _ = flight => {}
@@ -1364,19 +1460,35 @@ mod tests {
         let client = ClientId::new("svc");
         let required = vec!["users:readonly".to_string(), "analytics".to_string()];
         assert_eq!(
-            check_token_info(&info("svc", &["users:readonly", "analytics"]), &client, &required),
+            check_token_info(
+                &info("svc", &["users:readonly", "analytics"]),
+                &client,
+                &required
+            ),
             Ok(())
         );
         // The read-write scope covers its read-only form, not the other way round.
-        assert_eq!(check_token_info(&info("svc", &["users", "analytics"]), &client, &required), Ok(()));
         assert_eq!(
-            check_token_info(&info("svc", &["users:readonly", "analytics:readonly"]), &client, &required),
+            check_token_info(&info("svc", &["users", "analytics"]), &client, &required),
+            Ok(())
+        );
+        assert_eq!(
+            check_token_info(
+                &info("svc", &["users:readonly", "analytics:readonly"]),
+                &client,
+                &required
+            ),
             Err(AcquireError::MissingScope {
                 missing: vec!["analytics".into()],
                 granted: vec!["users:readonly".into(), "analytics:readonly".into()],
             })
         );
-        let wrong = check_token_info(&info("other", &["users:readonly", "analytics"]), &client, &required).unwrap_err();
+        let wrong = check_token_info(
+            &info("other", &["users:readonly", "analytics"]),
+            &client,
+            &required,
+        )
+        .unwrap_err();
         assert_eq!(wrong.reason(), "wrong_client");
         assert!(wrong.needs_attention() && wrong.is_refused_token());
         assert_eq!(check_token_info(&info("svc", &[]), &client, &[]), Ok(()));
@@ -1397,19 +1509,28 @@ mod tests {
         assert_eq!(refused("temporarily_unavailable").reason(), "token_refused");
         assert!(!refused("temporarily_unavailable").needs_attention());
         assert!(!AcquireError::Token(OAuthError::Timeout).needs_attention());
-        assert_eq!(AcquireError::Token(OAuthError::Upstream { status: 503 }).reason(), "upstream");
+        assert_eq!(
+            AcquireError::Token(OAuthError::Upstream { status: 503 }).reason(),
+            "upstream"
+        );
         let missing = AcquireError::MissingScope {
             missing: vec!["users".into(), "x".into()],
             granted: vec![],
         };
-        assert_eq!(missing.to_string(), "the token lacks the required scope(s) users, x");
+        assert_eq!(
+            missing.to_string(),
+            "the token lacks the required scope(s) users, x"
+        );
     }
 
     #[test]
     fn unix_conversion_follows_the_monotonic_offset() {
         let now = Instant::now();
         let wall = UNIX_EPOCH + Duration::from_secs(1_000);
-        assert_eq!(unix_secs_of(now + Duration::from_secs(30), now, wall), 1_030);
+        assert_eq!(
+            unix_secs_of(now + Duration::from_secs(30), now, wall),
+            1_030
+        );
         assert_eq!(unix_secs_of(now, now, wall), 1_000);
     }
 

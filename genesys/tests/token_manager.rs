@@ -14,13 +14,13 @@ use axum::http::{HeaderMap, StatusCode};
 use futures::future::BoxFuture;
 use genesys::token_manager::webhook::{verify_signature, EVENT_ID_HEADER, SIGNATURE_HEADER};
 use genesys::token_manager::{
-    AcquireError, AuditEvent, AuditKind, ClientCredentialsSource, ManagerState, TokenManager, TokenManagerConfig,
-    TokenSource, WebhookConfig, WebhookSecret,
+    AcquireError, AuditEvent, AuditKind, ClientCredentialsSource, ManagerState, TokenManager,
+    TokenManagerConfig, TokenSource, WebhookConfig, WebhookSecret,
 };
 use genesys::wire::{EntityRef, OAuthClientRef, TokenInfo};
 use genesys::{
-    AccessToken, ApiError, ClientId, ClientOptions, ClientSecret, Environment, GenesysClient, OAuthError,
-    RetryPolicy, TokenSet,
+    AccessToken, ApiError, ClientId, ClientOptions, ClientSecret, Environment, GenesysClient,
+    OAuthError, RetryPolicy, TokenSet,
 };
 use tokio::sync::{Barrier, Notify};
 use tokio::time::Instant;
@@ -141,7 +141,10 @@ impl TokenSource for Fake {
         })
     }
 
-    fn inspect<'a>(&'a self, _token: &'a AccessToken) -> BoxFuture<'a, Result<TokenInfo, ApiError>> {
+    fn inspect<'a>(
+        &'a self,
+        _token: &'a AccessToken,
+    ) -> BoxFuture<'a, Result<TokenInfo, ApiError>> {
         Box::pin(async move {
             let owner = self.owner.lock().unwrap().clone();
             let granted = self.granted.lock().unwrap().clone();
@@ -170,7 +173,8 @@ fn config() -> TokenManagerConfig {
 }
 
 fn start(fake: &Arc<Fake>, config: TokenManagerConfig) -> Arc<TokenManager> {
-    TokenManager::start(Arc::clone(fake) as Arc<dyn TokenSource>, config).expect("the manager starts")
+    TokenManager::start(Arc::clone(fake) as Arc<dyn TokenSource>, config)
+        .expect("the manager starts")
 }
 
 fn events_of(manager: &TokenManager, kind: AuditKind) -> Vec<AuditEvent> {
@@ -218,7 +222,10 @@ async fn ten_thousand_callers_at_expiry_make_exactly_one_token_request() {
     assert_eq!(tokens.len(), 1, "everyone got the same token");
     assert!(!tokens.contains(first.secret()));
     // The lock-free path serves it from now on.
-    assert_eq!(manager.current_token().unwrap().secret(), tokens.iter().next().unwrap());
+    assert_eq!(
+        manager.current_token().unwrap().secret(),
+        tokens.iter().next().unwrap()
+    );
     assert_eq!(events_of(&manager, AuditKind::Acquired).len(), 2);
     manager.shutdown().await;
 }
@@ -314,7 +321,9 @@ async fn refreshes_before_expiry_with_jitter_inside_its_bounds() {
     // Every refresh after the first is a `refreshed` record from the schedule.
     let refreshed = events_of(&manager, AuditKind::Refreshed);
     assert!(!refreshed.is_empty());
-    assert!(refreshed.iter().all(|e| e.attempt == 1 && e.expires_in_secs.is_some()));
+    assert!(refreshed
+        .iter()
+        .all(|e| e.attempt == 1 && e.expires_in_secs.is_some()));
     manager.shutdown().await;
 }
 
@@ -332,7 +341,10 @@ async fn serves_the_old_token_while_the_endpoint_is_down_and_recovers_after() {
     assert_eq!(manager.state(), ManagerState::Degraded);
     assert!(manager.healthy());
     let failures = fake.fetches() - 1;
-    assert!((3..=12).contains(&failures), "{failures} retries in 100 s: backing off, not hammering");
+    assert!(
+        (3..=12).contains(&failures),
+        "{failures} retries in 100 s: backing off, not hammering"
+    );
 
     // Inside the safety margin, but not expired: still the old token.
     sleep_secs(170).await;
@@ -360,9 +372,14 @@ async fn serves_the_old_token_while_the_endpoint_is_down_and_recovers_after() {
     assert_ne!(second.secret(), first.secret());
     let acquired = events_of(&manager, AuditKind::Acquired);
     let recovery = acquired.last().unwrap();
-    assert!(recovery.attempt > 1, "the recovery reports its attempt count");
+    assert!(
+        recovery.attempt > 1,
+        "the recovery reports its attempt count"
+    );
     let failed = events_of(&manager, AuditKind::RefreshFailed);
-    assert!(failed.iter().all(|e| e.reason.as_deref() == Some("upstream")));
+    assert!(failed
+        .iter()
+        .all(|e| e.reason.as_deref() == Some("upstream")));
     assert!(manager.render_prometheus().contains("reason=\"upstream\""));
     manager.shutdown().await;
 }
@@ -389,7 +406,10 @@ async fn invalid_client_stops_the_retries_and_reports_it() {
 
     // A thousand callers and ten minutes later: still that one request.
     for _ in 0..1000 {
-        assert_eq!(manager.get_token().await.unwrap_err().reason(), "invalid_client");
+        assert_eq!(
+            manager.get_token().await.unwrap_err().reason(),
+            "invalid_client"
+        );
     }
     sleep_secs(599).await;
     assert_eq!(fake.fetches(), 1);
@@ -427,7 +447,11 @@ async fn invalid_client_keeps_serving_a_still_valid_token() {
     // A 401 report does not hammer a refusing endpoint either.
     let guard = manager.acquire().await.unwrap();
     assert_eq!(
-        manager.report_unauthorized(&guard).await.unwrap_err().reason(),
+        manager
+            .report_unauthorized(&guard)
+            .await
+            .unwrap_err()
+            .reason(),
         "invalid_client"
     );
     assert_eq!(fake.fetches(), 2);
@@ -455,13 +479,19 @@ async fn a_token_missing_a_required_scope_is_refused() {
             granted: vec!["users:readonly".into()],
         }
     );
-    assert!(manager.current_token().is_none(), "the refused token is never served");
+    assert!(
+        manager.current_token().is_none(),
+        "the refused token is never served"
+    );
     let status = manager.snapshot();
     assert_eq!(status.state, ManagerState::Failed);
     assert_eq!(status.last_error_reason.as_deref(), Some("missing_scope"));
     let refused = events_of(&manager, AuditKind::ValidationFailed);
     assert_eq!(refused.len(), 1);
-    assert_eq!(refused[0].missing_scopes, vec!["analytics:readonly".to_string()]);
+    assert_eq!(
+        refused[0].missing_scopes,
+        vec!["analytics:readonly".to_string()]
+    );
     // No automatic retry without `attention_retry`.
     sleep_secs(86_400).await;
     assert_eq!(fake.fetches(), 1);
@@ -523,7 +553,10 @@ async fn rotation_with_100_guarded_requests_drains_without_a_401() {
 
     let rotated_at = Instant::now();
     let drain = manager.rotate().await.unwrap();
-    assert_eq!((drain.old_generation(), drain.new_generation()), (Some(1), 2));
+    assert_eq!(
+        (drain.old_generation(), drain.new_generation()),
+        (Some(1), 2)
+    );
     assert_eq!(drain.remaining(), 100);
     // New requests get the new token at once.
     let fresh = manager.acquire().await.unwrap();
@@ -535,9 +568,21 @@ async fn rotation_with_100_guarded_requests_drains_without_a_401() {
     assert_eq!(status.draining[0].guards, 100);
 
     drain.clone().await;
-    assert_eq!(finished.load(Ordering::SeqCst), 100, "drained only once every request finished");
-    assert_eq!(unauthorized.load(Ordering::SeqCst), 0, "no request saw a 401");
-    assert_eq!(Instant::now() - rotated_at, Duration::from_millis(1000), "woken by the last guard");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        100,
+        "drained only once every request finished"
+    );
+    assert_eq!(
+        unauthorized.load(Ordering::SeqCst),
+        0,
+        "no request saw a 401"
+    );
+    assert_eq!(
+        Instant::now() - rotated_at,
+        Duration::from_millis(1000),
+        "woken by the last guard"
+    );
     assert!(drain.is_drained());
     for request in requests {
         request.await.unwrap();
@@ -545,7 +590,10 @@ async fn rotation_with_100_guarded_requests_drains_without_a_401() {
 
     // The drained token is revoked afterwards (a request still using it now would get 401).
     tokio::time::sleep(Duration::from_millis(1)).await;
-    assert_eq!(fake.revoked.lock().unwrap().as_slice(), [first.secret().to_owned()]);
+    assert_eq!(
+        fake.revoked.lock().unwrap().as_slice(),
+        [first.secret().to_owned()]
+    );
     assert_eq!(fake.call_api(&first), Err(401));
     let rotated = events_of(&manager, AuditKind::Rotated);
     assert_eq!(rotated.len(), 1);
@@ -555,7 +603,9 @@ async fn rotation_with_100_guarded_requests_drains_without_a_401() {
     assert_eq!(drained[0].generation, Some(1));
     assert_eq!(drained[0].latency_ms, 1000);
     assert!(manager.snapshot().draining.is_empty());
-    assert!(manager.render_prometheus().contains("genesys_token_manager_rotations_total{client_id=\"portal-service\"} 1"));
+    assert!(manager
+        .render_prometheus()
+        .contains("genesys_token_manager_rotations_total{client_id=\"portal-service\"} 1"));
     manager.shutdown().await;
 }
 
@@ -569,7 +619,11 @@ async fn a_401_rotates_once_however_many_requests_report_it() {
     let started = Arc::new(Barrier::new(50));
     let requests: Vec<_> = (0..50)
         .map(|_| {
-            let (manager, fake, started) = (Arc::clone(&manager), Arc::clone(&fake), Arc::clone(&started));
+            let (manager, fake, started) = (
+                Arc::clone(&manager),
+                Arc::clone(&fake),
+                Arc::clone(&started),
+            );
             tokio::spawn(async move {
                 let mut first_try = true;
                 loop {
@@ -659,17 +713,32 @@ async fn audit_records_are_structured_and_carry_no_token() {
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let mut kinds = HashSet::new();
     for line in text.lines() {
-        let record: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+        let record: serde_json::Value =
+            serde_json::from_str(line).expect("one JSON object per line");
         if record["target"] != "genesys::audit" {
             continue;
         }
         let fields = &record["fields"];
         kinds.insert(fields["event"].as_str().unwrap().to_owned());
-        for field in ["event_id", "client_id", "state", "latency_ms", "attempt", "error_rate"] {
+        for field in [
+            "event_id",
+            "client_id",
+            "state",
+            "latency_ms",
+            "attempt",
+            "error_rate",
+        ] {
             assert!(!fields[field].is_null(), "{field} missing in {line}");
         }
     }
-    for kind in ["acquired", "refreshed", "refresh_failed", "rotated", "drained", "validation_failed"] {
+    for kind in [
+        "acquired",
+        "refreshed",
+        "refresh_failed",
+        "rotated",
+        "drained",
+        "validation_failed",
+    ] {
         assert!(kinds.contains(kind), "no {kind} record in:\n{text}");
     }
     assert!(!text.contains(TOKEN_MARK), "a token leaked into the logs");
@@ -763,15 +832,28 @@ async fn webhook_events_are_signed_retried_and_carry_no_token() {
     let (first_headers, first_body) = &hits[0];
     let (second_headers, second_body) = &hits[1];
     assert_eq!(first_body, second_body);
-    assert_eq!(first_headers[EVENT_ID_HEADER], second_headers[EVENT_ID_HEADER]);
+    assert_eq!(
+        first_headers[EVENT_ID_HEADER],
+        second_headers[EVENT_ID_HEADER]
+    );
     for (headers, body) in &hits {
         let signature = headers[SIGNATURE_HEADER].to_str().unwrap();
         assert!(signature.starts_with("sha256="));
-        assert!(verify_signature(&secret, body, signature), "the signature verifies");
-        assert!(!verify_signature(&WebhookSecret::new("another-key"), body, signature));
+        assert!(
+            verify_signature(&secret, body, signature),
+            "the signature verifies"
+        );
+        assert!(!verify_signature(
+            &WebhookSecret::new("another-key"),
+            body,
+            signature
+        ));
         let event: AuditEvent = serde_json::from_slice(body).unwrap();
         assert_eq!(event.kind, AuditKind::Acquired);
-        assert_eq!(event.id.to_string(), headers[EVENT_ID_HEADER].to_str().unwrap());
+        assert_eq!(
+            event.id.to_string(),
+            headers[EVENT_ID_HEADER].to_str().unwrap()
+        );
         let text = std::str::from_utf8(body).unwrap();
         assert!(!text.contains(token.secret()) && !text.contains(TOKEN_MARK));
     }
@@ -791,7 +873,11 @@ async fn webhook_events_are_signed_retried_and_carry_no_token() {
         .collect();
     assert_eq!(ids.len(), 3);
     for (headers, body) in &hits[2..] {
-        assert!(verify_signature(&secret, body, headers[SIGNATURE_HEADER].to_str().unwrap()));
+        assert!(verify_signature(
+            &secret,
+            body,
+            headers[SIGNATURE_HEADER].to_str().unwrap()
+        ));
     }
     manager.shutdown().await;
     assert!(manager
@@ -845,7 +931,12 @@ struct SandboxSetup {
     source: Arc<Counting>,
 }
 
-fn service_client(id: &str, secret: &str, scopes: &[&str], lifetime_secs: u64) -> sandbox::ClientConfig {
+fn service_client(
+    id: &str,
+    secret: &str,
+    scopes: &[&str],
+    lifetime_secs: u64,
+) -> sandbox::ClientConfig {
     sandbox::ClientConfig {
         id: id.into(),
         name: id.into(),
@@ -858,7 +949,12 @@ fn service_client(id: &str, secret: &str, scopes: &[&str], lifetime_secs: u64) -
     }
 }
 
-async fn sandbox_setup(id: &str, secret: &str, scopes: &[&str], extra: Vec<sandbox::ClientConfig>) -> SandboxSetup {
+async fn sandbox_setup(
+    id: &str,
+    secret: &str,
+    scopes: &[&str],
+    extra: Vec<sandbox::ClientConfig>,
+) -> SandboxSetup {
     let mut clients = sandbox::ClientConfig::defaults();
     clients.extend(extra);
     let sandbox = sandbox::spawn(sandbox::SandboxConfig {
@@ -888,7 +984,11 @@ async fn sandbox_setup(id: &str, secret: &str, scopes: &[&str], extra: Vec<sandb
         ),
         fetches: AtomicUsize::new(0),
     });
-    SandboxSetup { sandbox, client, source }
+    SandboxSetup {
+        sandbox,
+        client,
+        source,
+    }
 }
 
 impl SandboxSetup {
@@ -915,7 +1015,13 @@ async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_token_is_validated_with_tokens_me_and_shared_by_10000_callers() {
-    let setup = sandbox_setup("portal-service", "sandbox-service-secret", &["users:readonly"], vec![]).await;
+    let setup = sandbox_setup(
+        "portal-service",
+        "sandbox-service-secret",
+        &["users:readonly"],
+        vec![],
+    )
+    .await;
     let manager = setup.start(TokenManagerConfig {
         background_refresh: false,
         ..config()
@@ -962,14 +1068,23 @@ async fn sandbox_token_without_the_required_scope_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_invalid_client_is_not_hammered() {
-    let setup = sandbox_setup("portal-service", "a-rotated-secret", &["users:readonly"], vec![]).await;
+    let setup = sandbox_setup(
+        "portal-service",
+        "a-rotated-secret",
+        &["users:readonly"],
+        vec![],
+    )
+    .await;
     let manager = setup.start(TokenManagerConfig {
         attention_retry: None,
         retry_base_delay: Duration::from_millis(10),
         retry_max_delay: Duration::from_millis(20),
         ..config()
     });
-    assert_eq!(manager.get_token().await.unwrap_err().reason(), "invalid_client");
+    assert_eq!(
+        manager.get_token().await.unwrap_err().reason(),
+        "invalid_client"
+    );
     for _ in 0..100 {
         assert!(manager.get_token().await.is_err());
     }
@@ -983,7 +1098,13 @@ async fn sandbox_invalid_client_is_not_hammered() {
 async fn sandbox_outage_serves_the_old_token_then_recovers() {
     // Tokens live 3 s; refresh 1 s (+ up to 0.2 s) before expiry.
     let short = service_client("portal-short", "short-secret", &["users:readonly"], 3);
-    let setup = sandbox_setup("portal-short", "short-secret", &["users:readonly"], vec![short]).await;
+    let setup = sandbox_setup(
+        "portal-short",
+        "short-secret",
+        &["users:readonly"],
+        vec![short],
+    )
+    .await;
     let manager = setup.start(TokenManagerConfig {
         refresh_buffer: Duration::from_secs(1),
         refresh_jitter: Duration::from_millis(200),
@@ -1015,7 +1136,13 @@ async fn sandbox_outage_serves_the_old_token_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_rotation_with_100_guarded_requests_drains_without_a_401() {
-    let setup = sandbox_setup("portal-service", "sandbox-service-secret", &["users:readonly"], vec![]).await;
+    let setup = sandbox_setup(
+        "portal-service",
+        "sandbox-service-secret",
+        &["users:readonly"],
+        vec![],
+    )
+    .await;
     let manager = setup.start(config());
     let first = manager.get_token().await.unwrap();
     let unauthorized = Arc::new(AtomicUsize::new(0));
@@ -1053,9 +1180,15 @@ async fn sandbox_rotation_with_100_guarded_requests_drains_without_a_401() {
     let fresh = manager.get_token().await.unwrap();
     assert_ne!(fresh.secret(), first.secret());
     setup.client.token_info(&fresh).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(20), drain.clone()).await.expect("drained");
+    tokio::time::timeout(Duration::from_secs(20), drain.clone())
+        .await
+        .expect("drained");
     assert_eq!(finished.load(Ordering::SeqCst), 100);
-    assert_eq!(unauthorized.load(Ordering::SeqCst), 0, "no request saw a 401");
+    assert_eq!(
+        unauthorized.load(Ordering::SeqCst),
+        0,
+        "no request saw a 401"
+    );
     for request in requests {
         request.await.unwrap();
     }
@@ -1077,7 +1210,13 @@ async fn sandbox_rotation_with_100_guarded_requests_drains_without_a_401() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_401_with_the_current_token_rotates_once() {
-    let setup = sandbox_setup("portal-service", "sandbox-service-secret", &["users:readonly"], vec![]).await;
+    let setup = sandbox_setup(
+        "portal-service",
+        "sandbox-service-secret",
+        &["users:readonly"],
+        vec![],
+    )
+    .await;
     let manager = setup.start(config());
     manager.get_token().await.unwrap();
     setup.sandbox.expire_tokens();

@@ -114,7 +114,10 @@ pub(crate) fn record(event: &AuditEvent) {
             )
         };
     }
-    let failed = matches!(event.kind, AuditKind::RefreshFailed | AuditKind::ValidationFailed);
+    let failed = matches!(
+        event.kind,
+        AuditKind::RefreshFailed | AuditKind::ValidationFailed
+    );
     if failed && event.state == ManagerState::Failed {
         audit_record!(tracing::Level::ERROR);
     } else if failed {

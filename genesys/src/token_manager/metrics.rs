@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the acquisition latency histogram.
-const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
@@ -72,8 +74,17 @@ impl Metrics {
             self.acquisitions.load(Ordering::Relaxed)
         );
 
-        family(&mut out, "failures_total", "counter", "Failed token requests and refused tokens, by reason.");
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        family(
+            &mut out,
+            "failures_total",
+            "counter",
+            "Failed token requests and refused tokens, by reason.",
+        );
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         for (reason, count) in failures {
             let _ = writeln!(
                 out,
@@ -109,7 +120,12 @@ impl Metrics {
             "genesys_token_manager_acquisition_duration_seconds_count{{{client}}} {count}"
         );
 
-        family(&mut out, "rotations_total", "counter", "Forced rotations (admin or a 401).");
+        family(
+            &mut out,
+            "rotations_total",
+            "counter",
+            "Forced rotations (admin or a 401).",
+        );
         let _ = writeln!(
             out,
             "genesys_token_manager_rotations_total{{{client}}} {}",
@@ -158,9 +174,18 @@ impl Metrics {
             "gauge",
             "Share of recent token attempts that failed.",
         );
-        let _ = writeln!(out, "genesys_token_manager_error_rate{{{client}}} {:.4}", gauges.error_rate);
+        let _ = writeln!(
+            out,
+            "genesys_token_manager_error_rate{{{client}}} {:.4}",
+            gauges.error_rate
+        );
 
-        family(&mut out, "state", "gauge", "1 for the manager's current state.");
+        family(
+            &mut out,
+            "state",
+            "gauge",
+            "1 for the manager's current state.",
+        );
         for state in gauges.all_states {
             let _ = writeln!(
                 out,
@@ -191,7 +216,10 @@ impl Metrics {
 }
 
 fn escape_label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -42,7 +42,12 @@ pub struct ClientCredentialsSource {
 
 impl ClientCredentialsSource {
     /// A source requesting `scopes` (none: the client's configured scopes) for `client_id`.
-    pub fn new(client: GenesysClient, client_id: ClientId, secret: ClientSecret, scopes: Vec<String>) -> Self {
+    pub fn new(
+        client: GenesysClient,
+        client_id: ClientId,
+        secret: ClientSecret,
+        scopes: Vec<String>,
+    ) -> Self {
         ClientCredentialsSource {
             client,
             client_id,
@@ -70,7 +75,12 @@ impl TokenSource for ClientCredentialsSource {
     }
 
     fn inspect<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, Result<TokenInfo, ApiError>> {
-        Box::pin(async move { self.client.token_info(token).await.map(|answer| answer.body) })
+        Box::pin(async move {
+            self.client
+                .token_info(token)
+                .await
+                .map(|answer| answer.body)
+        })
     }
 
     fn revoke<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, Result<(), ApiError>> {

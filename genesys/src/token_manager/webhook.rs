@@ -108,7 +108,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -159,7 +159,12 @@ pub(crate) fn spawn(
     Ok((tx, task))
 }
 
-async fn deliver(http: &reqwest::Client, config: &WebhookConfig, metrics: &Metrics, event: &AuditEvent) {
+async fn deliver(
+    http: &reqwest::Client,
+    config: &WebhookConfig,
+    metrics: &Metrics,
+    event: &AuditEvent,
+) {
     let body = match serde_json::to_vec(event) {
         Ok(body) => body,
         Err(e) => {
@@ -244,9 +249,21 @@ mod tests {
             signature,
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-        assert!(verify_signature(&secret, b"what do ya want for nothing?", &signature));
-        assert!(!verify_signature(&secret, b"what do ya want for nothing!", &signature));
-        assert!(!verify_signature(&WebhookSecret::new("jefe"), b"what do ya want for nothing?", &signature));
+        assert!(verify_signature(
+            &secret,
+            b"what do ya want for nothing?",
+            &signature
+        ));
+        assert!(!verify_signature(
+            &secret,
+            b"what do ya want for nothing!",
+            &signature
+        ));
+        assert!(!verify_signature(
+            &WebhookSecret::new("jefe"),
+            b"what do ya want for nothing?",
+            &signature
+        ));
         assert!(!verify_signature(&secret, b"x", "sha256=zz"));
         assert!(!verify_signature(&secret, b"x", "md5=00"));
         assert_eq!(format!("{secret:?}"), "WebhookSecret([redacted])");
