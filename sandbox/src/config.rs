@@ -248,3 +248,59 @@ pub struct FaultSettings {
     /// `/oauth/token` answers 200 with a body that is not valid JSON.
     pub malformed_token_body: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_app() {
+        let config = SandboxConfig::default();
+        config.validate().unwrap();
+        let ids: Vec<&str> = config.clients.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "portal-web",
+                "portal-pkce",
+                "portal-service",
+                "portal-limited"
+            ]
+        );
+        assert!(config.clients[1].is_public() && !config.clients[0].is_public());
+    }
+
+    #[test]
+    fn clients_file_in_both_shapes() {
+        let object = r#"{"clients": [{"id": "my-app", "name": "My app", "secret": "s3cret",
+            "grants": ["authorization_code", "refresh_token"],
+            "redirectUris": ["http://localhost:8080/cb"], "logoutRedirectUris": [],
+            "scopes": ["users:readonly"], "tokenLifetimeSecs": 3600}]}"#;
+        let clients = serde_json::from_str::<ClientsFile>(object)
+            .unwrap()
+            .into_clients();
+        assert_eq!(
+            clients[0].grants,
+            vec![Grant::AuthorizationCode, Grant::RefreshToken]
+        );
+        assert_eq!(clients[0].token_lifetime_secs, 3600);
+        let list = r#"[{"id": "p", "name": "P", "grants": ["authorization_code"], "scopes": []}]"#;
+        let clients = serde_json::from_str::<ClientsFile>(list)
+            .unwrap()
+            .into_clients();
+        assert!(clients[0].is_public());
+        assert_eq!(clients[0].token_lifetime_secs, 86_400);
+        let typo = r#"[{"id": "p", "name": "P", "grants": [], "scopes": [], "redirectUri": []}]"#;
+        assert!(serde_json::from_str::<ClientsFile>(typo).is_err());
+    }
+
+    #[test]
+    fn bad_clients_are_refused() {
+        let mut c = ClientConfig::defaults().remove(1);
+        c.grants.push(Grant::ClientCredentials);
+        assert!(c.validate().is_err());
+        let mut c = ClientConfig::defaults().remove(0);
+        c.redirect_uris.push("not a url".into());
+        assert!(c.validate().is_err());
+    }
+}

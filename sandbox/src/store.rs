@@ -126,7 +126,14 @@ pub(crate) struct Store {
     pending: HashMap<String, PendingAuthorization>,
     #[serde(skip)]
     path: Option<PathBuf>,
+    /// Changes since the last sweep of expired records (without a state file nothing else
+    /// sweeps them, and a long-running sandbox must not grow without bound).
+    #[serde(skip)]
+    changes: usize,
 }
+
+/// Changes between two sweeps when there is no state file.
+const SWEEP_EVERY: usize = 1_000;
 
 /// Why a code or refresh token was refused (all are `invalid_grant` on the wire).
 #[derive(Debug, PartialEq, Eq)]
@@ -177,6 +184,11 @@ impl Store {
 
     fn persist(&mut self) {
         let Some(path) = self.path.clone() else {
+            self.changes += 1;
+            if self.changes >= SWEEP_EVERY {
+                self.changes = 0;
+                self.prune(now_ms());
+            }
             return;
         };
         self.prune(now_ms());
