@@ -115,8 +115,8 @@ pub enum ApiError {
     /// 401: the token is expired, revoked or unknown.
     #[error("not signed in to Genesys Cloud (the token was refused)")]
     Unauthorized {
-        /// Genesys' error body, when it sent one.
-        body: Option<ApiErrorBody>,
+        /// Genesys' error body, when it sent one (boxed: it is large and errors travel far).
+        body: Option<Box<ApiErrorBody>>,
     },
     /// 403: the token lacks a scope or the user a permission.
     #[error("Genesys Cloud forbids this: {message}")]
@@ -224,9 +224,9 @@ impl ApiError {
             ApiError::NotFound { .. } => Some(404),
             ApiError::BadRequest { .. } => Some(400),
             ApiError::RateLimited { .. } => Some(429),
-            ApiError::Rejected { status, .. } | ApiError::Upstream { status, .. } | ApiError::Redirect { status } => {
-                Some(*status)
-            }
+            ApiError::Rejected { status, .. }
+            | ApiError::Upstream { status, .. }
+            | ApiError::Redirect { status } => Some(*status),
             _ => None,
         }
     }
@@ -237,7 +237,12 @@ impl ApiError {
     }
 
     /// The error of a non-2xx answer. `retry_after` is what the retry loop settled on for a 429.
-    pub(crate) fn from_status(status: u16, headers: &HeaderMap, body: &[u8], retry_after: Option<Duration>) -> Self {
+    pub(crate) fn from_status(
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> Self {
         let parsed = serde_json::from_slice::<ApiErrorBody>(body).ok();
         let context_id = parsed
             .as_ref()
@@ -250,8 +255,13 @@ impl ApiError {
             .unwrap_or_else(|| default_message(status).to_owned());
         match status {
             300..=399 => ApiError::Redirect { status },
-            400 => ApiError::BadRequest { message, context_id },
-            401 => ApiError::Unauthorized { body: parsed },
+            400 => ApiError::BadRequest {
+                message,
+                context_id,
+            },
+            401 => ApiError::Unauthorized {
+                body: parsed.map(Box::new),
+            },
             403 => ApiError::Forbidden {
                 missing_scopes: parsed.as_ref().map(missing_scopes).unwrap_or_default(),
                 message,
@@ -262,7 +272,7 @@ impl ApiError {
                 retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
                 context_id,
             },
-            400..=499 => ApiError::Rejected {
+            _ if (400..500).contains(&status) => ApiError::Rejected {
                 status,
                 message,
                 context_id,
@@ -303,7 +313,11 @@ fn missing_scopes(body: &ApiErrorBody) -> Vec<String> {
         let scopes: Vec<String> = listed
             .split([',', ' '])
             .map(|s| s.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace()))
-            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || ":-_.".contains(c)))
+            .filter(|s| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ":-_.".contains(c))
+            })
             .map(str::to_owned)
             .collect();
         if !scopes.is_empty() {
@@ -351,13 +365,28 @@ mod tests {
     #[test]
     fn page_size_is_validated() {
         for ok in [1, 25, 500] {
-            assert!(UserListQuery { page_size: ok, ..Default::default() }.validate().is_ok());
+            assert!(UserListQuery {
+                page_size: ok,
+                ..Default::default()
+            }
+            .validate()
+            .is_ok());
         }
         for bad in [0, 501, u32::MAX] {
-            let err = UserListQuery { page_size: bad, ..Default::default() }.validate().unwrap_err();
+            let err = UserListQuery {
+                page_size: bad,
+                ..Default::default()
+            }
+            .validate()
+            .unwrap_err();
             assert!(matches!(err, ApiError::InvalidRequest(_)));
         }
-        assert!(UserListQuery { page_number: 0, ..Default::default() }.validate().is_err());
+        assert!(UserListQuery {
+            page_number: 0,
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
     }
 
     const BODY_403: &str = r#"{"message":"Unable to perform the requested action. You must have at least one of the following scopes: [users, users:readonly]","code":"missing.any.scopes","status":403,"messageParams":{},"contextId":"ctx-403","details":[],"errors":[]}"#;
@@ -367,9 +396,16 @@ mod tests {
         let h = headers(&[("inin-correlation-id", "corr-1")]);
         let e = ApiError::from_status(403, &h, BODY_403.as_bytes(), None);
         match &e {
-            ApiError::Forbidden { message, missing_scopes, .. } => {
+            ApiError::Forbidden {
+                message,
+                missing_scopes,
+                ..
+            } => {
                 assert!(message.starts_with("Unable to perform"));
-                assert_eq!(missing_scopes, &vec!["users".to_string(), "users:readonly".to_string()]);
+                assert_eq!(
+                    missing_scopes,
+                    &vec!["users".to_string(), "users:readonly".to_string()]
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -377,22 +413,51 @@ mod tests {
         assert_eq!(e.status(), Some(403));
 
         let e = ApiError::from_status(404, &h, b"", None);
-        assert_eq!(e, ApiError::NotFound { context_id: Some("corr-1".into()) });
+        assert_eq!(
+            e,
+            ApiError::NotFound {
+                context_id: Some("corr-1".into())
+            }
+        );
         let e = ApiError::from_status(400, &h, br#"{"message":"bad page","contextId":"c4"}"#, None);
-        assert_eq!(e, ApiError::BadRequest { message: "bad page".into(), context_id: Some("c4".into()) });
-        let e = ApiError::from_status(401, &h, br#"{"message":"expired","code":"bad.credentials","status":401}"#, None);
+        assert_eq!(
+            e,
+            ApiError::BadRequest {
+                message: "bad page".into(),
+                context_id: Some("c4".into())
+            }
+        );
+        let e = ApiError::from_status(
+            401,
+            &h,
+            br#"{"message":"expired","code":"bad.credentials","status":401}"#,
+            None,
+        );
         assert!(e.is_unauthorized());
         assert_eq!(e.status(), Some(401));
         let e = ApiError::from_status(503, &HeaderMap::new(), b"<html>down</html>", None);
         assert_eq!(
             e,
-            ApiError::Upstream { status: 503, message: "the service failed".into(), context_id: None }
+            ApiError::Upstream {
+                status: 503,
+                message: "the service failed".into(),
+                context_id: None
+            }
         );
         let e = ApiError::from_status(429, &h, b"{}", Some(Duration::from_secs(30)));
-        assert_eq!(e.to_string(), "Genesys Cloud is rate limiting; try again in 30 s");
+        assert_eq!(
+            e.to_string(),
+            "Genesys Cloud is rate limiting; try again in 30 s"
+        );
         assert_eq!(e.context_id(), Some("corr-1"));
-        assert_eq!(ApiError::from_status(302, &h, b"", None), ApiError::Redirect { status: 302 });
-        assert_eq!(ApiError::from_status(409, &h, b"", None).status(), Some(409));
+        assert_eq!(
+            ApiError::from_status(302, &h, b"", None),
+            ApiError::Redirect { status: 302 }
+        );
+        assert_eq!(
+            ApiError::from_status(409, &h, b"", None).status(),
+            Some(409)
+        );
     }
 
     #[test]

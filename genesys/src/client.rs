@@ -14,8 +14,12 @@ use url::Url;
 
 use crate::api::{correlation_id, ApiError, ApiResponse, RateLimitInfo, UserListQuery};
 use crate::environment::Environment;
-use crate::oauth::{parse_token_response, AuthorizeRequest, ClientId, OAuthClientConfig, OAuthError, TokenSet};
-use crate::retry::{parse_retry_after, Classify, GaveUp, Idempotency, RateGate, RetryClass, RetryPolicy};
+use crate::oauth::{
+    parse_token_response, AuthorizeRequest, ClientId, OAuthClientConfig, OAuthError, TokenSet,
+};
+use crate::retry::{
+    parse_retry_after, Classify, GaveUp, Idempotency, RateGate, RetryClass, RetryPolicy,
+};
 use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken};
 use crate::wire::{TokenInfo, User, UserEntityListing, UserSearchRequest, UsersSearchResponse};
 
@@ -155,10 +159,14 @@ fn oauth_error(gave_up: GaveUp<AttemptError>) -> OAuthError {
     match gave_up.error {
         AttemptError::NotSent(s) | AttemptError::Transport(s) => OAuthError::Transport(s),
         AttemptError::Timeout => OAuthError::Timeout,
-        AttemptError::TooLarge(cap) => OAuthError::Malformed(format!("the answer is larger than {cap} bytes")),
-        AttemptError::Status(raw) if raw.status == StatusCode::TOO_MANY_REQUESTS => OAuthError::RateLimited {
-            retry_after: gave_up.retry_after.unwrap_or(Duration::from_secs(1)),
-        },
+        AttemptError::TooLarge(cap) => {
+            OAuthError::Malformed(format!("the answer is larger than {cap} bytes"))
+        }
+        AttemptError::Status(raw) if raw.status == StatusCode::TOO_MANY_REQUESTS => {
+            OAuthError::RateLimited {
+                retry_after: gave_up.retry_after.unwrap_or(Duration::from_secs(1)),
+            }
+        }
         AttemptError::Status(raw) => OAuthError::from_status(raw.status.as_u16(), &raw.body),
     }
 }
@@ -167,16 +175,24 @@ fn api_error(gave_up: GaveUp<AttemptError>) -> ApiError {
     match gave_up.error {
         AttemptError::NotSent(s) | AttemptError::Transport(s) => ApiError::Transport(s),
         AttemptError::Timeout => ApiError::Timeout,
-        AttemptError::TooLarge(cap) => ApiError::Malformed(format!("the answer is larger than {cap} bytes")),
-        AttemptError::Status(raw) => {
-            ApiError::from_status(raw.status.as_u16(), &raw.headers, &raw.body, gave_up.retry_after)
+        AttemptError::TooLarge(cap) => {
+            ApiError::Malformed(format!("the answer is larger than {cap} bytes"))
         }
+        AttemptError::Status(raw) => ApiError::from_status(
+            raw.status.as_u16(),
+            &raw.headers,
+            &raw.body,
+            gave_up.retry_after,
+        ),
     }
 }
 
 /// Reads a body, refusing to hold more than `cap` bytes.
 async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, AttemptError> {
-    if response.content_length().is_some_and(|len| len > cap as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
         return Err(AttemptError::TooLarge(cap));
     }
     let mut body = BytesMut::new();
@@ -191,7 +207,8 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
 
 fn basic_auth(client_id: &ClientId, secret: &ClientSecret) -> HeaderValue {
     let encoded = STANDARD.encode(format!("{}:{}", client_id.as_str(), secret.secret()));
-    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).expect("base64 is a valid header value");
+    let mut value =
+        HeaderValue::from_str(&format!("Basic {encoded}")).expect("base64 is a valid header value");
     value.set_sensitive(true);
     value
 }
@@ -199,7 +216,8 @@ fn basic_auth(client_id: &ClientId, secret: &ClientSecret) -> HeaderValue {
 impl GenesysClient {
     /// Builds the client for `env`.
     pub fn new(env: Environment, options: ClientOptions) -> Result<Self, ClientBuildError> {
-        HeaderValue::from_str(&options.user_agent).map_err(|_| ClientBuildError::InvalidUserAgent)?;
+        HeaderValue::from_str(&options.user_agent)
+            .map_err(|_| ClientBuildError::InvalidUserAgent)?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
@@ -254,7 +272,11 @@ impl GenesysClient {
                     let status = response.status();
                     let headers = response.headers().clone();
                     let body = read_capped(response, body_cap).await?;
-                    let raw = RawResponse { status, headers, body };
+                    let raw = RawResponse {
+                        status,
+                        headers,
+                        body,
+                    };
                     if status.is_success() {
                         Ok(raw)
                     } else {
@@ -267,11 +289,18 @@ impl GenesysClient {
 
     /// The one place a bearer token is attached: only to URLs whose scheme, host and port are
     /// the configured api base's.
-    fn authorized(&self, method: Method, url: &Url, token: &AccessToken) -> Result<RequestBuilder, ApiError> {
+    fn authorized(
+        &self,
+        method: Method,
+        url: &Url,
+        token: &AccessToken,
+    ) -> Result<RequestBuilder, ApiError> {
         self.check_api_origin(url)?;
         let mut bearer =
             HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
-                ApiError::InvalidRequest("the access token has characters a header cannot carry".into())
+                ApiError::InvalidRequest(
+                    "the access token has characters a header cannot carry".into(),
+                )
             })?;
         bearer.set_sensitive(true);
         Ok(self
@@ -310,7 +339,9 @@ impl GenesysClient {
                     .authorized(method.clone(), &url, token)
                     .expect("the URL was checked above");
                 match &json_body {
-                    Some(body) => request.header(CONTENT_TYPE, "application/json").body(body.clone()),
+                    Some(body) => request
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(body.clone()),
                     None => request,
                 }
             })
@@ -389,7 +420,8 @@ impl GenesysClient {
                     ("code_verifier", verifier.secret()),
                 ];
                 let basic = basic_auth(&client.client_id, secret);
-                self.token_call(&form, Some(basic), Idempotency::SingleUse).await
+                self.token_call(&form, Some(basic), Idempotency::SingleUse)
+                    .await
             }
         }
     }
@@ -404,9 +436,13 @@ impl GenesysClient {
     ) -> Result<TokenSet, OAuthError> {
         match &client.client_secret {
             Some(secret) => {
-                let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.secret())];
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.secret()),
+                ];
                 let basic = basic_auth(&client.client_id, secret);
-                self.token_call(&form, Some(basic), Idempotency::NotIdempotent).await
+                self.token_call(&form, Some(basic), Idempotency::NotIdempotent)
+                    .await
             }
             None => {
                 let form = [
@@ -414,7 +450,8 @@ impl GenesysClient {
                     ("refresh_token", refresh_token.secret()),
                     ("client_id", client.client_id.as_str()),
                 ];
-                self.token_call(&form, None, Idempotency::NotIdempotent).await
+                self.token_call(&form, None, Idempotency::NotIdempotent)
+                    .await
             }
         }
     }
@@ -432,15 +469,23 @@ impl GenesysClient {
         if !scope.is_empty() {
             form.push(("scope", scope.as_str()));
         }
-        self.token_call(&form, Some(basic_auth(client_id, secret)), Idempotency::Idempotent)
-            .await
+        self.token_call(
+            &form,
+            Some(basic_auth(client_id, secret)),
+            Idempotency::Idempotent,
+        )
+        .await
     }
 
     // -----------------------------------------------------------------------------------------
     // Users and tokens
 
     /// `GET /api/v2/users/me`: the signed-in user, with `expand` (e.g. `presence`).
-    pub async fn users_me(&self, token: &AccessToken, expand: &[&str]) -> Result<ApiResponse<User>, ApiError> {
+    pub async fn users_me(
+        &self,
+        token: &AccessToken,
+        expand: &[&str],
+    ) -> Result<ApiResponse<User>, ApiError> {
         let mut url = self.inner.env.api_url("api/v2/users/me");
         push_expand(&mut url, expand.iter().copied());
         self.api_call(token, Method::GET, url, None, Idempotency::Idempotent, None)
@@ -448,7 +493,12 @@ impl GenesysClient {
     }
 
     /// `GET /api/v2/users/{userId}`.
-    pub async fn get_user(&self, token: &AccessToken, id: &str, expand: &[&str]) -> Result<ApiResponse<User>, ApiError> {
+    pub async fn get_user(
+        &self,
+        token: &AccessToken,
+        id: &str,
+        expand: &[&str],
+    ) -> Result<ApiResponse<User>, ApiError> {
         if id.is_empty() {
             return Err(ApiError::InvalidRequest("empty user id".into()));
         }
@@ -537,15 +587,26 @@ impl GenesysClient {
                 "search page size must be 1 to {MAX_SEARCH_PAGE_SIZE} and page numbers start at 1"
             )));
         }
-        let body = serde_json::to_vec(request).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        let body =
+            serde_json::to_vec(request).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
         let url = self.inner.env.api_url("api/v2/users/search");
-        self.api_call(token, Method::POST, url, Some(body), Idempotency::Idempotent, None)
-            .await
+        self.api_call(
+            token,
+            Method::POST,
+            url,
+            Some(body),
+            Idempotency::Idempotent,
+            None,
+        )
+        .await
     }
 
     /// `GET /api/v2/tokens/me`: what the token may do (scopes, OAuth client, org). Access
     /// tokens are opaque: this is how to inspect one.
-    pub async fn token_info(&self, token: &AccessToken) -> Result<ApiResponse<TokenInfo>, ApiError> {
+    pub async fn token_info(
+        &self,
+        token: &AccessToken,
+    ) -> Result<ApiResponse<TokenInfo>, ApiError> {
         let url = self.inner.env.api_url("api/v2/tokens/me");
         self.api_call(token, Method::GET, url, None, Idempotency::Idempotent, None)
             .await
@@ -582,7 +643,10 @@ impl GenesysClient {
 
 /// `expand=a,b` (comma-joined, as Genesys documents it); nothing when empty.
 fn push_expand<'a>(url: &mut Url, expand: impl Iterator<Item = &'a str>) {
-    let joined = expand.filter(|e| !e.is_empty()).collect::<Vec<_>>().join(",");
+    let joined = expand
+        .filter(|e| !e.is_empty())
+        .collect::<Vec<_>>()
+        .join(",");
     if !joined.is_empty() {
         url.query_pairs_mut().append_pair("expand", &joined);
     }
@@ -617,7 +681,11 @@ mod tests {
         let c = client();
         let token = AccessToken::new("tok");
         let ok = Url::parse("https://api.example.com/api/v2/users/me").unwrap();
-        let request = c.authorized(Method::GET, &ok, &token).unwrap().build().unwrap();
+        let request = c
+            .authorized(Method::GET, &ok, &token)
+            .unwrap()
+            .build()
+            .unwrap();
         let auth = request.headers().get(AUTHORIZATION).unwrap();
         assert!(auth.is_sensitive());
         assert_eq!(auth.to_str().unwrap(), "Bearer tok");
@@ -630,7 +698,10 @@ mod tests {
         ] {
             let url = Url::parse(foreign).unwrap();
             assert!(
-                matches!(c.authorized(Method::GET, &url, &token), Err(ApiError::ForeignHost(_))),
+                matches!(
+                    c.authorized(Method::GET, &url, &token),
+                    Err(ApiError::ForeignHost(_))
+                ),
                 "{foreign}"
             );
         }
@@ -640,7 +711,9 @@ mod tests {
     fn links_resolve_only_onto_the_api_host() {
         let c = client();
         assert_eq!(
-            c.resolve_link("/api/v2/users?pageSize=25&pageNumber=2").unwrap().as_str(),
+            c.resolve_link("/api/v2/users?pageSize=25&pageNumber=2")
+                .unwrap()
+                .as_str(),
             "https://api.example.com/api/v2/users?pageSize=25&pageNumber=2"
         );
         for foreign in [
@@ -649,7 +722,10 @@ mod tests {
             "http://api.example.com/api/v2/users",
             "https://api.example.com@evil.com/",
         ] {
-            assert!(matches!(c.resolve_link(foreign), Err(ApiError::ForeignHost(_))), "{foreign}");
+            assert!(
+                matches!(c.resolve_link(foreign), Err(ApiError::ForeignHost(_))),
+                "{foreign}"
+            );
         }
     }
 
@@ -674,7 +750,10 @@ mod tests {
     fn basic_auth_is_base64_of_id_and_secret() {
         let value = basic_auth(&ClientId::new("portal-web"), &ClientSecret::new("s3cret"));
         assert!(value.is_sensitive());
-        assert_eq!(value.to_str().unwrap(), format!("Basic {}", STANDARD.encode("portal-web:s3cret")));
+        assert_eq!(
+            value.to_str().unwrap(),
+            format!("Basic {}", STANDARD.encode("portal-web:s3cret"))
+        );
     }
 
     #[test]
@@ -706,15 +785,24 @@ mod tests {
             status(429, Some("7")).retry_class(),
             RetryClass::RateLimited(Some(Duration::from_secs(7)))
         );
-        assert_eq!(status(429, None).retry_class(), RetryClass::RateLimited(None));
+        assert_eq!(
+            status(429, None).retry_class(),
+            RetryClass::RateLimited(None)
+        );
         for code in [500, 502, 503, 504] {
             assert_eq!(status(code, None).retry_class(), RetryClass::Transient);
         }
         for code in [301, 302, 400, 401, 403, 404, 501] {
             assert_eq!(status(code, None).retry_class(), RetryClass::Permanent);
         }
-        assert_eq!(AttemptError::NotSent("x".into()).retry_class(), RetryClass::NotSent);
-        assert_eq!(AttemptError::Transport("x".into()).retry_class(), RetryClass::Transient);
+        assert_eq!(
+            AttemptError::NotSent("x".into()).retry_class(),
+            RetryClass::NotSent
+        );
+        assert_eq!(
+            AttemptError::Transport("x".into()).retry_class(),
+            RetryClass::Transient
+        );
         assert_eq!(AttemptError::Timeout.retry_class(), RetryClass::Permanent);
     }
 

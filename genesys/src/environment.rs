@@ -158,7 +158,11 @@ impl Environment {
         }
         // Keep the host only: drop a path, query or fragment, then a port.
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = host.split(':').next().unwrap_or_default().trim_end_matches('.');
+        let host = host
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('.');
         if host.is_empty() {
             return Err(unknown());
         }
@@ -287,7 +291,10 @@ mod tests {
         assert_eq!(Region::all().count(), 17);
         for domain in ALL_REGION_DOMAINS {
             let env = Environment::from_region(domain).unwrap();
-            assert_eq!(env.login_base().as_str(), format!("https://login.{domain}/"));
+            assert_eq!(
+                env.login_base().as_str(),
+                format!("https://login.{domain}/")
+            );
             assert_eq!(env.api_base().as_str(), format!("https://api.{domain}/"));
             assert_eq!(env.region_domain(), Some(domain));
             assert_eq!(env.issuer(), format!("https://login.{domain}"));
@@ -320,7 +327,10 @@ mod tests {
         // `mypurecloud.com` must not be confused with `mypurecloud.com.au`.
         let au = Environment::from_region("api.mypurecloud.com.au").unwrap();
         assert_eq!(au.region_domain(), Some("mypurecloud.com.au"));
-        assert_eq!(Environment::default().region_domain(), Some("mypurecloud.com"));
+        assert_eq!(
+            Environment::default().region_domain(),
+            Some("mypurecloud.com")
+        );
     }
 
     #[test]
@@ -338,7 +348,10 @@ mod tests {
         ] {
             let err = Environment::from_region(input).unwrap_err();
             let text = err.to_string();
-            assert!(text.contains("mypurecloud.com.au") && text.contains("apse1.pure.cloud"), "{text}");
+            assert!(
+                text.contains("mypurecloud.com.au") && text.contains("apse1.pure.cloud"),
+                "{text}"
+            );
         }
     }
 
@@ -349,9 +362,14 @@ mod tests {
         assert_eq!(env.region_domain(), None);
         assert_eq!(env.login_base().as_str(), "http://127.0.0.1:4000/");
         assert_eq!(env.issuer(), "http://127.0.0.1:4000");
-        assert_eq!(env.login_url("oauth/token").as_str(), "http://127.0.0.1:4000/oauth/token");
+        assert_eq!(
+            env.login_url("oauth/token").as_str(),
+            "http://127.0.0.1:4000/oauth/token"
+        );
         assert!(Environment::custom("http://localhost:1", "http://[::1]:2").is_ok());
-        assert!(Environment::custom("https://login.example.com", "https://api.example.com").is_ok());
+        assert!(
+            Environment::custom("https://login.example.com", "https://api.example.com").is_ok()
+        );
 
         assert!(matches!(
             Environment::custom("http://example.com", "https://api.example.com"),
@@ -369,7 +387,10 @@ mod tests {
             "https://example.com/#f",
         ] {
             assert!(
-                matches!(Environment::custom(bad, bad), Err(EnvironmentError::InvalidUrl { .. })),
+                matches!(
+                    Environment::custom(bad, bad),
+                    Err(EnvironmentError::InvalidUrl { .. })
+                ),
                 "{bad}"
             );
         }
@@ -377,9 +398,19 @@ mod tests {
 
     #[test]
     fn custom_base_paths_are_kept() {
-        let env = Environment::custom("https://gw.example.com/genesys", "https://gw.example.com/api-proxy/").unwrap();
-        assert_eq!(env.login_url("oauth/token").as_str(), "https://gw.example.com/genesys/oauth/token");
-        assert_eq!(env.api_url("api/v2/users/me").as_str(), "https://gw.example.com/api-proxy/api/v2/users/me");
+        let env = Environment::custom(
+            "https://gw.example.com/genesys",
+            "https://gw.example.com/api-proxy/",
+        )
+        .unwrap();
+        assert_eq!(
+            env.login_url("oauth/token").as_str(),
+            "https://gw.example.com/genesys/oauth/token"
+        );
+        assert_eq!(
+            env.api_url("api/v2/users/me").as_str(),
+            "https://gw.example.com/api-proxy/api/v2/users/me"
+        );
         assert_eq!(env.issuer(), "https://gw.example.com/genesys");
     }
 }

@@ -14,7 +14,11 @@ use crate::wire::TokenErrorBody;
 
 /// Everything but the unreserved characters is percent-encoded in query values, so that a
 /// space is `%20` (never `+`) and both form and URI decoders read the same value.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// An OAuth client id. Not a secret: it appears in authorize URLs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -72,7 +76,12 @@ pub struct AuthorizeRequest {
 impl AuthorizeRequest {
     /// A request for `client_id` returning to `redirect_uri`, bound to `state` and to the
     /// verifier behind `challenge`.
-    pub fn new(client_id: ClientId, redirect_uri: Url, state: &CsrfState, challenge: &PkceChallenge) -> Self {
+    pub fn new(
+        client_id: ClientId,
+        redirect_uri: Url,
+        state: &CsrfState,
+        challenge: &PkceChallenge,
+    ) -> Self {
         AuthorizeRequest {
             client_id,
             redirect_uri,
@@ -85,8 +94,17 @@ impl AuthorizeRequest {
     }
 
     /// The request for a configured client.
-    pub fn for_client(client: &OAuthClientConfig, state: &CsrfState, challenge: &PkceChallenge) -> Self {
-        Self::new(client.client_id.clone(), client.redirect_uri.clone(), state, challenge)
+    pub fn for_client(
+        client: &OAuthClientConfig,
+        state: &CsrfState,
+        challenge: &PkceChallenge,
+    ) -> Self {
+        Self::new(
+            client.client_id.clone(),
+            client.redirect_uri.clone(),
+            state,
+            challenge,
+        )
     }
 
     /// Scopes to ask for (space-joined; the parameter is omitted when there are none).
@@ -140,7 +158,10 @@ impl AuthorizeRequest {
 pub fn logout_url(env: &Environment, client_id: &ClientId, redirect_uri: &Url) -> Url {
     with_query(
         env.login_url("logout"),
-        &[("client_id", client_id.as_str()), ("redirect_uri", redirect_uri.as_str())],
+        &[
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+        ],
     )
 }
 
@@ -185,7 +206,10 @@ const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
 
 /// Parses a token endpoint's 2xx body strictly. The reasons never quote the body: it may hold
 /// a token.
-pub(crate) fn parse_token_response(body: &[u8], obtained_at: Instant) -> Result<TokenSet, OAuthError> {
+pub(crate) fn parse_token_response(
+    body: &[u8],
+    obtained_at: Instant,
+) -> Result<TokenSet, OAuthError> {
     let malformed = |reason: &str| OAuthError::Malformed(reason.to_owned());
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| malformed("the token response is not JSON"))?;
@@ -205,7 +229,11 @@ pub(crate) fn parse_token_response(body: &[u8], obtained_at: Instant) -> Result<
     let expires_in = match object.get("expires_in") {
         Some(serde_json::Value::Number(n)) => match n.as_u64() {
             Some(secs) if (1..=MAX_EXPIRES_IN).contains(&secs) => Duration::from_secs(secs),
-            _ => return Err(malformed("expires_in is not a whole number of seconds between 1 and a year")),
+            _ => {
+                return Err(malformed(
+                    "expires_in is not a whole number of seconds between 1 and a year",
+                ))
+            }
         },
         Some(_) => return Err(malformed("expires_in is not a number")),
         None => return Err(malformed("expires_in is missing")),
@@ -309,7 +337,9 @@ mod tests {
     }
 
     fn query(url: &Url) -> Vec<(String, String)> {
-        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+        url.query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     }
 
     #[test]
@@ -318,12 +348,20 @@ mod tests {
         let challenge = PkceChallenge::s256(&verifier);
         let state = CsrfState::new("st+at/e=&x");
         let redirect = Url::parse("https://portal.example.com/auth/callback?x=1&y=a b").unwrap();
-        let url = AuthorizeRequest::new(ClientId::new("client id&"), redirect.clone(), &state, &challenge)
-            .scopes(["users:readonly", "openid"])
-            .org("my org")
-            .provider("okta")
-            .url(&env());
-        assert_eq!(url.origin().ascii_serialization(), "https://login.mypurecloud.ie");
+        let url = AuthorizeRequest::new(
+            ClientId::new("client id&"),
+            redirect.clone(),
+            &state,
+            &challenge,
+        )
+        .scopes(["users:readonly", "openid"])
+        .org("my org")
+        .provider("okta")
+        .url(&env());
+        assert_eq!(
+            url.origin().ascii_serialization(),
+            "https://login.mypurecloud.ie"
+        );
         assert_eq!(url.path(), "/oauth/authorize");
         let q = query(&url);
         let expected: Vec<(String, String)> = [
@@ -332,7 +370,10 @@ mod tests {
             ("redirect_uri", redirect.as_str()),
             ("scope", "users:readonly openid"),
             ("state", "st+at/e=&x"),
-            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
             ("code_challenge_method", "S256"),
             ("org", "my org"),
             ("provider", "okta"),
@@ -357,13 +398,24 @@ mod tests {
             redirect_uri: Url::parse("http://127.0.0.1:3000/auth/callback").unwrap(),
         };
         assert!(client.is_public());
-        let url = AuthorizeRequest::for_client(&client, &state, &PkceChallenge::s256(&verifier)).url(&env());
+        let url = AuthorizeRequest::for_client(&client, &state, &PkceChallenge::s256(&verifier))
+            .url(&env());
         let keys: Vec<String> = query(&url).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
-            ["response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method"]
+            [
+                "response_type",
+                "client_id",
+                "redirect_uri",
+                "state",
+                "code_challenge",
+                "code_challenge_method"
+            ]
         );
-        assert!(query(&url).contains(&("redirect_uri".into(), "http://127.0.0.1:3000/auth/callback".into())));
+        assert!(query(&url).contains(&(
+            "redirect_uri".into(),
+            "http://127.0.0.1:3000/auth/callback".into()
+        )));
     }
 
     #[test]
@@ -389,9 +441,13 @@ mod tests {
         assert_eq!(t.access_token.secret(), "at");
         assert_eq!(t.refresh_token.unwrap().secret(), "rt");
         assert_eq!(t.expires_in, Duration::from_secs(86399));
-        let t = parse(r#"{"access_token":"at","token_type":"bearer","expires_in":300,"extra":1}"#).unwrap();
+        let t = parse(r#"{"access_token":"at","token_type":"bearer","expires_in":300,"extra":1}"#)
+            .unwrap();
         assert!(t.refresh_token.is_none());
-        let t = parse(r#"{"access_token":"at","token_type":"BEARER","expires_in":300,"refresh_token":null}"#).unwrap();
+        let t = parse(
+            r#"{"access_token":"at","token_type":"BEARER","expires_in":300,"refresh_token":null}"#,
+        )
+        .unwrap();
         assert!(t.refresh_token.is_none());
     }
 
@@ -417,7 +473,9 @@ mod tests {
             match parse(body) {
                 Err(OAuthError::Malformed(reason)) => {
                     assert!(!reason.contains("secret"), "{reason}");
-                    assert!(!OAuthError::Malformed(reason).to_string().contains("at-secret"));
+                    assert!(!OAuthError::Malformed(reason)
+                        .to_string()
+                        .contains("at-secret"));
                 }
                 other => panic!("{body}: {other:?}"),
             }
@@ -441,7 +499,10 @@ mod tests {
 
     #[test]
     fn token_errors_keep_the_code_and_description() {
-        let e = OAuthError::from_status(400, br#"{"error":"invalid_grant","description":"code expired"}"#);
+        let e = OAuthError::from_status(
+            400,
+            br#"{"error":"invalid_grant","description":"code expired"}"#,
+        );
         assert_eq!(
             e,
             OAuthError::Token {
@@ -451,12 +512,24 @@ mod tests {
             }
         );
         assert!(e.is_invalid_grant() && !e.is_invalid_client());
-        assert_eq!(e.to_string(), "the token endpoint refused (400 invalid_grant): code expired");
-        let e = OAuthError::from_status(401, br#"{"error":"invalid_client","error_description":"bad"}"#);
+        assert_eq!(
+            e.to_string(),
+            "the token endpoint refused (400 invalid_grant): code expired"
+        );
+        let e = OAuthError::from_status(
+            401,
+            br#"{"error":"invalid_client","error_description":"bad"}"#,
+        );
         assert!(e.is_invalid_client());
         assert_eq!(e.status(), Some(401));
-        assert_eq!(OAuthError::from_status(400, b"<html>"), OAuthError::Upstream { status: 400 });
-        assert_eq!(OAuthError::from_status(503, br#"{"error":"x"}"#), OAuthError::Upstream { status: 503 });
+        assert_eq!(
+            OAuthError::from_status(400, b"<html>"),
+            OAuthError::Upstream { status: 400 }
+        );
+        assert_eq!(
+            OAuthError::from_status(503, br#"{"error":"x"}"#),
+            OAuthError::Upstream { status: 503 }
+        );
         assert_eq!(
             OAuthError::RateLimited {
                 retry_after: Duration::from_secs(12)

@@ -129,24 +129,28 @@ impl GenesysClient {
             total: 0,
             users_so_far: 0,
         };
-        pages.scan((progress, false), move |(progress, failed), item| {
-            if *failed {
-                return ready(None);
-            }
-            match &item {
-                Ok(page) => {
-                    if progress.done == 0 {
-                        progress.total = page.page_count.max(1);
+        // After an error the stream ends without polling the pages again: fetches still in
+        // flight (perhaps waiting out a long back-off) are dropped, not awaited.
+        stream::unfold(Some((pages.boxed(), progress)), move |state| {
+            let on_progress = on_progress.clone();
+            async move {
+                let (mut pages, mut progress) = state?;
+                let item = pages.next().await?;
+                match &item {
+                    Ok(page) => {
+                        if progress.done == 0 {
+                            progress.total = page.page_count.max(1);
+                        }
+                        progress.done += 1;
+                        progress.users_so_far += page.entities.len() as u64;
+                        if let Some(callback) = &on_progress {
+                            callback(progress);
+                        }
+                        Some((item, Some((pages, progress))))
                     }
-                    progress.done += 1;
-                    progress.users_so_far += page.entities.len() as u64;
-                    if let Some(callback) = &on_progress {
-                        callback(*progress);
-                    }
+                    Err(_) => Some((item, None)),
                 }
-                Err(_) => *failed = true,
             }
-            ready(Some(item))
         })
     }
 }

@@ -90,7 +90,10 @@ mod tests {
     fn rfc7636_appendix_b_vector() {
         let verifier = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
         let challenge = PkceChallenge::s256(&verifier);
-        assert_eq!(challenge.as_str(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            challenge.as_str(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
         assert_eq!(challenge.method(), "S256");
     }
 
@@ -99,16 +102,34 @@ mod tests {
         let v = PkceVerifier::generate();
         assert_eq!(v.secret().len(), 43);
         assert!(in_alphabet(v.secret()));
-        assert!(!PkceVerifier::generate().ct_eq(v.secret()), "two draws must differ");
+        assert!(
+            !PkceVerifier::generate().ct_eq(v.secret()),
+            "two draws must differ"
+        );
     }
 
     #[test]
     fn lengths_outside_43_to_128_are_refused() {
         for bad in [0, 1, 42, 129, 256] {
-            assert_eq!(PkceVerifier::generate_with_length(bad).unwrap_err(), VerifierLengthError(bad));
+            assert_eq!(
+                PkceVerifier::generate_with_length(bad).unwrap_err(),
+                VerifierLengthError(bad)
+            );
         }
-        assert_eq!(PkceVerifier::generate_with_length(43).unwrap().secret().len(), 43);
-        assert_eq!(PkceVerifier::generate_with_length(128).unwrap().secret().len(), 128);
+        assert_eq!(
+            PkceVerifier::generate_with_length(43)
+                .unwrap()
+                .secret()
+                .len(),
+            43
+        );
+        assert_eq!(
+            PkceVerifier::generate_with_length(128)
+                .unwrap()
+                .secret()
+                .len(),
+            128
+        );
     }
 
     #[test]
@@ -124,9 +145,18 @@ mod tests {
     fn the_whole_alphabet_is_used() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
-            seen.extend(PkceVerifier::generate_with_length(128).unwrap().secret().bytes());
+            seen.extend(
+                PkceVerifier::generate_with_length(128)
+                    .unwrap()
+                    .secret()
+                    .bytes(),
+            );
         }
-        assert_eq!(seen.len(), 66, "every unreserved character should appear in 25,600 draws");
+        assert_eq!(
+            seen.len(),
+            66,
+            "every unreserved character should appear in 25,600 draws"
+        );
     }
 
     proptest! {

@@ -148,7 +148,8 @@ impl RetryPolicy {
                     if let Some(gate) = gate {
                         gate.pause_for(wait);
                     }
-                    let allowed = idempotency != Idempotency::SingleUse && wait <= self.max_retry_after;
+                    let allowed =
+                        idempotency != Idempotency::SingleUse && wait <= self.max_retry_after;
                     (allowed, wait, Some(wait))
                 }
             };
@@ -171,7 +172,9 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Absurdly long numbers saturate rather than fail: the cap decides anyway.
-        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
@@ -211,7 +214,9 @@ impl RateGate {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
         // A panic elsewhere cannot leave the state inconsistent: every update is one assignment.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Makes every caller wait until at least `wait` from now.
@@ -232,7 +237,9 @@ impl RateGate {
                 match state.not_before {
                     Some(until) if until > now => until,
                     _ => {
-                        let Some(limit) = state.per_minute else { return };
+                        let Some(limit) = state.per_minute else {
+                            return;
+                        };
                         while state.sent.front().is_some_and(|t| *t + WINDOW <= now) {
                             state.sent.pop_front();
                         }
@@ -240,7 +247,11 @@ impl RateGate {
                             state.sent.push_back(now);
                             return;
                         }
-                        *state.sent.front().expect("the window is full, so not empty") + WINDOW
+                        *state
+                            .sent
+                            .front()
+                            .expect("the window is full, so not empty")
+                            + WINDOW
                     }
                 }
             };
@@ -320,14 +331,21 @@ mod tests {
     async fn permanent_errors_are_not_retried() {
         let (r, calls, _) = script(&policy(), Idempotency::Idempotent, vec![Fake::Fatal]).await;
         let gave_up = r.unwrap_err();
-        assert_eq!((gave_up.error, gave_up.attempts, gave_up.retry_after), (Fake::Fatal, 1, None));
+        assert_eq!(
+            (gave_up.error, gave_up.attempts, gave_up.retry_after),
+            (Fake::Fatal, 1, None)
+        );
         assert_eq!(calls, 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_is_honoured_exactly() {
-        let (r, calls, took) =
-            script(&policy(), Idempotency::Idempotent, vec![Fake::Busy(Some(3)), Fake::Busy(Some(2))]).await;
+        let (r, calls, took) = script(
+            &policy(),
+            Idempotency::Idempotent,
+            vec![Fake::Busy(Some(3)), Fake::Busy(Some(2))],
+        )
+        .await;
         assert_eq!(r.unwrap(), 3);
         assert_eq!(calls, 3);
         assert_eq!(took, Duration::from_secs(5));
@@ -335,7 +353,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_beyond_the_cap_fails_at_once_with_the_wait() {
-        let (r, calls, took) = script(&policy(), Idempotency::Idempotent, vec![Fake::Busy(Some(60))]).await;
+        let (r, calls, took) = script(
+            &policy(),
+            Idempotency::Idempotent,
+            vec![Fake::Busy(Some(60))],
+        )
+        .await;
         let gave_up = r.unwrap_err();
         assert_eq!(gave_up.retry_after, Some(Duration::from_secs(60)));
         assert_eq!(calls, 1);
@@ -344,25 +367,39 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn missing_retry_after_uses_the_backoff_ceiling() {
-        let (r, _, took) =
-            script(&policy(), Idempotency::Idempotent, vec![Fake::Busy(None), Fake::Busy(None)]).await;
+        let (r, _, took) = script(
+            &policy(),
+            Idempotency::Idempotent,
+            vec![Fake::Busy(None), Fake::Busy(None)],
+        )
+        .await;
         assert_eq!(r.unwrap(), 3);
         assert_eq!(took, Duration::from_millis(100 + 200));
     }
 
     #[tokio::test(start_paused = true)]
     async fn rate_limits_are_retried_for_non_idempotent_calls_but_not_single_use() {
-        let (r, calls, _) = script(&policy(), Idempotency::NotIdempotent, vec![Fake::Busy(Some(1))]).await;
+        let (r, calls, _) = script(
+            &policy(),
+            Idempotency::NotIdempotent,
+            vec![Fake::Busy(Some(1))],
+        )
+        .await;
         assert_eq!((r.unwrap(), calls), (2, 2));
-        let (r, calls, _) = script(&policy(), Idempotency::SingleUse, vec![Fake::Busy(Some(1))]).await;
+        let (r, calls, _) =
+            script(&policy(), Idempotency::SingleUse, vec![Fake::Busy(Some(1))]).await;
         assert_eq!(r.unwrap_err().retry_after, Some(Duration::from_secs(1)));
         assert_eq!(calls, 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn transient_errors_are_retried_only_when_idempotent() {
-        let (r, calls, took) =
-            script(&policy(), Idempotency::Idempotent, vec![Fake::Broken, Fake::Broken, Fake::Broken]).await;
+        let (r, calls, took) = script(
+            &policy(),
+            Idempotency::Idempotent,
+            vec![Fake::Broken, Fake::Broken, Fake::Broken],
+        )
+        .await;
         assert_eq!((r.unwrap(), calls), (4, 4));
         // Full jitter: each wait is at most its ceiling (100 + 200 + 400 ms).
         assert!(took <= Duration::from_millis(700), "{took:?}");
@@ -376,7 +413,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn unsent_requests_are_retried_even_when_single_use() {
-        let (r, calls, _) = script(&policy(), Idempotency::SingleUse, vec![Fake::Refused, Fake::Refused]).await;
+        let (r, calls, _) = script(
+            &policy(),
+            Idempotency::SingleUse,
+            vec![Fake::Refused, Fake::Refused],
+        )
+        .await;
         assert_eq!((r.unwrap(), calls), (3, 3));
     }
 
@@ -386,9 +428,17 @@ mod tests {
         let (r, calls, _) = script(&policy(), Idempotency::Idempotent, storm).await;
         let gave_up = r.unwrap_err();
         assert_eq!((gave_up.attempts, calls), (4, 4));
-        let (_, calls, _) = script(&RetryPolicy::no_retry(), Idempotency::Idempotent, vec![Fake::Broken]).await;
+        let (_, calls, _) = script(
+            &RetryPolicy::no_retry(),
+            Idempotency::Idempotent,
+            vec![Fake::Broken],
+        )
+        .await;
         assert_eq!(calls, 1);
-        let zero = RetryPolicy { max_attempts: 0, ..policy() };
+        let zero = RetryPolicy {
+            max_attempts: 0,
+            ..policy()
+        };
         let (_, calls, _) = script(&zero, Idempotency::Idempotent, vec![Fake::Broken]).await;
         assert_eq!(calls, 1, "zero attempts still makes the one call");
     }
@@ -401,7 +451,12 @@ mod tests {
             ..policy()
         };
         // 2 s + 2 s fit in 5 s; a third 2 s wait would not.
-        let (r, calls, took) = script(&tight, Idempotency::Idempotent, vec![Fake::Busy(Some(2)); 10]).await;
+        let (r, calls, took) = script(
+            &tight,
+            Idempotency::Idempotent,
+            vec![Fake::Busy(Some(2)); 10],
+        )
+        .await;
         let gave_up = r.unwrap_err();
         assert_eq!(calls, 3);
         assert_eq!(took, Duration::from_secs(4));
@@ -411,7 +466,9 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_the_maximum() {
         let p = policy();
-        let ceilings: Vec<u64> = (1..=6).map(|n| p.backoff_ceiling(n).as_millis() as u64).collect();
+        let ceilings: Vec<u64> = (1..=6)
+            .map(|n| p.backoff_ceiling(n).as_millis() as u64)
+            .collect();
         assert_eq!(ceilings, vec![100, 200, 400, 800, 1000, 1000]);
         assert_eq!(p.backoff_ceiling(u32::MAX), Duration::from_secs(1));
         for n in 1..=10 {
@@ -425,13 +482,22 @@ mod tests {
     #[test]
     fn retry_after_parses_seconds_and_http_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
         let later = httpdate::fmt_http_date(now + Duration::from_secs(42));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(42)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(42))
+        );
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(42));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        assert!(parse_retry_after("99999999999999999999999", now).unwrap() > Duration::from_secs(1 << 40));
+        assert!(
+            parse_retry_after("99999999999999999999999", now).unwrap()
+                > Duration::from_secs(1 << 40)
+        );
         for bad in ["", "-1", "1.5", "soon", "Wed, 99 Foo 2024"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");
         }
@@ -477,7 +543,10 @@ mod tests {
         };
         a.await.unwrap();
         b.await.unwrap();
-        assert_eq!(*first_call_of_b.lock().unwrap(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            *first_call_of_b.lock().unwrap(),
+            Some(Duration::from_secs(5))
+        );
     }
 
     #[tokio::test(start_paused = true)]
