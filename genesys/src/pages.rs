@@ -184,3 +184,27 @@ impl PageFetcher {
         Ok(page)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_stay_within_genesys_limits() {
+        let options = AllPagesOptions::default();
+        assert_eq!(options.concurrency, 4);
+        assert_eq!(options.requests_per_minute, Some(300));
+        assert_eq!(options.max_pages, 1000);
+        assert!(options.on_progress.is_none());
+    }
+
+    #[test]
+    fn debug_names_the_callback_without_calling_it() {
+        let options = AllPagesOptions {
+            on_progress: Some(Arc::new(|_| panic!("not called by Debug"))),
+            ..AllPagesOptions::default()
+        };
+        let text = format!("{options:?}");
+        assert!(text.contains("on_progress: Some(\"Fn\")"), "{text}");
+    }
+}
