@@ -15,25 +15,37 @@ use crate::{
 pub struct SessionSummary {
     pub upstream: Upstream,
     pub user_name: Option<String>,
+    /// Whether the service page is open to this user.
+    pub is_admin: bool,
 }
 
 #[server]
 pub async fn get_session_summary() -> Result<SessionSummary, AppError> {
     let portal = crate::state::portal()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(AppError::internal)?;
     let user = match crate::session::signed_in(&portal, &session).await {
         Ok(user) => user,
         Err(AppError::SessionExpired) => None,
         Err(e) => return Err(e),
     };
-    Ok(SessionSummary { upstream: portal.upstream.clone(), user_name: user.map(|u| u.user_name) })
+    let is_admin = user.as_ref().is_some_and(|u| portal.admins.allows(u));
+    Ok(SessionSummary {
+        upstream: portal.upstream.clone(),
+        user_name: user.map(|u| u.user_name),
+        is_admin,
+    })
 }
 
 /// The reason the last sign-in of this browser failed, if one did.
 #[server]
 pub async fn get_auth_failure() -> Result<Option<AppError>, AppError> {
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
-    session.get::<AppError>(crate::session::AUTH_FAILURE).await.map_err(AppError::internal)
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(AppError::internal)?;
+    session
+        .get::<AppError>(crate::session::AUTH_FAILURE)
+        .await
+        .map_err(AppError::internal)
 }
 
 /// Round trip to Genesys Cloud: how long its API takes to answer an unauthenticated request.
@@ -51,8 +63,16 @@ pub async fn check_upstream() -> Result<UpstreamCheck, AppError> {
     let result = portal.genesys.ping().await;
     let millis = started.elapsed().as_millis() as u64;
     Ok(match result {
-        Ok(status) => UpstreamCheck { reachable: true, millis, detail: format!("the API answered HTTP {status}") },
-        Err(e) => UpstreamCheck { reachable: false, millis, detail: e.to_string() },
+        Ok(status) => UpstreamCheck {
+            reachable: true,
+            millis,
+            detail: format!("the API answered HTTP {status}"),
+        },
+        Err(e) => UpstreamCheck {
+            reachable: false,
+            millis,
+            detail: e.to_string(),
+        },
     })
 }
 

@@ -20,12 +20,14 @@ pub fn Header() -> impl IntoView {
                             let badge_class = if s.upstream.is_sandbox() { "badge badge-sandbox" } else { "badge badge-org" };
                             let label = s.upstream.label();
                             let user = s.user_name.clone();
+                            let is_admin = s.is_admin;
                             view! {
                                 <span class=badge_class data-testid="upstream-badge" title="The Genesys Cloud this portal talks to">{label}</span>
                                 <nav class="nav">
                                     {user.clone().map(|_| view! {
                                         <a href="/dashboard">"Dashboard"</a>
                                         <a href="/users">"Directory"</a>
+                                        {is_admin.then(|| view! { <a href="/admin/service">"Service"</a> })}
                                     })}
                                 </nav>
                                 <span class="spacer"></span>
@@ -48,7 +50,10 @@ pub fn Header() -> impl IntoView {
 
 /// "Sign in with Genesys Cloud": a form POST that starts a PKCE login on the server.
 #[component]
-pub fn SignInForm(#[prop(optional)] compact: bool, #[prop(optional, into)] return_to: Option<String>) -> impl IntoView {
+pub fn SignInForm(
+    #[prop(optional)] compact: bool,
+    #[prop(optional, into)] return_to: Option<String>,
+) -> impl IntoView {
     let location = use_location();
     let return_to = return_to.unwrap_or_else(|| {
         let path = location.pathname.get_untracked();
@@ -61,7 +66,11 @@ pub fn SignInForm(#[prop(optional)] compact: bool, #[prop(optional, into)] retur
             format!("{path}?{search}")
         }
     });
-    let class = if compact { "button button-small" } else { "button button-primary" };
+    let class = if compact {
+        "button button-small"
+    } else {
+        "button button-primary"
+    };
     view! {
         <form method="post" action="/auth/login" class="inline-form">
             <input type="hidden" name="return_to" value=return_to/>

@@ -31,19 +31,32 @@ pub struct Dashboard {
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     use crate::session;
     let portal = crate::state::portal()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(AppError::internal)?;
     let (user, me) = session::with_user_token(&portal, &session, |token| {
         let genesys = portal.genesys.clone();
         async move { genesys.users_me(&token, &["presence"]).await }
     })
     .await?;
     let me = me.body;
-    let grant = portal.grants.get(&user.grant_id).await.map_err(AppError::internal)?.ok_or(AppError::SessionExpired)?;
-    let image_url = me.images.as_ref().and_then(|images| {
-        images.iter().find(|i| i.resolution == "x96").or(images.first()).map(|i| i.image_uri.clone())
-    })
-    // Only https images are shown (the page's CSP allows no other scheme).
-    .filter(|u| u.starts_with("https://"));
+    let grant = portal
+        .grants
+        .get(&user.grant_id)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or(AppError::SessionExpired)?;
+    let image_url = me
+        .images
+        .as_ref()
+        .and_then(|images| {
+            images
+                .iter()
+                .find(|i| i.resolution == "x96")
+                .or(images.first())
+                .map(|i| i.image_uri.clone())
+        })
+        // Only https images are shown (the page's CSP allows no other scheme).
+        .filter(|u| u.starts_with("https://"));
     Ok(Dashboard {
         name: me.name,
         email: me.email,
@@ -76,7 +89,11 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 fn initials(name: &str) -> String {
-    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase()
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
 }
 
 /// `1h 02m 03s` style countdown text.
@@ -112,7 +129,11 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
     };
     let presence_class = format!(
         "presence presence-{}",
-        d.presence.as_deref().unwrap_or("unknown").to_lowercase().replace(' ', "-")
+        d.presence
+            .as_deref()
+            .unwrap_or("unknown")
+            .to_lowercase()
+            .replace(' ', "-")
     );
     let avatar = match d.image_url.clone() {
         Some(url) => view! { <img class="avatar" src=url alt=""/> }.into_any(),

@@ -25,15 +25,29 @@ pub enum AppError {
     #[error("This sign-in response is not one this browser started.")]
     ForgedCallback,
     #[error("Your Genesys Cloud permissions do not allow this{}", scope_hint(.scope))]
-    MissingScope { scope: Option<String>, message: String, context_id: Option<String> },
+    MissingScope {
+        scope: Option<String>,
+        message: String,
+        context_id: Option<String>,
+    },
     #[error("Genesys Cloud is rate limiting requests; try again in {retry_after_secs} s.")]
-    RateLimited { retry_after_secs: u64, context_id: Option<String> },
+    RateLimited {
+        retry_after_secs: u64,
+        context_id: Option<String>,
+    },
     #[error("Genesys Cloud did not answer in time.")]
     UpstreamTimeout,
     #[error("Genesys Cloud could not be reached: {detail}")]
-    UpstreamUnavailable { detail: String, context_id: Option<String> },
+    UpstreamUnavailable {
+        detail: String,
+        context_id: Option<String>,
+    },
     #[error("Genesys Cloud answered with an error: {message}")]
-    Upstream { status: u16, message: String, context_id: Option<String> },
+    Upstream {
+        status: u16,
+        message: String,
+        context_id: Option<String>,
+    },
     #[error("{message}")]
     BadRequest { message: String },
     #[error("Not found.")]
@@ -56,8 +70,13 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::NotSignedIn | AppError::SessionExpired => 401,
-            AppError::AccessDenied { .. } | AppError::MissingScope { .. } | AppError::CrossSiteRequest => 403,
-            AppError::InvalidGrant { .. } | AppError::OAuth { .. } | AppError::ForgedCallback | AppError::BadRequest { .. } => 400,
+            AppError::AccessDenied { .. }
+            | AppError::MissingScope { .. }
+            | AppError::CrossSiteRequest => 403,
+            AppError::InvalidGrant { .. }
+            | AppError::OAuth { .. }
+            | AppError::ForgedCallback
+            | AppError::BadRequest { .. } => 400,
             AppError::InvalidClient { .. } => 502,
             AppError::RateLimited { .. } => 429,
             AppError::UpstreamTimeout => 504,
@@ -122,11 +141,21 @@ impl AppError {
 
     /// Whether the cure is signing in (again).
     pub fn needs_sign_in(&self) -> bool {
-        matches!(self, AppError::NotSignedIn | AppError::SessionExpired | AppError::InvalidGrant { .. } | AppError::AccessDenied { .. } | AppError::OAuth { .. } | AppError::ForgedCallback)
+        matches!(
+            self,
+            AppError::NotSignedIn
+                | AppError::SessionExpired
+                | AppError::InvalidGrant { .. }
+                | AppError::AccessDenied { .. }
+                | AppError::OAuth { .. }
+                | AppError::ForgedCallback
+        )
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        AppError::Internal { message: message.to_string() }
+        AppError::Internal {
+            message: message.to_string(),
+        }
     }
 }
 
@@ -139,8 +168,12 @@ impl FromServerFnError for AppError {
                 detail: format!("the portal server did not answer ({detail})"),
                 context_id: None,
             },
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => AppError::BadRequest { message: m },
-            other => AppError::Internal { message: other.to_string() },
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
+                AppError::BadRequest { message: m }
+            }
+            other => AppError::Internal {
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -152,9 +185,21 @@ mod tests {
     #[test]
     fn statuses_match_the_kind_of_error() {
         assert_eq!(AppError::NotSignedIn.status(), 401);
-        assert_eq!(AppError::RateLimited { retry_after_secs: 3, context_id: None }.status(), 429);
         assert_eq!(
-            AppError::MissingScope { scope: Some("users:readonly".into()), message: String::new(), context_id: None }.status(),
+            AppError::RateLimited {
+                retry_after_secs: 3,
+                context_id: None
+            }
+            .status(),
+            429
+        );
+        assert_eq!(
+            AppError::MissingScope {
+                scope: Some("users:readonly".into()),
+                message: String::new(),
+                context_id: None
+            }
+            .status(),
             403
         );
         assert_eq!(AppError::UpstreamTimeout.status(), 504);
@@ -162,15 +207,26 @@ mod tests {
 
     #[test]
     fn messages_name_the_wait_and_the_scope() {
-        let e = AppError::RateLimited { retry_after_secs: 12, context_id: None };
+        let e = AppError::RateLimited {
+            retry_after_secs: 12,
+            context_id: None,
+        };
         assert!(e.to_string().contains("12 s"));
-        let e = AppError::MissingScope { scope: Some("users:readonly".into()), message: String::new(), context_id: None };
+        let e = AppError::MissingScope {
+            scope: Some("users:readonly".into()),
+            message: String::new(),
+            context_id: None,
+        };
         assert!(e.to_string().contains("users:readonly"));
     }
 
     #[test]
     fn round_trips_as_json_for_server_functions() {
-        let e = AppError::Upstream { status: 503, message: "down".into(), context_id: Some("abc".into()) };
+        let e = AppError::Upstream {
+            status: 503,
+            message: "down".into(),
+            context_id: Some("abc".into()),
+        };
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
     }

@@ -7,20 +7,39 @@ use crate::error::AppError;
 /// An error of the token endpoint.
 pub fn from_oauth(e: OAuthError) -> AppError {
     match e {
-        OAuthError::Token { error, description, .. } => {
+        OAuthError::Token {
+            error, description, ..
+        } => {
             let description = description.unwrap_or_else(|| error.clone());
             match error.as_str() {
                 "invalid_grant" => AppError::InvalidGrant { description },
                 "invalid_client" | "unauthorized_client" => AppError::InvalidClient { description },
                 "access_denied" => AppError::AccessDenied { description },
-                _ => AppError::OAuth { code: error, description },
+                _ => AppError::OAuth {
+                    code: error,
+                    description,
+                },
             }
         }
-        OAuthError::RateLimited { retry_after } => AppError::RateLimited { retry_after_secs: retry_after.as_secs().max(1), context_id: None },
+        OAuthError::RateLimited { retry_after } => AppError::RateLimited {
+            retry_after_secs: retry_after.as_secs().max(1),
+            context_id: None,
+        },
         OAuthError::Timeout => AppError::UpstreamTimeout,
-        OAuthError::Transport(detail) => AppError::UpstreamUnavailable { detail, context_id: None },
-        OAuthError::Upstream { status } => AppError::Upstream { status, message: format!("the token endpoint answered HTTP {status}"), context_id: None },
-        OAuthError::Malformed(reason) => AppError::Upstream { status: 502, message: format!("the token endpoint sent a malformed answer: {reason}"), context_id: None },
+        OAuthError::Transport(detail) => AppError::UpstreamUnavailable {
+            detail,
+            context_id: None,
+        },
+        OAuthError::Upstream { status } => AppError::Upstream {
+            status,
+            message: format!("the token endpoint answered HTTP {status}"),
+            context_id: None,
+        },
+        OAuthError::Malformed(reason) => AppError::Upstream {
+            status: 502,
+            message: format!("the token endpoint sent a malformed answer: {reason}"),
+            context_id: None,
+        },
     }
 }
 
@@ -29,14 +48,31 @@ pub fn from_api(e: ApiError) -> AppError {
     let context_id = e.context_id().map(str::to_string);
     match e {
         ApiError::Unauthorized { .. } => AppError::SessionExpired,
-        ApiError::Forbidden { message, .. } => AppError::MissingScope { scope: missing_scope(&message), message, context_id },
+        ApiError::Forbidden { message, .. } => AppError::MissingScope {
+            scope: missing_scope(&message),
+            message,
+            context_id,
+        },
         ApiError::NotFound { .. } => AppError::NotFound,
         ApiError::BadRequest { message, .. } => AppError::BadRequest { message },
-        ApiError::RateLimited { retry_after, .. } => AppError::RateLimited { retry_after_secs: retry_after.as_secs().max(1), context_id },
+        ApiError::RateLimited { retry_after, .. } => AppError::RateLimited {
+            retry_after_secs: retry_after.as_secs().max(1),
+            context_id,
+        },
         ApiError::Timeout => AppError::UpstreamTimeout,
         ApiError::Transport(detail) => AppError::UpstreamUnavailable { detail, context_id },
-        ApiError::Upstream { status, message, .. } => AppError::Upstream { status, message, context_id },
-        other => AppError::Upstream { status: 502, message: other.to_string(), context_id },
+        ApiError::Upstream {
+            status, message, ..
+        } => AppError::Upstream {
+            status,
+            message,
+            context_id,
+        },
+        other => AppError::Upstream {
+            status: 502,
+            message: other.to_string(),
+            context_id,
+        },
     }
 }
 

@@ -6,6 +6,7 @@ pub mod components;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
+pub mod service;
 pub mod upstream;
 
 #[cfg(feature = "ssr")]
@@ -27,6 +28,7 @@ use crate::{
     components::{Header, NotFoundPage},
     dashboard::DashboardPage,
     directory::{DirectoryPage, ExportPage, UserDetailPage},
+    service::ServicePage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -56,8 +58,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[cfg(feature = "ssr")]
 fn set_security_headers(options: &LeptosOptions) {
     use http::{header, HeaderValue};
-    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-    else {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
         return;
     };
     let form_targets = use_context::<std::sync::Arc<state::Portal>>()
@@ -90,7 +94,10 @@ pub fn App() -> impl IntoView {
     // Marks the page once the wasm runs: end-to-end tests wait for it (effects never run on the server).
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
@@ -107,6 +114,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=DirectoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/export/:id") view=ExportPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/:id") view=UserDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/service") view=ServicePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

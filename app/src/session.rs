@@ -22,7 +22,10 @@ pub const SIGNED_IN: &str = "signed_in";
 pub const AUTH_FAILURE: &str = "auth_failure";
 
 pub fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// One sign-in this browser started and has not finished.
@@ -42,6 +45,10 @@ pub struct SignedIn {
     pub grant_id: String,
     pub user_id: String,
     pub user_name: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
     pub org_name: String,
     pub issuer: String,
     pub scopes: Vec<String>,
@@ -83,10 +90,17 @@ impl GrantStore {
         )
         .execute(&pool)
         .await?;
-        Ok(Self { pool, refresh_locks: Arc::default() })
+        Ok(Self {
+            pool,
+            refresh_locks: Arc::default(),
+        })
     }
 
-    pub async fn insert(&self, grant: &Grant, delete_after_unix: i64) -> Result<String, sqlx::Error> {
+    pub async fn insert(
+        &self,
+        grant: &Grant,
+        delete_after_unix: i64,
+    ) -> Result<String, sqlx::Error> {
         let id = random_id();
         sqlx::query("INSERT INTO grants (id, access_token, refresh_token, expires_at, delete_after) VALUES (?, ?, ?, ?, ?)")
             .bind(&id)
@@ -100,10 +114,11 @@ impl GrantStore {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Grant>, sqlx::Error> {
-        let row = sqlx::query("SELECT access_token, refresh_token, expires_at FROM grants WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT access_token, refresh_token, expires_at FROM grants WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|r| Grant {
             access_token: AccessToken::new(r.get::<String, _>(0)),
             refresh_token: r.get::<Option<String>, _>(1).map(RefreshToken::new),
@@ -112,24 +127,32 @@ impl GrantStore {
     }
 
     pub async fn update(&self, id: &str, grant: &Grant) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE grants SET access_token = ?, refresh_token = ?, expires_at = ? WHERE id = ?")
-            .bind(grant.access_token.secret())
-            .bind(grant.refresh_token.as_ref().map(|t| t.secret().to_string()))
-            .bind(grant.expires_at_unix)
+        sqlx::query(
+            "UPDATE grants SET access_token = ?, refresh_token = ?, expires_at = ? WHERE id = ?",
+        )
+        .bind(grant.access_token.secret())
+        .bind(grant.refresh_token.as_ref().map(|t| t.secret().to_string()))
+        .bind(grant.expires_at_unix)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM grants WHERE id = ?")
             .bind(id)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    pub async fn delete(&self, id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM grants WHERE id = ?").bind(id).execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// Removes grants whose session can no longer exist.
     pub async fn prune(&self) -> Result<u64, sqlx::Error> {
-        let r = sqlx::query("DELETE FROM grants WHERE delete_after < ?").bind(now_unix()).execute(&self.pool).await?;
+        let r = sqlx::query("DELETE FROM grants WHERE delete_after < ?")
+            .bind(now_unix())
+            .execute(&self.pool)
+            .await?;
         Ok(r.rows_affected())
     }
 
@@ -159,7 +182,11 @@ fn store_error(e: impl std::fmt::Display) -> AppError {
 
 /// The signed-in user of this session, if any (checking the absolute timeout).
 pub async fn signed_in(portal: &Portal, session: &Session) -> Result<Option<SignedIn>, AppError> {
-    let Some(user) = session.get::<SignedIn>(SIGNED_IN).await.map_err(store_error)? else {
+    let Some(user) = session
+        .get::<SignedIn>(SIGNED_IN)
+        .await
+        .map_err(store_error)?
+    else {
         return Ok(None);
     };
     if now_unix() - user.signed_in_unix > portal.settings.absolute_timeout.as_secs() as i64 {
@@ -187,9 +214,18 @@ fn refresh_margin(portal: &Portal) -> i64 {
 /// A valid access token for this session's user, refreshing it first when it is about to expire.
 /// Refreshes are single-flight per session: concurrent requests wait for the one refresh and use
 /// its result. `invalid_grant` ends the session.
-pub async fn access_token(portal: &Portal, session: &Session) -> Result<(SignedIn, AccessToken), AppError> {
-    let user = signed_in(portal, session).await?.ok_or(AppError::NotSignedIn)?;
-    let grant = portal.grants.get(&user.grant_id).await.map_err(store_error)?;
+pub async fn access_token(
+    portal: &Portal,
+    session: &Session,
+) -> Result<(SignedIn, AccessToken), AppError> {
+    let user = signed_in(portal, session)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
+    let grant = portal
+        .grants
+        .get(&user.grant_id)
+        .await
+        .map_err(store_error)?;
     let Some(grant) = grant else {
         // Logged out elsewhere, or pruned: the session is dead.
         let _ = session.flush().await;
@@ -204,7 +240,11 @@ pub async fn access_token(portal: &Portal, session: &Session) -> Result<(SignedI
 
 /// Calls the API with the session's token. If Genesys answers 401 although the token should
 /// still be valid (revoked, or expired early), refreshes once and tries again.
-pub async fn with_user_token<T, F, Fut>(portal: &Portal, session: &Session, call: F) -> Result<(SignedIn, T), AppError>
+pub async fn with_user_token<T, F, Fut>(
+    portal: &Portal,
+    session: &Session,
+    call: F,
+) -> Result<(SignedIn, T), AppError>
 where
     F: Fn(AccessToken) -> Fut,
     Fut: std::future::Future<Output = Result<T, genesys::ApiError>>,
@@ -224,11 +264,21 @@ where
 
 /// Refreshes the session's grant, single-flight. With `rejected`, the refresh is forced unless
 /// another request already replaced that token; without it, only an expiring token is refreshed.
-async fn refresh(portal: &Portal, session: &Session, user: &SignedIn, rejected: Option<&AccessToken>) -> Result<AccessToken, AppError> {
+async fn refresh(
+    portal: &Portal,
+    session: &Session,
+    user: &SignedIn,
+    rejected: Option<&AccessToken>,
+) -> Result<AccessToken, AppError> {
     let lock = portal.grants.lock_for(&user.grant_id);
     let _guard = lock.lock().await;
     // Another request may have refreshed while this one waited: read again.
-    let grant = portal.grants.get(&user.grant_id).await.map_err(store_error)?.ok_or(AppError::SessionExpired)?;
+    let grant = portal
+        .grants
+        .get(&user.grant_id)
+        .await
+        .map_err(store_error)?
+        .ok_or(AppError::SessionExpired)?;
     let still_current = rejected.is_some_and(|t| grant.access_token.ct_eq(t.secret()));
     if !still_current && grant.seconds_left() > refresh_margin(portal) {
         return Ok(grant.access_token);
@@ -241,7 +291,11 @@ async fn refresh(portal: &Portal, session: &Session, user: &SignedIn, rejected: 
         end_session(portal, session, user).await;
         return Err(AppError::SessionExpired);
     };
-    match portal.genesys.refresh(&portal.oauth_client, refresh_token).await {
+    match portal
+        .genesys
+        .refresh(&portal.oauth_client, refresh_token)
+        .await
+    {
         Ok(tokens) => {
             let fresh = Grant {
                 access_token: tokens.access_token,
@@ -249,7 +303,11 @@ async fn refresh(portal: &Portal, session: &Session, user: &SignedIn, rejected: 
                 refresh_token: tokens.refresh_token.or(grant.refresh_token),
                 expires_at_unix: now_unix() + tokens.expires_in.as_secs() as i64,
             };
-            portal.grants.update(&user.grant_id, &fresh).await.map_err(store_error)?;
+            portal
+                .grants
+                .update(&user.grant_id, &fresh)
+                .await
+                .map_err(store_error)?;
             tracing::info!(user = %user.user_id, "refreshed session tokens");
             Ok(fresh.access_token)
         }

@@ -47,6 +47,10 @@ pub struct Portal {
     pub genesys_logout: bool,
     pub grants: GrantStore,
     pub exports: Arc<crate::directory::export::ExportJobs>,
+    /// The client-credentials token manager, when a service identity is configured.
+    pub service: Option<Arc<genesys::token_manager::TokenManager>>,
+    /// Who may open the service page.
+    pub admins: AdminPolicy,
     pub settings: SessionSettings,
 }
 
@@ -54,4 +58,32 @@ pub struct Portal {
 pub fn portal() -> Result<Arc<Portal>, crate::error::AppError> {
     leptos::prelude::use_context::<Arc<Portal>>()
         .ok_or_else(|| crate::error::AppError::internal("portal state missing from context"))
+}
+
+/// Who counts as an admin of the portal.
+#[derive(Debug, Clone)]
+pub enum AdminPolicy {
+    /// Everyone signed in (the local sandbox, where every user is invented).
+    Everyone,
+    /// Users whose id, username or email is listed (`PORTAL_ADMINS`).
+    Listed(Vec<String>),
+}
+
+impl AdminPolicy {
+    pub fn allows(&self, user: &crate::session::SignedIn) -> bool {
+        match self {
+            AdminPolicy::Everyone => true,
+            AdminPolicy::Listed(names) => names.iter().any(|n| {
+                n.eq_ignore_ascii_case(&user.user_id)
+                    || user
+                        .username
+                        .as_deref()
+                        .is_some_and(|u| n.eq_ignore_ascii_case(u))
+                    || user
+                        .email
+                        .as_deref()
+                        .is_some_and(|e| n.eq_ignore_ascii_case(e))
+            }),
+        }
+    }
 }

@@ -67,8 +67,10 @@ pub use oauth::{logout_url, AuthorizeRequest, ClientId, OAuthClientConfig, OAuth
 pub use pages::{AllPagesOptions, PagesProgress, ProgressFn};
 pub use pkce::{PkceChallenge, VerifierLengthError};
 pub use retry::{Idempotency, RateGate, RetryPolicy};
-pub use secret::{AccessToken, AuthorizationCode, ClientSecret, CsrfState, PkceVerifier, RefreshToken};
+pub use secret::{
+    AccessToken, AuthorizationCode, ClientSecret, CsrfState, PkceVerifier, RefreshToken,
+};
 pub use wire::{
-    ApiErrorBody, SortOrder, StateFilter, TokenInfo, User, UserEntityListing, UserSearchRequest, UserState,
-    UsersSearchResponse,
+    ApiErrorBody, SortOrder, StateFilter, TokenInfo, User, UserEntityListing, UserSearchRequest,
+    UserState, UsersSearchResponse,
 };

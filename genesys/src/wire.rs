@@ -433,12 +433,16 @@ mod tests {
 
     #[test]
     fn token_response_is_strict() {
-        let ok: TokenResponse =
-            serde_json::from_str(r#"{"access_token":"a","token_type":"bearer","expires_in":86399}"#)
-                .unwrap();
+        let ok: TokenResponse = serde_json::from_str(
+            r#"{"access_token":"a","token_type":"bearer","expires_in":86399}"#,
+        )
+        .unwrap();
         assert_eq!(ok.expires_in, 86399);
         assert!(ok.refresh_token.is_none());
-        assert!(serde_json::from_str::<TokenResponse>(r#"{"token_type":"bearer","expires_in":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<TokenResponse>(r#"{"token_type":"bearer","expires_in":1}"#)
+                .is_err()
+        );
         assert!(serde_json::from_str::<TokenResponse>(
             r#"{"access_token":"a","token_type":"bearer","expires_in":"soon"}"#
         )
@@ -448,10 +452,12 @@ mod tests {
     #[test]
     fn token_error_reads_both_description_fields() {
         let g: TokenErrorBody =
-            serde_json::from_str(r#"{"error":"invalid_grant","description":"code expired"}"#).unwrap();
+            serde_json::from_str(r#"{"error":"invalid_grant","description":"code expired"}"#)
+                .unwrap();
         assert_eq!(g.best_description(), Some("code expired"));
         let r: TokenErrorBody =
-            serde_json::from_str(r#"{"error":"invalid_client","error_description":"bad secret"}"#).unwrap();
+            serde_json::from_str(r#"{"error":"invalid_client","error_description":"bad secret"}"#)
+                .unwrap();
         assert_eq!(r.best_description(), Some("bad secret"));
     }
 
@@ -461,7 +467,10 @@ mod tests {
             "pageSize":25,"pageNumber":1,"total":1,"pageCount":1,"firstUri":"/api/v2/users?pageSize=25&pageNumber=1",
             "selfUri":"/api/v2/users?pageSize=25&pageNumber=1","lastUri":"/api/v2/users?pageSize=25&pageNumber=1"}"#;
         let l: UserEntityListing = serde_json::from_str(json).unwrap();
-        assert_eq!(l.entities[0].division.as_ref().unwrap().name.as_deref(), Some("Home"));
+        assert_eq!(
+            l.entities[0].division.as_ref().unwrap().name.as_deref(),
+            Some("Home")
+        );
         let back = serde_json::to_value(&l).unwrap();
         assert!(back.get("pageCount").is_some() && back.get("nextUri").is_none());
     }

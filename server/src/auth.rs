@@ -6,7 +6,9 @@ use std::sync::Arc;
 use app::{
     error::AppError,
     genesys_errors::{from_api, from_oauth},
-    session::{self, now_unix, Grant, PendingLogin, SignedIn, AUTH_FAILURE, PENDING_LOGINS, SIGNED_IN},
+    session::{
+        self, now_unix, Grant, PendingLogin, SignedIn, AUTH_FAILURE, PENDING_LOGINS, SIGNED_IN,
+    },
     state::Portal,
 };
 use axum::{
@@ -15,9 +17,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use genesys::{
-    oauth::AuthorizeRequest,
-    pkce::PkceChallenge,
-    AuthorizationCode, CsrfState, PkceVerifier,
+    oauth::AuthorizeRequest, pkce::PkceChallenge, AuthorizationCode, CsrfState, PkceVerifier,
 };
 use serde::Deserialize;
 use tower_sessions::{Expiry, Session};
@@ -30,7 +30,10 @@ pub fn safe_return_path(target: &str) -> Option<String> {
     if target.is_empty() || target.len() > 2048 || !target.starts_with('/') {
         return None;
     }
-    let decoded: String = percent_encoding::percent_decode_str(target).decode_utf8().ok()?.into_owned();
+    let decoded: String = percent_encoding::percent_decode_str(target)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
     for candidate in [target, decoded.as_str()] {
         let mut chars = candidate.chars();
         if chars.next() != Some('/') {
@@ -44,7 +47,9 @@ pub fn safe_return_path(target: &str) -> Option<String> {
         }
     }
     // A second decoding must not reveal anything new either (double encoding).
-    let twice = percent_encoding::percent_decode_str(&decoded).decode_utf8().ok()?;
+    let twice = percent_encoding::percent_decode_str(&decoded)
+        .decode_utf8()
+        .ok()?;
     if twice.starts_with("//") || twice.starts_with("/\\") || twice.contains('\\') {
         return None;
     }
@@ -59,7 +64,11 @@ pub struct LoginForm {
 
 fn store_error(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "session store error");
-    (StatusCode::SERVICE_UNAVAILABLE, "The session store is unavailable; try again shortly.").into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The session store is unavailable; try again shortly.",
+    )
+        .into_response()
 }
 
 /// POST /auth/login: a fresh verifier, state and issuer for this browser, then off to Genesys.
@@ -70,7 +79,11 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !limiter.try_acquire() {
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "5")], "Too many sign-ins are starting right now; try again in a few seconds.")
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "5")],
+            "Too many sign-ins are starting right now; try again in a few seconds.",
+        )
             .into_response();
     }
     let return_to = safe_return_path(&form.return_to).unwrap_or_else(|| "/dashboard".to_string());
@@ -80,7 +93,7 @@ pub async fn login(
     };
     let now = now_unix();
     let ttl = portal.settings.pending_login_ttl.as_secs() as i64;
-    pending.retain(|p| now - p.created_unix <= ttl);
+    pending.retain(|p| now - p.created_unix < ttl);
     while pending.len() >= portal.settings.max_pending_per_browser {
         pending.remove(0);
     }
@@ -101,13 +114,27 @@ pub async fn login(
         request = request.provider(provider.clone());
     }
     let url = portal.genesys.authorize_url(&request);
-    pending.push(PendingLogin { state, verifier, issuer: portal.genesys.environment().issuer(), return_to, created_unix: now });
+    pending.push(PendingLogin {
+        state,
+        verifier,
+        issuer: portal.genesys.environment().issuer(),
+        return_to,
+        created_unix: now,
+    });
     if let Err(e) = session.insert(PENDING_LOGINS, pending).await {
         return store_error(e);
     }
-    if session.get::<SignedIn>(SIGNED_IN).await.ok().flatten().is_none() {
+    if session
+        .get::<SignedIn>(SIGNED_IN)
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
         // An anonymous pre-login session lives only as long as a pending login.
-        session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(ttl))));
+        session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(
+            ttl.max(60),
+        ))));
     }
     Redirect::to(url.as_str()).into_response()
 }
@@ -152,14 +179,21 @@ async fn fail(session: &Session, error: AppError) -> Response {
 
 fn no_referrer(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
 /// GET /auth/callback: checks state (one use, constant time, same issuer), exchanges the code,
 /// checks the token, issues a new session id, and redirects away from the URL with the code.
-pub async fn callback(State(portal): State<Arc<Portal>>, session: Session, RawQuery(raw): RawQuery) -> Response {
+pub async fn callback(
+    State(portal): State<Arc<Portal>>,
+    session: Session,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let raw = raw.unwrap_or_default();
     if raw.len() > 8 * 1024 {
         return fail(&session, AppError::ForgedCallback).await;
@@ -193,8 +227,14 @@ pub async fn callback(State(portal): State<Arc<Portal>>, session: Session, RawQu
     if let Err(e) = session.save().await {
         return store_error(e);
     }
-    if now_unix() - login.created_unix > portal.settings.pending_login_ttl.as_secs() as i64 {
-        return fail(&session, AppError::InvalidGrant { description: "the sign-in took longer than 10 minutes".into() }).await;
+    if now_unix() - login.created_unix >= portal.settings.pending_login_ttl.as_secs() as i64 {
+        return fail(
+            &session,
+            AppError::InvalidGrant {
+                description: "the sign-in took too long (more than 10 minutes)".into(),
+            },
+        )
+        .await;
     }
     let issuer = portal.genesys.environment().issuer();
     if login.issuer != issuer || query.iss.as_deref().is_some_and(|iss| iss != issuer) {
@@ -205,17 +245,39 @@ pub async fn callback(State(portal): State<Arc<Portal>>, session: Session, RawQu
         let error = match error.as_str() {
             "access_denied" => AppError::AccessDenied { description },
             "unauthorized_client" | "invalid_client" => AppError::InvalidClient { description },
-            "invalid_request" | "unsupported_response_type" | "invalid_scope" | "server_error" | "temporarily_unavailable" => {
-                AppError::OAuth { code: error, description }
-            }
-            _ => AppError::OAuth { code: "unknown_error".into(), description },
+            "invalid_request"
+            | "unsupported_response_type"
+            | "invalid_scope"
+            | "server_error"
+            | "temporarily_unavailable" => AppError::OAuth {
+                code: error,
+                description,
+            },
+            _ => AppError::OAuth {
+                code: "unknown_error".into(),
+                description,
+            },
         };
         return fail(&session, error).await;
     }
     let Some(code) = query.code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
-        return fail(&session, AppError::BadRequest { message: "the sign-in response carried no code".into() }).await;
+        return fail(
+            &session,
+            AppError::BadRequest {
+                message: "the sign-in response carried no code".into(),
+            },
+        )
+        .await;
     };
-    let tokens = match portal.genesys.exchange_code(&portal.oauth_client, AuthorizationCode::new(code), login.verifier).await {
+    let tokens = match portal
+        .genesys
+        .exchange_code(
+            &portal.oauth_client,
+            AuthorizationCode::new(code),
+            login.verifier,
+        )
+        .await
+    {
         Ok(t) => t,
         Err(e) => return fail(&session, from_oauth(e)).await,
     };
@@ -224,7 +286,13 @@ pub async fn callback(State(portal): State<Arc<Portal>>, session: Session, RawQu
         Err(e) => return fail(&session, from_api(e)).await,
     };
     if info.oauth_client.id != portal.oauth_client.client_id.as_str() {
-        return fail(&session, AppError::InvalidClient { description: "the token was issued to another OAuth client".into() }).await;
+        return fail(
+            &session,
+            AppError::InvalidClient {
+                description: "the token was issued to another OAuth client".into(),
+            },
+        )
+        .await;
     }
     let me = match portal.genesys.users_me(&tokens.access_token, &[]).await {
         Ok(r) => r.body,
@@ -249,7 +317,12 @@ pub async fn callback(State(portal): State<Arc<Portal>>, session: Session, RawQu
         grant_id,
         user_id: me.id,
         user_name: me.name,
-        org_name: info.organization.name.unwrap_or_else(|| info.organization.id.clone()),
+        username: me.username,
+        email: me.email,
+        org_name: info
+            .organization
+            .name
+            .unwrap_or_else(|| info.organization.id.clone()),
         issuer,
         scopes: info.authorized_scope,
         signed_in_unix: now,
@@ -260,7 +333,9 @@ pub async fn callback(State(portal): State<Arc<Portal>>, session: Session, RawQu
     }
     let _ = session.remove_value(PENDING_LOGINS).await;
     let _ = session.remove_value(AUTH_FAILURE).await;
-    session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(portal.settings.idle_timeout.as_secs() as i64))));
+    session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(
+        portal.settings.idle_timeout.as_secs() as i64,
+    ))));
     if let Err(e) = session.insert(SIGNED_IN, &user).await {
         return store_error(e);
     }
@@ -285,7 +360,11 @@ pub async fn logout(State(portal): State<Arc<Portal>>, session: Session) -> Resp
     let home = format!("{}/", portal.public_origin);
     if portal.genesys_logout {
         if let Ok(home_url) = url::Url::parse(&home) {
-            let url = genesys::oauth::logout_url(portal.genesys.environment(), &portal.oauth_client.client_id, &home_url);
+            let url = genesys::oauth::logout_url(
+                portal.genesys.environment(),
+                &portal.oauth_client.client_id,
+                &home_url,
+            );
             return Redirect::to(url.as_str()).into_response();
         }
     }
@@ -302,8 +381,17 @@ mod tests {
             assert_eq!(safe_return_path(ok).as_deref(), Some(ok), "{ok}");
         }
         for bad in [
-            "", "dashboard", "//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)",
-            "/%2F%2Fevil.example", "%2F%2Fevil.example", "/%5Cevil.example", "/%252F%252Fevil.example", "/\t/evil",
+            "",
+            "dashboard",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/%2F%2Fevil.example",
+            "%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "/%252F%252Fevil.example",
+            "/\t/evil",
             "/%0d%0aSet-Cookie:x=1",
         ] {
             assert_eq!(safe_return_path(bad), None, "{bad}");

@@ -47,7 +47,10 @@ pub struct ServiceClientSettings {
 
 impl std::fmt::Debug for ServiceClientSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceClientSettings").field("client_id", &self.client_id).field("client_secret", &"[redacted]").finish()
+        f.debug_struct("ServiceClientSettings")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
     }
 }
 
@@ -63,8 +66,14 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub absolute_timeout: Duration,
     pub request_timeout: Duration,
+    /// How long a started sign-in may take (10 minutes; shorter in tests).
+    pub pending_login_ttl: Duration,
     pub json_logs: bool,
     pub service_client: Option<ServiceClientSettings>,
+    /// Who may open the service page: `None` means every signed-in user (sandbox only).
+    pub admins: Option<Vec<String>>,
+    /// Where the token manager posts its lifecycle events, and the HMAC key that signs them.
+    pub webhook: Option<(url::Url, String)>,
 }
 
 impl Config {
@@ -80,19 +89,31 @@ impl Config {
 }
 
 fn is_loopback_host(url: &Url) -> bool {
-    matches!(url.host_str(), Some("localhost") | Some("127.0.0.1") | Some("[::1]"))
+    matches!(
+        url.host_str(),
+        Some("localhost") | Some("127.0.0.1") | Some("[::1]")
+    )
 }
 
 /// Reads the configuration from a set of variables (the process environment in `main`).
-pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Result<Config, Vec<String>> {
+pub fn from_vars(
+    vars: &BTreeMap<String, String>,
+    site_addr: SocketAddr,
+) -> Result<Config, Vec<String>> {
     let mut errors = Vec::new();
-    let get = |name: &str| vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let get = |name: &str| {
+        vars.get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
 
     let public_url = match get("PORTAL_PUBLIC_URL") {
         Some(raw) => match Url::parse(&raw) {
             Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(&u)) => {
                 if u.path() != "/" || u.query().is_some() {
-                    errors.push(format!("PORTAL_PUBLIC_URL must be an origin without a path (got `{raw}`)"));
+                    errors.push(format!(
+                        "PORTAL_PUBLIC_URL must be an origin without a path (got `{raw}`)"
+                    ));
                 }
                 u
             }
@@ -116,7 +137,9 @@ pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Resu
             Some(raw) => match raw.parse::<u64>() {
                 Ok(n) if (min..=max).contains(&n) => n,
                 _ => {
-                    errors.push(format!("{name} must be a whole number from {min} to {max} (got `{raw}`)"));
+                    errors.push(format!(
+                        "{name} must be a whole number from {min} to {max} (got `{raw}`)"
+                    ));
                     default
                 }
             },
@@ -125,10 +148,12 @@ pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Resu
     let idle_minutes = number("PORTAL_SESSION_IDLE_MINUTES", 30, 1, 24 * 60);
     let absolute_hours = number("PORTAL_SESSION_MAX_HOURS", 12, 1, 24 * 30);
     let request_timeout = number("PORTAL_REQUEST_TIMEOUT_SECS", 30, 1, 600);
+    let pending_login_secs = number("PORTAL_SIGN_IN_TIMEOUT_SECS", 600, 0, 600);
     let sandbox_port = number("SANDBOX_PORT", 0, 0, 65535) as u16;
     let sandbox_users = number("SANDBOX_USERS", 1250, 1, 100_000) as usize;
     let sandbox_seed = number("SANDBOX_SEED", 42, 0, u64::MAX);
-    let sandbox_lifetime = get("SANDBOX_TOKEN_LIFETIME_SECS").map(|_| number("SANDBOX_TOKEN_LIFETIME_SECS", 86400, 1, 172_800));
+    let sandbox_lifetime = get("SANDBOX_TOKEN_LIFETIME_SECS")
+        .map(|_| number("SANDBOX_TOKEN_LIFETIME_SECS", 86400, 1, 172_800));
 
     let mut flag = |name: &str, default: bool| -> bool {
         match get(name).as_deref() {
@@ -146,7 +171,9 @@ pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Resu
         None | Some("text") => false,
         Some("json") => true,
         Some(other) => {
-            errors.push(format!("PORTAL_LOG_FORMAT must be `text` or `json` (got `{other}`)"));
+            errors.push(format!(
+                "PORTAL_LOG_FORMAT must be `text` or `json` (got `{other}`)"
+            ));
             false
         }
     };
@@ -156,10 +183,16 @@ pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Resu
     let api_url = get("GENESYS_API_URL");
     let client_id = get("GENESYS_CLIENT_ID");
     let client_secret = get("GENESYS_CLIENT_SECRET");
-    let org_given = region.is_some() || login_url.is_some() || api_url.is_some() || client_id.is_some() || client_secret.is_some();
+    let org_given = region.is_some()
+        || login_url.is_some()
+        || api_url.is_some()
+        || client_id.is_some()
+        || client_secret.is_some();
     let upstream = if org_given {
         if client_id.is_none() {
-            errors.push("GENESYS_CLIENT_ID is required when a Genesys Cloud org is configured".into());
+            errors.push(
+                "GENESYS_CLIENT_ID is required when a Genesys Cloud org is configured".into(),
+            );
         }
         match (&region, &login_url, &api_url) {
             (Some(_), None, None) | (None, Some(_), Some(_)) => {}
@@ -168,11 +201,19 @@ pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Resu
                 "GENESYS_REGION is required when a Genesys Cloud org is configured (e.g. mypurecloud.com, mypurecloud.ie, usw2.pure.cloud); or give both GENESYS_LOGIN_URL and GENESYS_API_URL".into(),
             ),
         }
-        UpstreamConfig::Org(OrgSettings { region, login_url, api_url, client_id: client_id.unwrap_or_default(), client_secret })
+        UpstreamConfig::Org(OrgSettings {
+            region,
+            login_url,
+            api_url,
+            client_id: client_id.unwrap_or_default(),
+            client_secret,
+        })
     } else {
         let client = get("SANDBOX_CLIENT").unwrap_or_else(|| "web".into());
         if !matches!(client.as_str(), "web" | "pkce" | "limited") {
-            errors.push(format!("SANDBOX_CLIENT must be `web`, `pkce` or `limited` (got `{client}`)"));
+            errors.push(format!(
+                "SANDBOX_CLIENT must be `web`, `pkce` or `limited` (got `{client}`)"
+            ));
         }
         UpstreamConfig::Sandbox(SandboxSettings {
             port: sandbox_port,
@@ -183,20 +224,56 @@ pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Resu
         })
     };
 
-    let service_client = match (get("GENESYS_SERVICE_CLIENT_ID"), get("GENESYS_SERVICE_CLIENT_SECRET")) {
+    let service_client = match (
+        get("GENESYS_SERVICE_CLIENT_ID"),
+        get("GENESYS_SERVICE_CLIENT_SECRET"),
+    ) {
         (Some(client_id), Some(client_secret)) => Some(ServiceClientSettings {
             client_id,
             client_secret,
-            scopes: get("GENESYS_SERVICE_SCOPES").map(|s| split_scopes(&s)).unwrap_or_else(|| vec!["users:readonly".into()]),
+            scopes: get("GENESYS_SERVICE_SCOPES")
+                .map(|s| split_scopes(&s))
+                .unwrap_or_else(|| vec!["users:readonly".into()]),
         }),
-        (None, None) if matches!(upstream, UpstreamConfig::Sandbox(_)) => Some(ServiceClientSettings {
-            client_id: "portal-service".into(),
-            client_secret: "sandbox-service-secret".into(),
-            scopes: vec!["users:readonly".into()],
-        }),
+        (None, None) if matches!(upstream, UpstreamConfig::Sandbox(_)) => {
+            Some(ServiceClientSettings {
+                client_id: "portal-service".into(),
+                client_secret: "sandbox-service-secret".into(),
+                scopes: vec!["users:readonly".into()],
+            })
+        }
         (None, None) => None,
         _ => {
-            errors.push("GENESYS_SERVICE_CLIENT_ID and GENESYS_SERVICE_CLIENT_SECRET go together".into());
+            errors.push(
+                "GENESYS_SERVICE_CLIENT_ID and GENESYS_SERVICE_CLIENT_SECRET go together".into(),
+            );
+            None
+        }
+    };
+
+    let admins = match get("PORTAL_ADMINS") {
+        Some(list) => Some(split_scopes(&list)),
+        None if matches!(upstream, UpstreamConfig::Sandbox(_)) => None,
+        None => Some(Vec::new()),
+    };
+    let webhook = match (get("PORTAL_WEBHOOK_URL"), get("PORTAL_WEBHOOK_SECRET")) {
+        (None, None) => None,
+        (Some(raw), Some(secret)) => match url::Url::parse(&raw) {
+            Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(&u)) => {
+                if secret.len() < 16 {
+                    errors.push("PORTAL_WEBHOOK_SECRET must be at least 16 characters".into());
+                }
+                Some((u, secret))
+            }
+            _ => {
+                errors.push(format!(
+                    "PORTAL_WEBHOOK_URL must be an https URL (http only on loopback); got `{raw}`"
+                ));
+                None
+            }
+        },
+        _ => {
+            errors.push("PORTAL_WEBHOOK_URL and PORTAL_WEBHOOK_SECRET go together".into());
             None
         }
     };
@@ -206,22 +283,32 @@ pub fn from_vars(vars: &BTreeMap<String, String>, site_addr: SocketAddr) -> Resu
     }
     Ok(Config {
         public_url,
-        data_dir: get("PORTAL_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data")),
+        data_dir: get("PORTAL_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data")),
         upstream,
-        scopes: get("GENESYS_SCOPES").map(|s| split_scopes(&s)).unwrap_or_default(),
+        scopes: get("GENESYS_SCOPES")
+            .map(|s| split_scopes(&s))
+            .unwrap_or_default(),
         org: get("GENESYS_ORG"),
         provider: get("GENESYS_PROVIDER"),
         genesys_logout,
         idle_timeout: Duration::from_secs(idle_minutes * 60),
         absolute_timeout: Duration::from_secs(absolute_hours * 3600),
         request_timeout: Duration::from_secs(request_timeout),
+        pending_login_ttl: Duration::from_secs(pending_login_secs),
         json_logs,
         service_client,
+        admins,
+        webhook,
     })
 }
 
 fn split_scopes(raw: &str) -> Vec<String> {
-    raw.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    raw.split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn default_public_url(site_addr: SocketAddr) -> Url {
@@ -233,7 +320,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn addr() -> SocketAddr {
@@ -269,7 +359,7 @@ mod tests {
         )
         .unwrap();
         match c.upstream {
-            UpstreamConfig::Org(o) => assert_eq!(o.client_secret.as_deref(), Some("s")),
+            UpstreamConfig::Org(ref o) => assert_eq!(o.client_secret.as_deref(), Some("s")),
             other => panic!("{other:?}"),
         }
         assert!(c.secure_cookie());
@@ -278,22 +368,41 @@ mod tests {
 
     #[test]
     fn public_http_urls_other_than_loopback_are_refused() {
-        let e = from_vars(&vars(&[("PORTAL_PUBLIC_URL", "http://portal.example.com")]), addr()).unwrap_err();
+        let e = from_vars(
+            &vars(&[("PORTAL_PUBLIC_URL", "http://portal.example.com")]),
+            addr(),
+        )
+        .unwrap_err();
         assert!(e[0].contains("https"));
-        let e = from_vars(&vars(&[("PORTAL_PUBLIC_URL", "https://x.example.com/app")]), addr()).unwrap_err();
+        let e = from_vars(
+            &vars(&[("PORTAL_PUBLIC_URL", "https://x.example.com/app")]),
+            addr(),
+        )
+        .unwrap_err();
         assert!(e[0].contains("without a path"));
     }
 
     #[test]
     fn bad_numbers_and_flags_are_named() {
-        let e = from_vars(&vars(&[("PORTAL_SESSION_IDLE_MINUTES", "soon"), ("GENESYS_LOGOUT", "maybe")]), addr()).unwrap_err();
+        let e = from_vars(
+            &vars(&[
+                ("PORTAL_SESSION_IDLE_MINUTES", "soon"),
+                ("GENESYS_LOGOUT", "maybe"),
+            ]),
+            addr(),
+        )
+        .unwrap_err();
         assert!(e.iter().any(|m| m.contains("PORTAL_SESSION_IDLE_MINUTES")));
         assert!(e.iter().any(|m| m.contains("GENESYS_LOGOUT")));
     }
 
     #[test]
     fn secrets_do_not_print() {
-        let s = ServiceClientSettings { client_id: "c".into(), client_secret: "hunter2".into(), scopes: vec![] };
+        let s = ServiceClientSettings {
+            client_id: "c".into(),
+            client_secret: "hunter2".into(),
+            scopes: vec![],
+        };
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

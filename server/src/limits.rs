@@ -22,7 +22,10 @@ struct Bucket {
 impl LoginLimiter {
     pub fn new(capacity: u32, period: Duration) -> Self {
         Self {
-            inner: Arc::new(Mutex::new(Bucket { tokens: capacity as f64, last: Instant::now() })),
+            inner: Arc::new(Mutex::new(Bucket {
+                tokens: capacity as f64,
+                last: Instant::now(),
+            })),
             capacity: capacity as f64,
             per_second: capacity as f64 / period.as_secs_f64(),
         }
@@ -31,7 +34,8 @@ impl LoginLimiter {
     pub fn try_acquire(&self) -> bool {
         let mut b = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * self.per_second).min(self.capacity);
+        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * self.per_second)
+            .min(self.capacity);
         b.last = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;

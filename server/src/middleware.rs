@@ -18,8 +18,15 @@ pub struct SiteOrigin {
 
 /// Leptos server functions accept form POSTs that any site can send: every request that may
 /// change state must carry this site's `Origin` (or `Sec-Fetch-Site: same-origin`).
-pub async fn require_same_origin(State(site): State<SiteOrigin>, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+pub async fn require_same_origin(
+    State(site): State<SiteOrigin>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     let headers = request.headers();
@@ -43,20 +50,37 @@ const FALLBACK_CSP: &str =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Security headers on every response (pages set their own nonce-based CSP first).
-pub async fn security_headers(State(site): State<SiteOrigin>, request: Request<Body>, next: Next) -> Response {
-    let is_asset = request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
+pub async fn security_headers(
+    State(site): State<SiteOrigin>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let is_asset =
+        request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(FALLBACK_CSP));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(FALLBACK_CSP));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     if site.https {
-        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
     }
     if !is_asset {
-        h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
     }
     response
 }

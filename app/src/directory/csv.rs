@@ -2,7 +2,18 @@
 //! formula (`=`, `+`, `-`, `@`, tab, carriage return first) are prefixed with `'`.
 
 /// The export's columns, in order.
-pub const HEADER: [&str; 10] = ["id", "name", "email", "username", "title", "department", "division", "state", "presence", "manager_id"];
+pub const HEADER: [&str; 10] = [
+    "id",
+    "name",
+    "email",
+    "username",
+    "title",
+    "department",
+    "division",
+    "state",
+    "presence",
+    "manager_id",
+];
 
 /// Appends one CSV record (with CRLF, as RFC 4180 asks) to `out`.
 pub fn write_record<'a>(out: &mut String, cells: impl IntoIterator<Item = &'a str>) {
@@ -16,7 +27,10 @@ pub fn write_record<'a>(out: &mut String, cells: impl IntoIterator<Item = &'a st
 }
 
 fn write_cell(out: &mut String, cell: &str) {
-    let guarded = matches!(cell.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
+    let guarded = matches!(
+        cell.chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r')
+    );
     let needs_quotes = guarded || cell.contains([',', '"', '\n', '\r']);
     if needs_quotes {
         out.push('"');
@@ -52,13 +66,22 @@ mod tests {
 
     #[test]
     fn quotes_commas_and_newlines_are_quoted() {
-        assert_eq!(record(&["say \"hi\"", "a,b", "two\nlines"]), "\"say \"\"hi\"\"\",\"a,b\",\"two\nlines\"\r\n");
+        assert_eq!(
+            record(&["say \"hi\"", "a,b", "two\nlines"]),
+            "\"say \"\"hi\"\"\",\"a,b\",\"two\nlines\"\r\n"
+        );
     }
 
     #[test]
     fn formulas_are_defused() {
-        assert_eq!(record(&["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "a=b"]), "\"'=1+1\",\"'+SUM(A1)\",\"'-2\",\"'@cmd\",\"'\tx\",a=b\r\n");
-        assert_eq!(record(&["=HYPERLINK(\"http://x\")"]), "\"'=HYPERLINK(\"\"http://x\"\")\"\r\n");
+        assert_eq!(
+            record(&["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "a=b"]),
+            "\"'=1+1\",\"'+SUM(A1)\",\"'-2\",\"'@cmd\",\"'\tx\",a=b\r\n"
+        );
+        assert_eq!(
+            record(&["=HYPERLINK(\"http://x\")"]),
+            "\"'=HYPERLINK(\"\"http://x\"\")\"\r\n"
+        );
     }
 
     #[test]

@@ -98,7 +98,10 @@ mod jobs {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
-            Ok(Self { dir, jobs: Mutex::default() })
+            Ok(Self {
+                dir,
+                jobs: Mutex::default(),
+            })
         }
 
         fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Job>>> {
@@ -108,7 +111,8 @@ mod jobs {
         /// Drops finished jobs older than [`KEEP_FOR`] and their files.
         fn reap(&self) {
             self.jobs().retain(|_, job| {
-                let keep = job.started.elapsed() < KEEP_FOR || !job.cancel.is_cancelled() && is_running(job);
+                let keep = job.started.elapsed() < KEEP_FOR
+                    || !job.cancel.is_cancelled() && is_running(job);
                 if !keep {
                     let _ = std::fs::remove_file(&job.path);
                 }
@@ -130,10 +134,17 @@ mod jobs {
                 let jobs = self.jobs();
                 let running: Vec<_> = jobs.values().filter(|j| is_running(j)).collect();
                 if running.iter().any(|j| j.owner == owner) {
-                    return Err(AppError::BadRequest { message: "An export of yours is still running: wait for it or cancel it first.".into() });
+                    return Err(AppError::BadRequest {
+                        message:
+                            "An export of yours is still running: wait for it or cancel it first."
+                                .into(),
+                    });
                 }
                 if running.len() >= MAX_RUNNING {
-                    return Err(AppError::RateLimited { retry_after_secs: 10, context_id: None });
+                    return Err(AppError::RateLimited {
+                        retry_after_secs: 10,
+                        context_id: None,
+                    });
                 }
             }
             let id = random_id();
@@ -190,12 +201,20 @@ mod jobs {
 
         fn job(&self, id: &str, owner: &str) -> Result<Arc<Job>, AppError> {
             // Another user's job is as invisible as one that does not exist.
-            self.jobs().get(id).filter(|j| j.owner == owner).cloned().ok_or(AppError::NotFound)
+            self.jobs()
+                .get(id)
+                .filter(|j| j.owner == owner)
+                .cloned()
+                .ok_or(AppError::NotFound)
         }
 
         pub fn progress(&self, id: &str, owner: &str) -> Result<ExportProgress, AppError> {
             let job = self.job(id, owner)?;
-            let mut p = job.progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let mut p = job
+                .progress
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
             if p.status == ExportStatus::Running {
                 p.elapsed_ms = job.started.elapsed().as_millis() as u64;
             }
@@ -210,21 +229,36 @@ mod jobs {
         /// The finished file of a job.
         pub fn file(&self, id: &str, owner: &str) -> Result<PathBuf, AppError> {
             let job = self.job(id, owner)?;
-            let done = job.progress.lock().unwrap_or_else(|p| p.into_inner()).status == ExportStatus::Done;
+            let done = job
+                .progress
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .status
+                == ExportStatus::Done;
             if done {
                 Ok(job.path.clone())
             } else {
-                Err(AppError::BadRequest { message: "This export has not finished.".into() })
+                Err(AppError::BadRequest {
+                    message: "This export has not finished.".into(),
+                })
             }
         }
     }
 
     fn is_running(job: &Job) -> bool {
-        job.progress.lock().unwrap_or_else(|p| p.into_inner()).status == ExportStatus::Running
+        job.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .status
+            == ExportStatus::Running
     }
 
     fn row(out: &mut String, u: &User) {
-        let presence = u.presence.as_ref().map(|p| p.presence_definition.system_presence.as_str()).unwrap_or("");
+        let presence = u
+            .presence
+            .as_ref()
+            .map(|p| p.presence_definition.system_presence.as_str())
+            .unwrap_or("");
         csv::write_record(
             out,
             [
@@ -234,7 +268,10 @@ mod jobs {
                 u.username.as_deref().unwrap_or(""),
                 u.title.as_deref().unwrap_or(""),
                 u.department.as_deref().unwrap_or(""),
-                u.division.as_ref().and_then(|d| d.name.as_deref()).unwrap_or(""),
+                u.division
+                    .as_ref()
+                    .and_then(|d| d.name.as_deref())
+                    .unwrap_or(""),
                 u.state.as_str(),
                 presence,
                 u.manager.as_ref().map(|m| m.id.as_str()).unwrap_or(""),
@@ -242,13 +279,27 @@ mod jobs {
         );
     }
 
-    async fn run(job: &Job, genesys: GenesysClient, token: AccessToken, query: UserListQuery) -> Result<(), Option<AppError>> {
-        let io = |e: std::io::Error| Some(AppError::internal(format!("could not write the export file: {e}")));
-        let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&job.path).await.map_err(io)?);
+    async fn run(
+        job: &Job,
+        genesys: GenesysClient,
+        token: AccessToken,
+        query: UserListQuery,
+    ) -> Result<(), Option<AppError>> {
+        let io = |e: std::io::Error| {
+            Some(AppError::internal(format!(
+                "could not write the export file: {e}"
+            )))
+        };
+        let mut file =
+            tokio::io::BufWriter::new(tokio::fs::File::create(&job.path).await.map_err(io)?);
         let mut buf = String::new();
         csv::write_record(&mut buf, csv::HEADER);
         file.write_all(buf.as_bytes()).await.map_err(io)?;
-        let options = AllPagesOptions { concurrency: 4, max_pages: 1_000, ..Default::default() };
+        let options = AllPagesOptions {
+            concurrency: 4,
+            max_pages: 1_000,
+            ..Default::default()
+        };
         let mut pages = std::pin::pin!(genesys.all_users(token, query, options));
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| Some(from_api(e)))?;

@@ -59,7 +59,10 @@ pub struct UserDetail {
 mod ssr {
     use genesys::wire::{SortOrder, StateFilter, User};
 
-    use super::{query::{Sort, StateView}, UserRow};
+    use super::{
+        query::{Sort, StateView},
+        UserRow,
+    };
 
     pub fn sort_order(s: Sort) -> SortOrder {
         match s {
@@ -81,7 +84,12 @@ mod ssr {
         let image_url = u
             .images
             .as_ref()
-            .and_then(|i| i.iter().find(|i| i.resolution == "x48").or(i.first()).map(|i| i.image_uri.clone()))
+            .and_then(|i| {
+                i.iter()
+                    .find(|i| i.resolution == "x48")
+                    .or(i.first())
+                    .map(|i| i.image_uri.clone())
+            })
             .filter(|u| u.starts_with("https://"));
         UserRow {
             id: u.id,
@@ -106,7 +114,8 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<UserPage, AppError>
 
     use crate::session;
     let portal = crate::state::portal()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(AppError::internal)?;
     if query.q.is_empty() {
         let list = UserListQuery {
             page_size: query.size,
@@ -137,7 +146,11 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<UserPage, AppError>
             value: Some(query.q.clone()),
         }];
         if query.state != StateView::Any {
-            criteria.push(SearchCriterion { kind: "EXACT".into(), fields: vec!["state".into()], value: Some(query.state.as_str().into()) });
+            criteria.push(SearchCriterion {
+                kind: "EXACT".into(),
+                fields: vec!["state".into()],
+                value: Some(query.state.as_str().into()),
+            });
         }
         let request = UserSearchRequest {
             page_size: query.size,
@@ -168,11 +181,13 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<UserPage, AppError>
 pub async fn get_user_detail(id: String) -> Result<UserDetail, AppError> {
     use crate::session;
     // Genesys user ids are UUIDs; anything else is not worth a request.
-    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Err(AppError::NotFound);
     }
     let portal = crate::state::portal()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(AppError::internal)?;
     let (_, user) = session::with_user_token(&portal, &session, |token| {
         let (genesys, id) = (portal.genesys.clone(), id.clone());
         async move { genesys.get_user(&token, &id, &["presence"]).await }
@@ -184,17 +199,31 @@ pub async fn get_user_detail(id: String) -> Result<UserDetail, AppError> {
     let division_id = user.division.as_ref().map(|d| d.id.clone());
     let version = user.version;
     let presence_modified = user.presence.as_ref().and_then(|p| p.modified_date.clone());
-    Ok(UserDetail { row: ssr::row(user), username, manager_id, division_id, version, presence_modified })
+    Ok(UserDetail {
+        row: ssr::row(user),
+        username,
+        manager_id,
+        division_id,
+        version,
+        presence_modified,
+    })
 }
 
 #[server]
 pub async fn start_export(state: String, sort: String) -> Result<String, AppError> {
     use crate::session;
     let portal = crate::state::portal()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(AppError::internal)?;
     let (user, token) = session::access_token(&portal, &session).await?;
     let (q, _) = DirectoryQuery::parse([("state", state.as_str()), ("sort", sort.as_str())]);
-    let id = portal.exports.start(portal.genesys.clone(), token, &user.grant_id, q.state, q.sort)?;
+    let id = portal.exports.start(
+        portal.genesys.clone(),
+        token,
+        &user.grant_id,
+        q.state,
+        q.sort,
+    )?;
     leptos_axum::redirect(&format!("/users/export/{id}"));
     Ok(id)
 }
@@ -202,28 +231,42 @@ pub async fn start_export(state: String, sort: String) -> Result<String, AppErro
 #[server]
 pub async fn get_export_progress(id: String) -> Result<ExportProgress, AppError> {
     let portal = crate::state::portal()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
-    let user = crate::session::signed_in(&portal, &session).await?.ok_or(AppError::NotSignedIn)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let user = crate::session::signed_in(&portal, &session)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
     portal.exports.progress(&id, &user.grant_id)
 }
 
 #[server]
 pub async fn cancel_export(id: String) -> Result<(), AppError> {
     let portal = crate::state::portal()?;
-    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(AppError::internal)?;
-    let user = crate::session::signed_in(&portal, &session).await?.ok_or(AppError::NotSignedIn)?;
+    let session: tower_sessions::Session =
+        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let user = crate::session::signed_in(&portal, &session)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
     portal.exports.cancel(&id, &user.grant_id)
 }
 
 fn initials(name: &str) -> String {
-    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase()
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
 }
 
 #[component]
 fn Avatar(name: String, image_url: Option<String>) -> impl IntoView {
     match image_url {
-        Some(url) => Either::Left(view! { <img class="avatar avatar-small" src=url alt="" loading="lazy"/> }),
-        None => Either::Right(view! { <span class="avatar avatar-small avatar-initials" aria-hidden="true">{initials(&name)}</span> }),
+        Some(url) => {
+            Either::Left(view! { <img class="avatar avatar-small" src=url alt="" loading="lazy"/> })
+        }
+        None => Either::Right(
+            view! { <span class="avatar avatar-small avatar-initials" aria-hidden="true">{initials(&name)}</span> },
+        ),
     }
 }
 
@@ -241,7 +284,14 @@ pub fn DirectoryPage() -> impl IntoView {
     let pending = RwSignal::new(false);
     let navigate = use_navigate();
     let go = move |q: DirectoryQuery, replace: bool| {
-        navigate(&q.href(), NavigateOptions { replace, scroll: false, ..Default::default() });
+        navigate(
+            &q.href(),
+            NavigateOptions {
+                replace,
+                scroll: false,
+                ..Default::default()
+            },
+        );
     };
 
     // Searching as you type, once hydrated: wait for a pause before asking the server.
@@ -261,7 +311,14 @@ pub fn DirectoryPage() -> impl IntoView {
                 if typing_generation.try_get_value() == Some(generation) {
                     let current = view_query.get_untracked();
                     if current.q != value.trim() {
-                        go(DirectoryQuery { q: value.trim().to_string(), page: 1, ..current }, true);
+                        go(
+                            DirectoryQuery {
+                                q: value.trim().to_string(),
+                                page: 1,
+                                ..current
+                            },
+                            true,
+                        );
                     }
                 }
             });
@@ -280,9 +337,21 @@ pub fn DirectoryPage() -> impl IntoView {
                     ("state", if field == "state" { value.as_str() } else { "" }),
                 ]);
                 let next = match field {
-                    "size" => DirectoryQuery { size: parsed.size, page: 1, ..current },
-                    "sort" => DirectoryQuery { sort: parsed.sort, page: 1, ..current },
-                    _ => DirectoryQuery { state: parsed.state, page: 1, ..current },
+                    "size" => DirectoryQuery {
+                        size: parsed.size,
+                        page: 1,
+                        ..current
+                    },
+                    "sort" => DirectoryQuery {
+                        sort: parsed.sort,
+                        page: 1,
+                        ..current
+                    },
+                    _ => DirectoryQuery {
+                        state: parsed.state,
+                        page: 1,
+                        ..current
+                    },
                 };
                 go(next, false);
             }
@@ -292,7 +361,14 @@ pub fn DirectoryPage() -> impl IntoView {
         // Once hydrated the controls navigate by themselves; the form is for browsers without JS.
         ev.prevent_default();
         let current = view_query.get_untracked();
-        go(DirectoryQuery { q: search_text.get_untracked().trim().to_string(), page: 1, ..current }, false);
+        go(
+            DirectoryQuery {
+                q: search_text.get_untracked().trim().to_string(),
+                page: 1,
+                ..current
+            },
+            false,
+        );
     };
     let export = ServerAction::<StartExport>::new();
 
@@ -360,13 +436,22 @@ pub fn DirectoryPage() -> impl IntoView {
 #[component]
 fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
     if page.users.is_empty() {
-        let message = if page.searched { "No user matches this search." } else { "No users in this state." };
+        let message = if page.searched {
+            "No user matches this search."
+        } else {
+            "No users in this state."
+        };
         return Either::Left(view! { <p class="empty" data-testid="empty">{message}</p> });
     }
     let last = page.page_count.max(1);
     let current = page.page.min(last);
     let link = |n: u32| query.at_page(n).href();
-    let (first_href, prev_href, next_href, last_href) = (link(1), link(current.saturating_sub(1).max(1)), link((current + 1).min(last)), link(last));
+    let (first_href, prev_href, next_href, last_href) = (
+        link(1),
+        link(current.saturating_sub(1).max(1)),
+        link((current + 1).min(last)),
+        link(last),
+    );
     let at_start = current <= 1;
     let at_end = current >= last;
     Either::Right(view! {
@@ -475,7 +560,11 @@ pub fn ExportPage() -> impl IntoView {
         let on_leave = alive.clone();
         on_cleanup(move || on_leave.store(false, std::sync::atomic::Ordering::Relaxed));
         Effect::new(move |_| {
-            if let Some(Ok(ExportProgress { status: ExportStatus::Running, .. })) = progress.get() {
+            if let Some(Ok(ExportProgress {
+                status: ExportStatus::Running,
+                ..
+            })) = progress.get()
+            {
                 let alive = alive.clone();
                 leptos::task::spawn_local(async move {
                     gloo_timers::future::TimeoutFuture::new(500).await;
@@ -509,7 +598,11 @@ pub fn ExportPage() -> impl IntoView {
 #[component]
 fn ExportView(p: ExportProgress, cancel: ServerAction<CancelExport>) -> impl IntoView {
     let percent = p.percent();
-    let total = if p.pages_total == 0 { "?".to_string() } else { p.pages_total.to_string() };
+    let total = if p.pages_total == 0 {
+        "?".to_string()
+    } else {
+        p.pages_total.to_string()
+    };
     let status = match &p.status {
         ExportStatus::Running => "Exporting…".to_string(),
         ExportStatus::Done => format!("Done in {:.1} s.", p.elapsed_ms as f64 / 1000.0),

@@ -32,7 +32,12 @@ pub enum StateView {
 }
 
 impl StateView {
-    pub const ALL: [StateView; 4] = [StateView::Active, StateView::Inactive, StateView::Deleted, StateView::Any];
+    pub const ALL: [StateView; 4] = [
+        StateView::Active,
+        StateView::Inactive,
+        StateView::Deleted,
+        StateView::Any,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,7 +71,13 @@ pub struct DirectoryQuery {
 
 impl Default for DirectoryQuery {
     fn default() -> Self {
-        Self { page: 1, size: 25, sort: Sort::Ascending, state: StateView::Active, q: String::new() }
+        Self {
+            page: 1,
+            size: 25,
+            sort: Sort::Ascending,
+            state: StateView::Active,
+            q: String::new(),
+        }
     }
 }
 
@@ -81,24 +92,41 @@ impl DirectoryQuery {
             match key {
                 "page" => match value.parse::<u32>() {
                     Ok(n) if n >= 1 && n <= 1_000_000 => q.page = n,
-                    _ => problems.push(format!("Page “{}” is not a page number; showing page 1.", clip(value))),
+                    _ => problems.push(format!(
+                        "Page “{}” is not a page number; showing page 1.",
+                        clip(value)
+                    )),
                 },
                 "size" => match value.parse::<u32>() {
                     Ok(n) if PAGE_SIZES.contains(&n) => q.size = n,
-                    _ => problems.push(format!("Page size “{}” is not one of 25, 50, 100 or 500; showing 25.", clip(value))),
+                    _ => problems.push(format!(
+                        "Page size “{}” is not one of 25, 50, 100 or 500; showing 25.",
+                        clip(value)
+                    )),
                 },
                 "sort" => match value.to_ascii_lowercase().as_str() {
                     "ascending" | "asc" => q.sort = Sort::Ascending,
                     "descending" | "desc" => q.sort = Sort::Descending,
-                    _ => problems.push(format!("Sort “{}” is not ascending or descending; sorting A to Z.", clip(value))),
+                    _ => problems.push(format!(
+                        "Sort “{}” is not ascending or descending; sorting A to Z.",
+                        clip(value)
+                    )),
                 },
-                "state" => match StateView::ALL.iter().find(|s| s.as_str() == value.to_ascii_lowercase()) {
+                "state" => match StateView::ALL
+                    .iter()
+                    .find(|s| s.as_str() == value.to_ascii_lowercase())
+                {
                     Some(s) => q.state = *s,
-                    None => problems.push(format!("State “{}” is not active, inactive, deleted or any; showing active users.", clip(value))),
+                    None => problems.push(format!(
+                        "State “{}” is not active, inactive, deleted or any; showing active users.",
+                        clip(value)
+                    )),
                 },
                 "q" => {
                     if value.chars().count() > MAX_SEARCH_LEN {
-                        problems.push(format!("The search was cut to {MAX_SEARCH_LEN} characters."));
+                        problems.push(format!(
+                            "The search was cut to {MAX_SEARCH_LEN} characters."
+                        ));
                         q.q = value.chars().take(MAX_SEARCH_LEN).collect();
                     } else {
                         q.q = value.to_string();
@@ -143,7 +171,10 @@ impl DirectoryQuery {
 
     /// The same view at another page.
     pub fn at_page(&self, page: u32) -> Self {
-        Self { page, ..self.clone() }
+        Self {
+            page,
+            ..self.clone()
+        }
     }
 }
 
@@ -169,7 +200,9 @@ mod url_params {
             self.0.push('=');
             for b in value.bytes() {
                 match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => self.0.push(b as char),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        self.0.push(b as char)
+                    }
                     b' ' => self.0.push('+'),
                     _ => self.0.push_str(&format!("%{b:02X}")),
                 }
@@ -192,14 +225,35 @@ mod tests {
 
     #[test]
     fn a_full_query_parses() {
-        let (q, problems) = parse(&[("page", "3"), ("size", "50"), ("sort", "descending"), ("state", "inactive"), ("q", " ana ")]);
+        let (q, problems) = parse(&[
+            ("page", "3"),
+            ("size", "50"),
+            ("sort", "descending"),
+            ("state", "inactive"),
+            ("q", " ana "),
+        ]);
         assert!(problems.is_empty());
-        assert_eq!(q, DirectoryQuery { page: 3, size: 50, sort: Sort::Descending, state: StateView::Inactive, q: "ana".into() });
+        assert_eq!(
+            q,
+            DirectoryQuery {
+                page: 3,
+                size: 50,
+                sort: Sort::Descending,
+                state: StateView::Inactive,
+                q: "ana".into()
+            }
+        );
     }
 
     #[test]
     fn bad_values_fall_back_with_a_message() {
-        let (q, problems) = parse(&[("page", "-1"), ("size", "7"), ("sort", "sideways"), ("state", "<script>"), ("page", "")]);
+        let (q, problems) = parse(&[
+            ("page", "-1"),
+            ("size", "7"),
+            ("sort", "sideways"),
+            ("state", "<script>"),
+            ("page", ""),
+        ]);
         assert_eq!(q, DirectoryQuery::default());
         assert_eq!(problems.len(), 5);
         assert!(problems[1].contains("25, 50, 100 or 500"));
@@ -218,11 +272,23 @@ mod tests {
     #[test]
     fn query_strings_round_trip_and_leave_defaults_out() {
         assert_eq!(DirectoryQuery::default().href(), "/users");
-        let q = DirectoryQuery { page: 2, size: 100, sort: Sort::Descending, state: StateView::Any, q: "Zoë & co".into() };
+        let q = DirectoryQuery {
+            page: 2,
+            size: 100,
+            sort: Sort::Descending,
+            state: StateView::Any,
+            q: "Zoë & co".into(),
+        };
         let qs = q.to_query_string();
-        assert_eq!(qs, "page=2&size=100&sort=descending&state=any&q=Zo%C3%AB+%26+co");
-        let decoded: Vec<(String, String)> = url::form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
-        let (back, problems) = DirectoryQuery::parse(decoded.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(
+            qs,
+            "page=2&size=100&sort=descending&state=any&q=Zo%C3%AB+%26+co"
+        );
+        let decoded: Vec<(String, String)> = url::form_urlencoded::parse(qs.as_bytes())
+            .into_owned()
+            .collect();
+        let (back, problems) =
+            DirectoryQuery::parse(decoded.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert!(problems.is_empty());
         assert_eq!(back, q);
     }

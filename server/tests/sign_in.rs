@@ -1,0 +1,579 @@
+//! The sign-in rules of the Backend-for-Frontend, from the outside: a portal built in-process
+//! on a random loopback port with its embedded sandbox, driven by an HTTP client with a cookie
+//! jar and redirects off, so every hop is checked.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc};
+
+use leptos::prelude::LeptosOptions;
+use reqwest::{cookie::CookieStore, header, redirect::Policy, Client, StatusCode};
+use server::{build, config};
+
+struct TestPortal {
+    base: String,
+    data_dir: PathBuf,
+    jar: Arc<reqwest::cookie::Jar>,
+    http: Client,
+    sandbox: sandbox::RunningSandbox,
+}
+
+impl Drop for TestPortal {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn client(jar: Arc<reqwest::cookie::Jar>) -> Client {
+    Client::builder()
+        .cookie_provider(jar)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Every portal of this file runs on one multi-threaded runtime that lives as long as the
+/// process, as in production; each test's own runtime only drives its HTTP client. (Leptos
+/// keeps process-wide state, so portals must not live on runtimes that end with their test.)
+fn server_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+async fn start(extra: &[(&str, &str)]) -> TestPortal {
+    let data_dir = std::env::temp_dir().join(format!("portal-test-{}", app::session::random_id()));
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    vars.insert("PORTAL_DATA_DIR".into(), data_dir.display().to_string());
+    vars.insert("SANDBOX_USERS".into(), "200".into());
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let (addr, sandbox) = server_runtime()
+        .spawn(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr: SocketAddr = listener.local_addr().unwrap();
+            let config = config::from_vars(&vars, addr).expect("valid test configuration");
+            let options = LeptosOptions::builder()
+                .output_name("genesys-portal")
+                .site_root("target/site")
+                .site_addr(addr)
+                .build();
+            let built = build(&config, options).await.expect("portal builds");
+            tokio::spawn(
+                async move { axum::serve(listener, built.router.into_make_service()).await },
+            );
+            (
+                addr,
+                built
+                    .sandbox
+                    .expect("the sandbox runs when no org is configured"),
+            )
+        })
+        .await
+        .unwrap();
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    TestPortal {
+        base: format!("http://{addr}"),
+        data_dir,
+        http: client(jar.clone()),
+        jar,
+        sandbox,
+    }
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(header::LOCATION)
+        .expect("a redirect")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn attribute(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in the sign-in page"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+impl TestPortal {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn session_cookie(&self) -> Option<String> {
+        self.jar
+            .cookies(&self.base.parse().unwrap())
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// POST /auth/login as this site's page would; returns the authorize URL.
+    async fn begin(&self, return_to: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/auth/login"))
+            .header(header::ORIGIN, &self.base)
+            .form(&[("return_to", return_to)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Answers the sandbox's sign-in page; returns the callback URL it redirects to.
+    async fn answer(&self, authorize_url: &str, decision: &str) -> String {
+        let page = self.http.get(authorize_url).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        let action = reqwest::Url::parse(authorize_url)
+            .unwrap()
+            .join("authorize")
+            .unwrap();
+        let answer = self
+            .http
+            .post(action)
+            .form(&[
+                ("pending", attribute(&html, "pending")),
+                ("user", attribute(&html, "user")),
+                ("decision", decision.into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::FOUND);
+        location(&answer)
+    }
+
+    /// The whole sign-in; returns the callback URL used and where the portal sent the browser.
+    async fn sign_in(&self, return_to: &str) -> (String, String) {
+        let started = self.begin(return_to).await;
+        assert_eq!(started.status(), StatusCode::SEE_OTHER);
+        let callback = self.answer(&location(&started), "allow").await;
+        let done = self.http.get(&callback).send().await.unwrap();
+        assert_eq!(
+            done.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            done.text().await.unwrap_or_default()
+        );
+        assert_eq!(
+            done.headers().get(header::REFERRER_POLICY).unwrap(),
+            "no-referrer"
+        );
+        (callback, location(&done))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn failure_page(&self) -> String {
+        let (status, html) = self.get("/auth/failed").await;
+        assert!(status.is_client_error(), "{status}");
+        html
+    }
+
+    async fn grant_count(&self) -> i64 {
+        let pool = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            self.data_dir.join("portal.db").display()
+        ))
+        .await
+        .unwrap();
+        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM grants")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        n.0
+    }
+}
+
+#[tokio::test]
+async fn sign_in_reaches_the_dashboard_and_the_authorize_request_is_pkce() {
+    let p = start(&[]).await;
+    let started = p.begin("/dashboard").await;
+    let authorize = reqwest::Url::parse(&location(&started)).unwrap();
+    let q: BTreeMap<String, String> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], "portal-web");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert!(q["state"].len() >= 22, "state carries at least 128 bits");
+    assert_eq!(q["redirect_uri"], p.url("/auth/callback"));
+    let callback = p.answer(authorize.as_str(), "allow").await;
+    let done = p.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/dashboard");
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"profile-name\""));
+    assert_eq!(p.grant_count().await, 1);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_httponly_lax_host_only_and_renewed_at_sign_in() {
+    let p = start(&[]).await;
+    let started = p.begin("/dashboard").await;
+    let set_cookie = started
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set_cookie.starts_with("portal-session="), "{set_cookie}");
+    assert!(
+        set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Lax")
+            && set_cookie.contains("Path=/")
+    );
+    assert!(!set_cookie.to_ascii_lowercase().contains("domain="));
+    let before = p.session_cookie().unwrap();
+    let callback = p.answer(&location(&started), "allow").await;
+    p.http.get(&callback).send().await.unwrap();
+    let after = p.session_cookie().unwrap();
+    assert_ne!(before, after, "sign-in issues a new session id");
+
+    // The pre-login cookie is worth nothing now (no fixation).
+    let old = client(Arc::new(reqwest::cookie::Jar::default()));
+    let r = old
+        .get(p.url("/dashboard"))
+        .header(header::COOKIE, before)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_https_site_gets_a_secure_host_prefixed_cookie() {
+    let p = start(&[("PORTAL_PUBLIC_URL", "https://portal.example.com")]).await;
+    let r = p
+        .http
+        .post(p.url("/auth/login"))
+        .header(header::ORIGIN, "https://portal.example.com")
+        .form(&[("return_to", "/")])
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = r
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        set_cookie.starts_with("__Host-portal-session="),
+        "{set_cookie}"
+    );
+    assert!(set_cookie.contains("Secure"));
+    let hsts = p.http.get(p.url("/")).send().await.unwrap();
+    assert!(hsts
+        .headers()
+        .contains_key(header::STRICT_TRANSPORT_SECURITY));
+}
+
+#[tokio::test]
+async fn a_state_is_good_for_one_use_only() {
+    let p = start(&[]).await;
+    let (callback, _) = p.sign_in("/dashboard").await;
+    let replay = p.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&replay), "/auth/failed");
+    assert!(p
+        .failure_page()
+        .await
+        .contains("Unrecognised sign-in response"));
+}
+
+#[tokio::test]
+async fn unknown_repeated_or_foreign_issuer_states_are_refused() {
+    let p = start(&[]).await;
+    let started = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&started), "allow").await;
+    let url = reqwest::Url::parse(&callback).unwrap();
+    let state: String = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let code: String = url
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    for bad in [
+        format!("/auth/callback?code={code}&state={state}x"),
+        format!("/auth/callback?code={code}&state={state}&state={state}"),
+        format!("/auth/callback?code={code}"),
+        format!("/auth/callback?code={code}&state={state}&iss=https%3A%2F%2Flogin.mypurecloud.ie"),
+        "/auth/callback?error=access_denied&error_description=%3Cb%3Eforged%3C%2Fb%3E&state=nope"
+            .to_string(),
+    ] {
+        let r = p.http.get(p.url(&bad)).send().await.unwrap();
+        assert_eq!(location(&r), "/auth/failed", "{bad}");
+        let html = p.failure_page().await;
+        assert!(html.contains("Unrecognised sign-in response"), "{bad}");
+        assert!(
+            !html.contains("forged"),
+            "an unknown state's description is ignored"
+        );
+    }
+    // A mix-up attempt consumed the state: the genuine callback is refused afterwards too.
+    let r = p.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&r), "/auth/failed");
+    assert_eq!(p.grant_count().await, 0);
+}
+
+#[tokio::test]
+async fn deny_becomes_a_friendly_page() {
+    let p = start(&[]).await;
+    let started = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&started), "deny").await;
+    assert!(callback.contains("error=access_denied"));
+    let r = p.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&r), "/auth/failed");
+    let (status, html) = p.get("/auth/failed").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Sign-in cancelled"));
+}
+
+#[tokio::test]
+async fn a_sign_in_that_took_too_long_is_refused() {
+    let p = start(&[("PORTAL_SIGN_IN_TIMEOUT_SECS", "0")]).await;
+    let started = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&started), "allow").await;
+    let r = p.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&r), "/auth/failed");
+    assert!(p.failure_page().await.contains("took too long"));
+    assert_eq!(p.grant_count().await, 0);
+}
+
+#[tokio::test]
+async fn return_paths_stay_on_this_site() {
+    let p = start(&[]).await;
+    let (_, to) = p.sign_in("/users?page=2&size=50").await;
+    assert_eq!(to, "/users?page=2&size=50");
+    for evil in [
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example",
+        "/%2F%2Fevil.example",
+    ] {
+        let (_, to) = p.sign_in(evil).await;
+        assert_eq!(to, "/dashboard", "{evil}");
+    }
+}
+
+#[tokio::test]
+async fn state_changes_need_this_sites_origin() {
+    let p = start(&[]).await;
+    let post = |origin: Option<&str>, fetch_site: Option<&str>| {
+        let mut r = p
+            .http
+            .post(p.url("/auth/login"))
+            .form(&[("return_to", "/")]);
+        if let Some(o) = origin {
+            r = r.header(header::ORIGIN, o);
+        }
+        if let Some(s) = fetch_site {
+            r = r.header("sec-fetch-site", s);
+        }
+        r.send()
+    };
+    assert_eq!(
+        post(None, None).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(Some("https://evil.example"), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(None, Some("cross-site")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(Some("null"), None).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(Some(&p.base), None).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post(None, Some("same-origin")).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    // Server functions too.
+    let r = p
+        .http
+        .post(p.url("/api/get_session_summary"))
+        .header(header::ORIGIN, "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Logout is never a GET.
+    assert_eq!(
+        p.http
+            .get(p.url("/auth/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+}
+
+#[tokio::test]
+async fn garbage_cookies_are_anonymous_visitors() {
+    let p = start(&[]).await;
+    let fresh = client(Arc::new(reqwest::cookie::Jar::default()));
+    for junk in [
+        "portal-session=garbage",
+        "portal-session=",
+        "portal-session=%00%ff%fe",
+        &format!("portal-session={}", "A".repeat(4000)),
+    ] {
+        let r = fresh
+            .get(p.url("/"))
+            .header(header::COOKIE, junk)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{junk}");
+        let r = fresh
+            .get(p.url("/dashboard"))
+            .header(header::COOKIE, junk)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{junk}");
+    }
+}
+
+#[tokio::test]
+async fn twenty_concurrent_requests_share_one_refresh() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    // Every token issued so far is now expired at the sandbox: the next API call gets 401.
+    p.sandbox.expire_tokens();
+    let pages = futures::future::join_all((0..20).map(|_| p.get("/dashboard"))).await;
+    for (status, html) in &pages {
+        let error = html
+            .find("error-message")
+            .map(|i| &html[i..(i + 300).min(html.len())])
+            .unwrap_or("");
+        assert_eq!(*status, StatusCode::OK, "{error}");
+        assert!(html.contains("data-testid=\"profile-name\""));
+    }
+    // Two refreshes with one rotating refresh token would have revoked the grant (reuse
+    // detection): the session still works, so there was exactly one.
+    let (status, _) = p.get("/users").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(p.grant_count().await, 1);
+}
+
+#[tokio::test]
+async fn invalid_grant_on_refresh_ends_the_session() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        p.data_dir.join("portal.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE grants SET refresh_token = 'not-a-refresh-token', expires_at = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("Session ended"));
+    assert_eq!(p.grant_count().await, 0);
+    let (status, _) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_server_side() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    let cookie = p.session_cookie().unwrap();
+    let r = p
+        .http
+        .post(p.url("/auth/logout"))
+        .header(header::ORIGIN, &p.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/");
+    assert_eq!(p.grant_count().await, 0);
+    let replay = client(Arc::new(reqwest::cookie::Jar::default()));
+    let r = replay
+        .get(p.url("/dashboard"))
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_flood_of_sign_in_starts_stays_bounded_per_browser() {
+    let p = start(&[]).await;
+    for _ in 0..12 {
+        assert_eq!(p.begin("/").await.status(), StatusCode::SEE_OTHER);
+    }
+    // Only the newest five pending logins are kept: the first started is gone.
+    let first = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&first), "allow").await;
+    for _ in 0..5 {
+        p.begin("/").await;
+    }
+    let r = p.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&r), "/auth/failed");
+}
+
+#[tokio::test]
+async fn readiness_and_metrics_follow_the_token_manager() {
+    let p = start(&[]).await;
+    assert_eq!(p.get("/healthz").await.0, StatusCode::OK);
+    // The manager fetches its first token in the background; ready once it has one.
+    let mut ready = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        ready = p.get("/readyz").await.0;
+        if ready == StatusCode::OK {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready, StatusCode::OK);
+    let (status, metrics) = p.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(metrics.contains("portal_session_store_up 1"));
+    assert!(metrics.contains("genesys_token_manager_acquisitions_total"));
+    assert!(!metrics.contains("sandbox-service-secret"));
+}
+
+#[tokio::test]
+async fn only_listed_admins_see_the_service_page() {
+    let p = start(&[("PORTAL_ADMINS", "someone.else@example.com")]).await;
+    p.sign_in("/dashboard").await;
+    let (status, html) = p.get("/admin/service").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("PORTAL_ADMINS"));
+}
