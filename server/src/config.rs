@@ -24,6 +24,8 @@ pub struct SandboxSettings {
     /// refresh tokens), `pkce` (public) or `limited` (public, without the users scope).
     pub client: String,
     pub token_lifetime_secs: Option<u64>,
+    /// Requests per minute per token (0: no limit).
+    pub rate_limit_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +154,7 @@ pub fn from_vars(
     let sandbox_port = number("SANDBOX_PORT", 0, 0, 65535) as u16;
     let sandbox_users = number("SANDBOX_USERS", 1250, 1, 100_000) as usize;
     let sandbox_seed = number("SANDBOX_SEED", 42, 0, u64::MAX);
+    let sandbox_rate_limit = number("SANDBOX_RATE_LIMIT", 300, 0, 1_000_000) as u32;
     let sandbox_lifetime = get("SANDBOX_TOKEN_LIFETIME_SECS")
         .map(|_| number("SANDBOX_TOKEN_LIFETIME_SECS", 86400, 1, 172_800));
 
@@ -221,6 +224,7 @@ pub fn from_vars(
             seed: sandbox_seed,
             client,
             token_lifetime_secs: sandbox_lifetime,
+            rate_limit_per_minute: sandbox_rate_limit,
         })
     };
 

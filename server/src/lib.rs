@@ -104,6 +104,7 @@ async fn upstream(
                 bind: ([127, 0, 0, 1], s.port).into(),
                 users: s.users,
                 seed: s.seed,
+                rate_limit_per_minute: s.rate_limit_per_minute,
                 state_file: Some(config.data_dir.join("sandbox-state.json")),
                 ..Default::default()
             };

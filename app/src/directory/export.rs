@@ -30,10 +30,12 @@ impl ExportProgress {
     pub fn percent(&self) -> u32 {
         if self.status == ExportStatus::Done {
             100
-        } else if self.pages_total == 0 {
-            0
         } else {
-            (self.pages_done * 100 / self.pages_total).min(100)
+            // 0 until the first page has told how many there are.
+            (self.pages_done * 100)
+                .checked_div(self.pages_total)
+                .unwrap_or(0)
+                .min(100)
         }
     }
 }

@@ -91,7 +91,7 @@ impl DirectoryQuery {
             let value = value.trim();
             match key {
                 "page" => match value.parse::<u32>() {
-                    Ok(n) if n >= 1 && n <= 1_000_000 => q.page = n,
+                    Ok(n) if (1..=1_000_000).contains(&n) => q.page = n,
                     _ => problems.push(format!(
                         "Page “{}” is not a page number; showing page 1.",
                         clip(value)
