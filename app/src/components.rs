@@ -122,3 +122,62 @@ pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
 pub fn NotFoundPage() -> impl IntoView {
     view! { <ErrorView error=AppError::NotFound/> }
 }
+
+/// Up to two initials of a name, for avatars without a picture.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+/// A user's picture, or their initials when the API gives none.
+#[component]
+pub fn Avatar(
+    name: String,
+    image_url: Option<String>,
+    #[prop(optional)] small: bool,
+) -> impl IntoView {
+    let class = if small {
+        "avatar avatar-small"
+    } else {
+        "avatar"
+    };
+    match image_url {
+        Some(url) => {
+            leptos::either::Either::Left(view! { <img class=class src=url alt="" loading="lazy"/> })
+        }
+        None => leptos::either::Either::Right(
+            view! { <span class=format!("{class} avatar-initials") aria-hidden="true">{initials(&name)}</span> },
+        ),
+    }
+}
+
+/// Seconds left, ticking down once a second in the browser (the server renders the start
+/// value; the loop ends when the signal is disposed with its page).
+pub fn countdown(start_secs: i64) -> RwSignal<i64> {
+    let remaining = RwSignal::new(start_secs);
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        loop {
+            gloo_timers::future::TimeoutFuture::new(1_000).await;
+            if remaining.try_update(|r| *r = (*r - 1).max(0)).is_none() {
+                break;
+            }
+        }
+    });
+    remaining
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_of_unicode_names() {
+        assert_eq!(initials("Ana María López"), "AM");
+        assert_eq!(initials("李 小龙"), "李小");
+        assert_eq!(initials(""), "");
+    }
+}

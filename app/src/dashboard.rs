@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    components::{ErrorView, Loading},
+    components::{countdown, Avatar, ErrorView, Loading},
     error::AppError,
     upstream::Upstream,
 };
@@ -45,18 +45,7 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
         .await
         .map_err(AppError::internal)?
         .ok_or(AppError::SessionExpired)?;
-    let image_url = me
-        .images
-        .as_ref()
-        .and_then(|images| {
-            images
-                .iter()
-                .find(|i| i.resolution == "x96")
-                .or(images.first())
-                .map(|i| i.image_uri.clone())
-        })
-        // Only https images are shown (the page's CSP allows no other scheme).
-        .filter(|u| u.starts_with("https://"));
+    let image_url = crate::genesys_errors::picture(me.images.as_deref(), "x96");
     Ok(Dashboard {
         name: me.name,
         email: me.email,
@@ -88,14 +77,6 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
-fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect::<String>()
-        .to_uppercase()
-}
-
 /// `1h 02m 03s` style countdown text.
 pub fn format_countdown(secs: i64) -> String {
     if secs <= 0 {
@@ -113,17 +94,7 @@ pub fn format_countdown(secs: i64) -> String {
 
 #[component]
 fn DashboardView(d: Dashboard) -> impl IntoView {
-    let remaining = RwSignal::new(d.token_expires_in_secs);
-    // Tick once a second in the browser; `try_update` fails once the page is gone, ending the loop.
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        loop {
-            gloo_timers::future::TimeoutFuture::new(1_000).await;
-            if remaining.try_update(|r| *r = (*r - 1).max(0)).is_none() {
-                break;
-            }
-        }
-    });
+    let remaining = countdown(d.token_expires_in_secs);
     let field = |label: &'static str, value: Option<String>| {
         view! { <dt>{label}</dt><dd>{value.unwrap_or_else(|| "—".to_string())}</dd> }
     };
@@ -135,10 +106,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             .to_lowercase()
             .replace(' ', "-")
     );
-    let avatar = match d.image_url.clone() {
-        Some(url) => view! { <img class="avatar" src=url alt=""/> }.into_any(),
-        None => view! { <span class="avatar avatar-initials" aria-hidden="true">{initials(&d.name)}</span> }.into_any(),
-    };
+    let avatar = view! { <Avatar name=d.name.clone() image_url=d.image_url.clone()/> };
     let refresh_note = if d.refreshable {
         "The portal renews it before it expires."
     } else {
@@ -190,11 +158,5 @@ mod tests {
         assert_eq!(format_countdown(59), "59s");
         assert_eq!(format_countdown(61), "1m 01s");
         assert_eq!(format_countdown(3723), "1h 02m 03s");
-    }
-
-    #[test]
-    fn initials_of_unicode_names() {
-        assert_eq!(initials("Ana María López"), "AM");
-        assert_eq!(initials("李 小龙"), "李小");
     }
 }

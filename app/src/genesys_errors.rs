@@ -1,4 +1,5 @@
-//! Maps the `genesys` crate's errors onto the UI's error type.
+//! Glue from the `genesys` crate to the UI: its errors onto the UI's error type, and the
+//! picture of a user.
 
 use genesys::{ApiError, OAuthError};
 
@@ -82,4 +83,16 @@ fn missing_scope(message: &str) -> Option<String> {
         .iter()
         .find(|s| message.contains(*s))
         .map(|s| s.to_string())
+}
+
+/// The URL of a user's picture at `resolution` (else the first one), https only: the page's
+/// CSP allows no other image scheme, and an http picture would be mixed content.
+pub fn picture(images: Option<&[genesys::wire::UserImage]>, resolution: &str) -> Option<String> {
+    let images = images?;
+    images
+        .iter()
+        .find(|i| i.resolution == resolution)
+        .or(images.first())
+        .map(|i| i.image_uri.clone())
+        .filter(|u| u.starts_with("https://"))
 }

@@ -5,7 +5,7 @@ use leptos::{either::Either, prelude::*};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    components::{ErrorView, Loading},
+    components::{countdown, ErrorView, Loading},
     dashboard::format_countdown,
     error::AppError,
 };
@@ -226,16 +226,7 @@ pub fn ServicePage() -> impl IntoView {
 
 #[component]
 fn ServiceView(s: ServiceStatus) -> impl IntoView {
-    let remaining = RwSignal::new(s.expires_in_secs.unwrap_or(0) as i64);
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        loop {
-            gloo_timers::future::TimeoutFuture::new(1_000).await;
-            if remaining.try_update(|r| *r = (*r - 1).max(0)).is_none() {
-                break;
-            }
-        }
-    });
+    let remaining = countdown(s.expires_in_secs.unwrap_or(0) as i64);
     let now = s.now_unix;
     let state_class = format!("badge state-badge state-{}", s.state);
     view! {

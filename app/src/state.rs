@@ -49,6 +49,8 @@ pub struct Portal {
     pub exports: Arc<crate::directory::export::ExportJobs>,
     /// The client-credentials token manager, when a service identity is configured.
     pub service: Option<Arc<genesys::token_manager::TokenManager>>,
+    /// Directory exports run as the service identity instead of the signed-in user.
+    pub export_as_service: bool,
     /// Who may open the service page.
     pub admins: AdminPolicy,
     pub settings: SessionSettings,

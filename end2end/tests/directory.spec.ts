@@ -149,3 +149,49 @@ test('the directory works with JavaScript disabled', async ({ browser, baseURL }
   await expect(page.getByTestId('user-name').first()).toContainText('Łukasz');
   await context.close();
 });
+
+test('an export can be cancelled, and then nothing is downloadable', async ({ browser }) => {
+  const { startPortal } = await import('./support');
+  const portal = await startPortal({ SANDBOX_USERS: '20000', SANDBOX_RATE_LIMIT: '0' });
+  try {
+    const context = await browser.newContext({ baseURL: portal.url });
+    const page = await context.newPage();
+    await page.goto('/');
+    const sandbox = await signIn(page);
+    await page.goto('/users?state=any');
+    await waitHydrated(page);
+    // 40 pages behind 300 ms each: the export is still running when Cancel is pressed.
+    const faults = await page.request.put(`${sandbox}/sandbox/faults`, { data: { latencyMs: 300 } });
+    expect(faults.ok()).toBeTruthy();
+    await page.getByTestId('export').click();
+    await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'running');
+    await page.getByTestId('export-cancel').click();
+    await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'cancelled');
+    await expect(page.getByTestId('export-download')).toHaveCount(0);
+    const id = page.url().split('/').pop();
+    const r = await page.request.get(`/export/${id}/users.csv`);
+    expect(r.status()).toBe(400);
+    await context.close();
+  } finally {
+    await portal.stop();
+  }
+});
+
+test('exports can run as the portal\'s service identity', async ({ browser }) => {
+  const { startPortal } = await import('./support');
+  const portal = await startPortal({ PORTAL_EXPORT_IDENTITY: 'service' });
+  try {
+    const context = await browser.newContext({ baseURL: portal.url });
+    const page = await context.newPage();
+    await page.goto('/');
+    await signIn(page);
+    await page.goto('/users');
+    const total = Number(await page.getByTestId('total').innerText());
+    await page.getByTestId('export').click();
+    await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+    await expect(page.getByTestId('export-users')).toHaveText(String(total));
+    await context.close();
+  } finally {
+    await portal.stop();
+  }
+});

@@ -72,6 +72,8 @@ pub struct Config {
     pub pending_login_ttl: Duration,
     pub json_logs: bool,
     pub service_client: Option<ServiceClientSettings>,
+    /// Directory exports run as the service identity (`PORTAL_EXPORT_IDENTITY=service`).
+    pub export_as_service: bool,
     /// Who may open the service page: `None` means every signed-in user (sandbox only).
     pub admins: Option<Vec<String>>,
     /// Where the token manager posts its lifecycle events, and the HMAC key that signs them.
@@ -255,6 +257,20 @@ pub fn from_vars(
         }
     };
 
+    let export_as_service = match get("PORTAL_EXPORT_IDENTITY").as_deref() {
+        None | Some("user") => false,
+        Some("service") if service_client.is_some() => true,
+        Some("service") => {
+            errors.push("PORTAL_EXPORT_IDENTITY=service needs GENESYS_SERVICE_CLIENT_ID and GENESYS_SERVICE_CLIENT_SECRET".into());
+            false
+        }
+        Some(other) => {
+            errors.push(format!(
+                "PORTAL_EXPORT_IDENTITY must be `user` or `service` (got `{other}`)"
+            ));
+            false
+        }
+    };
     let admins = match get("PORTAL_ADMINS") {
         Some(list) => Some(split_scopes(&list)),
         None if matches!(upstream, UpstreamConfig::Sandbox(_)) => None,
@@ -303,6 +319,7 @@ pub fn from_vars(
         pending_login_ttl: Duration::from_secs(pending_login_secs),
         json_logs,
         service_client,
+        export_as_service,
         admins,
         webhook,
     })

@@ -265,6 +265,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
         grants,
         exports,
         service,
+        export_as_service: config.export_as_service,
         admins,
         settings: SessionSettings {
             idle_timeout: config.idle_timeout,

@@ -130,6 +130,9 @@ mod jobs {
             owner: &str,
             state: StateView,
             sort: Sort,
+            // Held until the export ends: a token-manager guard pins the service token so a
+            // rotation waits (drains) for this export instead of cutting it off.
+            keep_alive: Option<Box<dyn std::any::Any + Send>>,
         ) -> Result<String, AppError> {
             self.reap();
             {
@@ -182,6 +185,7 @@ mod jobs {
                 ids: Vec::new(),
             };
             tokio::spawn(async move {
+                let _keep_alive = keep_alive;
                 let result = tokio::select! {
                     r = run(&job, genesys, token, query) => r,
                     _ = job.cancel.cancelled() => Err(None),

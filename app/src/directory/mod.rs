@@ -13,7 +13,7 @@ use leptos_router::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    components::{ErrorView, Loading},
+    components::{Avatar, ErrorView, Loading},
     error::AppError,
 };
 use export::{ExportProgress, ExportStatus};
@@ -81,16 +81,7 @@ mod ssr {
     }
 
     pub fn row(u: User) -> UserRow {
-        let image_url = u
-            .images
-            .as_ref()
-            .and_then(|i| {
-                i.iter()
-                    .find(|i| i.resolution == "x48")
-                    .or(i.first())
-                    .map(|i| i.image_uri.clone())
-            })
-            .filter(|u| u.starts_with("https://"));
+        let image_url = crate::genesys_errors::picture(u.images.as_deref(), "x48");
         UserRow {
             id: u.id,
             name: u.name,
@@ -215,14 +206,30 @@ pub async fn start_export(state: String, sort: String) -> Result<String, AppErro
     let portal = crate::state::portal()?;
     let session: tower_sessions::Session =
         leptos_axum::extract().await.map_err(AppError::internal)?;
-    let (user, token) = session::access_token(&portal, &session).await?;
+    let (user, user_token) = session::access_token(&portal, &session).await?;
     let (q, _) = DirectoryQuery::parse([("state", state.as_str()), ("sort", sort.as_str())]);
+    // The export runs as the signed-in user, or as the portal itself when so configured.
+    let (token, keep_alive): (_, Option<Box<dyn std::any::Any + Send>>) =
+        match (&portal.service, portal.export_as_service) {
+            (Some(manager), true) => {
+                let guard = manager
+                    .acquire()
+                    .await
+                    .map_err(|e| AppError::UpstreamUnavailable {
+                        detail: format!("the portal's service identity has no token: {e}"),
+                        context_id: None,
+                    })?;
+                (guard.token().clone(), Some(Box::new(guard)))
+            }
+            _ => (user_token, None),
+        };
     let id = portal.exports.start(
         portal.genesys.clone(),
         token,
         &user.grant_id,
         q.state,
         q.sort,
+        keep_alive,
     )?;
     leptos_axum::redirect(&format!("/users/export/{id}"));
     Ok(id)
@@ -248,26 +255,6 @@ pub async fn cancel_export(id: String) -> Result<(), AppError> {
         .await?
         .ok_or(AppError::NotSignedIn)?;
     portal.exports.cancel(&id, &user.grant_id)
-}
-
-fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect::<String>()
-        .to_uppercase()
-}
-
-#[component]
-fn Avatar(name: String, image_url: Option<String>) -> impl IntoView {
-    match image_url {
-        Some(url) => {
-            Either::Left(view! { <img class="avatar avatar-small" src=url alt="" loading="lazy"/> })
-        }
-        None => Either::Right(
-            view! { <span class="avatar avatar-small avatar-initials" aria-hidden="true">{initials(&name)}</span> },
-        ),
-    }
 }
 
 /// `/users`: the directory table.
@@ -470,7 +457,7 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
                         let presence_class = format!("presence presence-{}", u.presence.as_deref().unwrap_or("unknown").to_lowercase().replace(' ', "-"));
                         view! {
                             <tr data-testid="user-row">
-                                <td><Avatar name=u.name.clone() image_url=u.image_url.clone()/></td>
+                                <td><Avatar name=u.name.clone() image_url=u.image_url.clone() small=true/></td>
                                 <td><a href=href data-testid="user-name">{u.name}</a></td>
                                 <td>{u.email.unwrap_or_default()}</td>
                                 <td>{u.title.unwrap_or_default()}</td>
@@ -519,7 +506,7 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
     let r = d.row;
     view! {
         <section class="card profile">
-            <Avatar name=r.name.clone() image_url=r.image_url.clone()/>
+            <Avatar name=r.name.clone() image_url=r.image_url.clone() small=true/>
             <div>
                 <h1 data-testid="detail-name">{r.name.clone()}</h1>
                 <p class="muted">{dash(r.title.clone())}</p>
