@@ -131,6 +131,15 @@ fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The last value given for `key` (a repeated parameter's last occurrence wins).
+fn last_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 /// `expand=presence,...` (repeated or comma-separated).
 fn expands_presence<'a>(values: impl Iterator<Item = &'a str>) -> bool {
     values
@@ -167,13 +176,7 @@ pub(crate) async fn list_users(
 ) -> Result<Response, ApiError> {
     require_scope(&ctx, USERS_READ)?;
     let pairs = query_pairs(query.as_deref());
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| last_value(&pairs, k);
     let page_size = get("pageSize")
         .map(|v| parse_number("pageSize", v, 1, MAX_PAGE_SIZE))
         .transpose()?
@@ -324,13 +327,7 @@ pub(crate) async fn get_user(
 ) -> Result<Response, ApiError> {
     require_scope(&ctx, USERS_READ)?;
     let pairs = query_pairs(query.as_deref());
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| last_value(&pairs, k);
     let want_deleted = match get("state") {
         None | Some("active") => false,
         Some("deleted") => true,

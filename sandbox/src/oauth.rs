@@ -230,21 +230,13 @@ pub(crate) async fn authorize(
             )
         }
     }
-    let scopes = match params.get("scope") {
-        None => client.scopes.clone(),
-        Some(requested) => {
-            let requested: Vec<String> = requested
-                .split(' ')
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect();
-            if let Some(bad) = requested.iter().find(|x| !client.scopes.contains(x)) {
-                return fail(
-                    "invalid_scope",
-                    &format!("The scope {bad} is not allowed for this client."),
-                );
-            }
-            requested
+    let scopes = match granted_scopes(&client.scopes, params.get("scope")) {
+        Ok(scopes) => scopes,
+        Err(bad) => {
+            return fail(
+                "invalid_scope",
+                &format!("The scope {bad} is not allowed for this client."),
+            )
         }
     };
     let pending = PendingAuthorization {
@@ -639,23 +631,12 @@ fn issue(s: &SandboxState, headers: &HeaderMap, body: &[u8]) -> Result<Response,
                     "This client may not use the client credentials grant.",
                 ));
             }
-            let scopes = match form.get("scope") {
-                None => client.scopes.clone(),
-                Some(requested) => {
-                    let requested: Vec<String> = requested
-                        .split(' ')
-                        .filter(|x| !x.is_empty())
-                        .map(str::to_string)
-                        .collect();
-                    if let Some(bad) = requested.iter().find(|x| !client.scopes.contains(x)) {
-                        return Err(TokenError::new(
-                            "invalid_scope",
-                            format!("The scope {bad} is not allowed for this client."),
-                        ));
-                    }
-                    requested
-                }
-            };
+            let scopes = granted_scopes(&client.scopes, form.get("scope")).map_err(|bad| {
+                TokenError::new(
+                    "invalid_scope",
+                    format!("The scope {bad} is not allowed for this client."),
+                )
+            })?;
             let tokens = s
                 .store()
                 .issue_grant(&client.id, None, scopes, lifetime, false, None);
@@ -696,6 +677,26 @@ pub(crate) async fn logout(State(s): State<SandboxState>, RawQuery(query): RawQu
         );
     }
     redirect_to(target)
+}
+
+/// The scopes a request gets: all of the client's when it names none, else those it names,
+/// each of which the client must have (`Err` carries the first it may not have).
+fn granted_scopes(
+    client_scopes: &[String],
+    requested: Option<&str>,
+) -> Result<Vec<String>, String> {
+    let Some(requested) = requested else {
+        return Ok(client_scopes.to_vec());
+    };
+    let requested: Vec<String> = requested
+        .split(' ')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect();
+    match requested.iter().find(|x| !client_scopes.contains(x)) {
+        Some(bad) => Err(bad.clone()),
+        None => Ok(requested),
+    }
 }
 
 #[cfg(test)]
