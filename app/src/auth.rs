@@ -21,9 +21,8 @@ pub struct SessionSummary {
 
 #[server]
 pub async fn get_session_summary() -> Result<SessionSummary, AppError> {
-    let portal = crate::state::portal()?;
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let portal = crate::request::portal()?;
+    let session = crate::request::session().await?;
     let user = match crate::session::signed_in(&portal, &session).await {
         Ok(user) => user,
         Err(AppError::SessionExpired) => None,
@@ -40,8 +39,7 @@ pub async fn get_session_summary() -> Result<SessionSummary, AppError> {
 /// The reason the last sign-in of this browser failed, if one did.
 #[server]
 pub async fn get_auth_failure() -> Result<Option<AppError>, AppError> {
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let session = crate::request::session().await?;
     session
         .get::<AppError>(crate::session::AUTH_FAILURE)
         .await
@@ -58,7 +56,7 @@ pub struct UpstreamCheck {
 
 #[server]
 pub async fn check_upstream() -> Result<UpstreamCheck, AppError> {
-    let portal = crate::state::portal()?;
+    let portal = crate::request::portal()?;
     let started = std::time::Instant::now();
     let result = portal.genesys.ping().await;
     let millis = started.elapsed().as_millis() as u64;
@@ -76,9 +74,27 @@ pub async fn check_upstream() -> Result<UpstreamCheck, AppError> {
     })
 }
 
+/// The session summary, loaded once per page and shared by the header and the page.
+#[derive(Clone)]
+pub struct SummaryResource(pub ArcResource<Result<SessionSummary, AppError>>);
+
+impl SummaryResource {
+    /// Starts loading the summary and provides it to everything below; call once, at the top.
+    pub fn provide() -> Self {
+        let this = SummaryResource(ArcResource::new(|| (), |_| get_session_summary()));
+        provide_context(this.clone());
+        this
+    }
+
+    /// The page's summary (read at a component's top, never inside a suspended view).
+    pub fn get() -> Self {
+        use_context::<SummaryResource>().unwrap_or_else(Self::provide)
+    }
+}
+
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let summary = Resource::new(|| (), |_| get_session_summary());
+    let summary = SummaryResource::get().0;
     let check = ServerAction::<CheckUpstream>::new();
     view! {
         <section class="hero">
@@ -87,7 +103,7 @@ pub fn HomePage() -> impl IntoView {
                 "Sign in with your Genesys Cloud account to see your profile and presence, browse your organisation's directory and export it."
             </p>
             <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
+                {let summary = summary.clone(); move || { let summary = summary.clone(); Suspend::new(async move {
                     match summary.await {
                         Ok(SessionSummary { user_name: Some(name), .. }) => view! {
                             <p>"Signed in as " <strong>{name}</strong> ". " <a href="/dashboard" class="button button-primary">"Open your dashboard"</a></p>
@@ -102,7 +118,7 @@ pub fn HomePage() -> impl IntoView {
                         }.into_any(),
                         Err(e) => view! { <ErrorView error=e/> }.into_any(),
                     }
-                })}
+                })}}
             </Suspense>
         </section>
         <section class="card">
@@ -126,17 +142,17 @@ pub fn HomePage() -> impl IntoView {
 /// Where the callback sends the browser when a sign-in fails.
 #[component]
 pub fn AuthFailedPage() -> impl IntoView {
-    let failure = Resource::new(|| (), |_| get_auth_failure());
+    let failure = ArcResource::new(|| (), |_| get_auth_failure());
     view! {
         <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
+            {let failure = failure.clone(); move || { let failure = failure.clone(); Suspend::new(async move {
                 let error = match failure.await {
                     Ok(Some(e)) => e,
                     Ok(None) => AppError::NotSignedIn,
                     Err(e) => e,
                 };
                 view! { <ErrorView error/> }
-            })}
+            })}}
         </Suspense>
     }
 }

@@ -2,19 +2,18 @@
 //! sign-out forms (plain form POSTs, so they work before hydration and without JavaScript).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
-use crate::{auth::get_session_summary, error::AppError};
+use crate::{auth::SummaryResource, error::AppError};
 
 /// The top bar: product name, which Genesys Cloud this is, and the signed-in user.
 #[component]
 pub fn Header() -> impl IntoView {
-    let summary = Resource::new(|| (), |_| get_session_summary());
+    let summary = SummaryResource::get().0;
     view! {
         <header class="topbar">
             <a class="brand" href="/">"genesys-portal"</a>
             <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
-                {move || Suspend::new(async move {
+                {let summary = summary.clone(); move || { let summary = summary.clone(); Suspend::new(async move {
                     match summary.await {
                         Ok(s) => {
                             let badge_class = if s.upstream.is_sandbox() { "badge badge-sandbox" } else { "badge badge-org" };
@@ -42,7 +41,7 @@ pub fn Header() -> impl IntoView {
                         }
                         Err(_) => view! { <span class="badge">"status unknown"</span> }.into_any(),
                     }
-                })}
+                })}}
             </Suspense>
         </header>
     }
@@ -54,18 +53,7 @@ pub fn SignInForm(
     #[prop(optional)] compact: bool,
     #[prop(optional, into)] return_to: Option<String>,
 ) -> impl IntoView {
-    let location = use_location();
-    let return_to = return_to.unwrap_or_else(|| {
-        let path = location.pathname.get_untracked();
-        let search = location.search.get_untracked();
-        if path == "/" || path.starts_with("/auth/") {
-            "/dashboard".to_string()
-        } else if search.is_empty() {
-            path
-        } else {
-            format!("{path}?{search}")
-        }
-    });
+    let return_to = return_to.unwrap_or_else(current_return_to);
     let class = if compact {
         "button button-small"
     } else {
@@ -76,6 +64,40 @@ pub fn SignInForm(
             <input type="hidden" name="return_to" value=return_to/>
             <button type="submit" class=class data-testid="sign-in">"Sign in with Genesys Cloud"</button>
         </form>
+    }
+}
+
+/// Where a sign-in started on this page should come back to: the page itself, except for the
+/// home page and the sign-in pages, which lead to the dashboard.
+///
+/// On the server this reads the request scope, not the router's context: this runs inside
+/// suspended views, where walking the reactive owner tree can deadlock (see `request`).
+fn current_return_to() -> String {
+    #[cfg(feature = "ssr")]
+    let target = crate::request::RequestScope::current()
+        .and_then(|s| s.target().map(str::to_string))
+        .unwrap_or_else(|| "/".into());
+    #[cfg(not(feature = "ssr"))]
+    let target = {
+        let location = leptos_router::hooks::use_location();
+        let path = location.pathname.get_untracked();
+        let search = location.search.get_untracked();
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        }
+    };
+    return_path_for(&target)
+}
+
+/// The return path for a sign-in started at `target` (path and query).
+pub fn return_path_for(target: &str) -> String {
+    let path = target.split('?').next().unwrap_or("/");
+    if path == "/" || path.starts_with("/auth/") || !path.starts_with('/') {
+        "/dashboard".to_string()
+    } else {
+        target.trim_end_matches('?').to_string()
     }
 }
 
@@ -93,11 +115,7 @@ pub fn LogoutForm() -> impl IntoView {
 #[component]
 pub fn ErrorView(error: AppError) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = http::StatusCode::from_u16(error.status()) {
-            response.set_status(status);
-        }
-    }
+    crate::request::set_page_status(error.status());
     let context_id = error.context_id().map(str::to_string);
     let sign_in = error.needs_sign_in();
     view! {
@@ -173,6 +191,19 @@ pub fn countdown(start_secs: i64) -> RwSignal<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_returns_to_the_page_it_started_on_but_not_to_home_or_auth_pages() {
+        assert_eq!(
+            return_path_for("/users?q=smith&page=2"),
+            "/users?q=smith&page=2"
+        );
+        assert_eq!(return_path_for("/users/abc"), "/users/abc");
+        assert_eq!(return_path_for("/"), "/dashboard");
+        assert_eq!(return_path_for("/?x=1"), "/dashboard");
+        assert_eq!(return_path_for("/auth/failed"), "/dashboard");
+        assert_eq!(return_path_for("/users?"), "/users");
+    }
 
     #[test]
     fn initials_of_unicode_names() {

@@ -30,9 +30,8 @@ pub struct Dashboard {
 #[server]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     use crate::session;
-    let portal = crate::state::portal()?;
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let portal = crate::request::portal()?;
+    let session = crate::request::session().await?;
     let (user, me) = session::with_user_token(&portal, &session, |token| {
         let genesys = portal.genesys.clone();
         async move { genesys.users_me(&token, &["presence"]).await }
@@ -64,15 +63,15 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| get_dashboard());
+    let data = ArcResource::new(|| (), |_| get_dashboard());
     view! {
         <Suspense fallback=|| view! { <Loading what="your profile"/> }>
-            {move || Suspend::new(async move {
+            {let data = data.clone(); move || { let data = data.clone(); Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <DashboardView d/> }.into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),
                 }
-            })}
+            })}}
         </Suspense>
     }
 }

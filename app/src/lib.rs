@@ -12,6 +12,8 @@ pub mod upstream;
 #[cfg(feature = "ssr")]
 pub mod genesys_errors;
 #[cfg(feature = "ssr")]
+pub mod request;
+#[cfg(feature = "ssr")]
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -64,7 +66,8 @@ fn set_security_headers(options: &LeptosOptions) {
     ) else {
         return;
     };
-    let form_targets = use_context::<std::sync::Arc<state::Portal>>()
+    let form_targets = request::portal()
+        .ok()
         .map(|p| {
             let login = p.genesys.environment().login_base();
             format!(" {}", login.origin().ascii_serialization())
@@ -91,6 +94,7 @@ fn set_security_headers(options: &LeptosOptions) {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    auth::SummaryResource::provide();
     // Marks the page once the wasm runs: end-to-end tests wait for it (effects never run on the server).
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]

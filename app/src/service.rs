@@ -66,9 +66,8 @@ mod ssr {
 
     /// The signed-in admin's token manager, or why not.
     pub async fn admin_manager() -> Result<(Arc<Portal>, Arc<TokenManager>), AppError> {
-        let portal = crate::state::portal()?;
-        let session: tower_sessions::Session =
-            leptos_axum::extract().await.map_err(AppError::internal)?;
+        let portal = crate::request::portal()?;
+        let session = crate::request::session().await?;
         let user = session::signed_in(&portal, &session)
             .await?
             .ok_or(AppError::NotSignedIn)?;
@@ -181,23 +180,26 @@ fn ago(now: u64, then: Option<u64>) -> String {
 
 #[component]
 pub fn ServicePage() -> impl IntoView {
-    let status = Resource::new(|| (), |_| get_service_status());
+    let status = ArcResource::new(|| (), |_| get_service_status());
     let rotate = ServerAction::<RotateServiceToken>::new();
-    Effect::new(move |_| {
-        if rotate.value().get().is_some() {
-            status.refetch();
+    Effect::new({
+        let status = status.clone();
+        move |_| {
+            if rotate.value().get().is_some() {
+                status.refetch();
+            }
         }
     });
     view! {
         <h1>"Service identity"</h1>
         <p class="muted">"The client-credentials token the portal uses for its own calls to Genesys Cloud."</p>
         <Transition fallback=|| view! { <Loading what="the token manager"/> }>
-            {move || Suspend::new(async move {
+            {let status = status.clone(); move || { let status = status.clone(); Suspend::new(async move {
                 match status.await {
                     Ok(s) => Either::Left(view! { <ServiceView s/> }),
                     Err(error) => Either::Right(view! { <ErrorView error/> }),
                 }
-            })}
+            })}}
         </Transition>
         <section class="card">
             <h2>"Rotate now"</h2>

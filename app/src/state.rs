@@ -56,12 +56,6 @@ pub struct Portal {
     pub settings: SessionSettings,
 }
 
-/// The portal from the server-function context.
-pub fn portal() -> Result<Arc<Portal>, crate::error::AppError> {
-    leptos::prelude::use_context::<Arc<Portal>>()
-        .ok_or_else(|| crate::error::AppError::internal("portal state missing from context"))
-}
-
 /// Who counts as an admin of the portal.
 #[derive(Debug, Clone)]
 pub enum AdminPolicy {

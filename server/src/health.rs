@@ -40,6 +40,7 @@ pub async fn metrics(State(portal): State<Arc<Portal>>) -> impl IntoResponse {
         "portal_session_store_up {}\n",
         u8::from(portal.grants.ping().await)
     ));
+    body.push_str(&crate::scope::render_prometheus());
     if let Some(manager) = &portal.service {
         body.push_str(&manager.render_prometheus());
     }

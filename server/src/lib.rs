@@ -7,6 +7,8 @@ pub mod export;
 pub mod health;
 pub mod limits;
 pub mod middleware;
+pub mod scope;
+pub mod shutdown;
 
 use std::{sync::Arc, time::Duration};
 
@@ -159,6 +161,7 @@ fn fail<T>(errors: &[String]) -> Result<T, Vec<String>> {
 
 /// Builds the portal for `config`; every error names the setting or resource at fault.
 pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Built, Vec<String>> {
+    scope::install_executor();
     if let Err(e) = std::fs::create_dir_all(&config.data_dir) {
         return fail(&[format!(
             "PORTAL_DATA_DIR `{}` cannot be created: {e}",
@@ -325,6 +328,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(axum::middleware::from_fn(scope::scope_session))
         .layer(session_layer)
         .layer(from_fn_with_state(
             site.clone(),
@@ -336,6 +340,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout,
         ))
+        .layer(from_fn_with_state(portal.clone(), scope::scope_requests))
         // Spans name the path only: query strings carry authorization codes and states.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<Body>| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())

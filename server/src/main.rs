@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use leptos::config::get_configuration;
-use server::{build, config};
+use server::{build, config, scope, shutdown};
 
 fn exit_with(errors: &[String]) -> ! {
     eprintln!("genesys-portal cannot start; fix these settings:");
@@ -35,6 +35,9 @@ async fn main() {
     let config = config::from_vars(&vars, leptos_options.site_addr)
         .unwrap_or_else(|errors| exit_with(&errors));
     init_tracing(config.json_logs);
+    scope::install_panic_hook();
+    let stopping = shutdown::watch_signals(config.shutdown_grace)
+        .unwrap_or_else(|e| exit_with(&[format!("cannot watch for signals: {e}")]));
     let addr = leptos_options.site_addr;
     let built = build(&config, leptos_options)
         .await
@@ -45,24 +48,15 @@ async fn main() {
             exit_with(&[format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}")])
         });
     tracing::info!(%addr, public = %config.public_url, upstream = %built.portal.upstream.label(), "genesys-portal listening");
-    axum::serve(listener, built.router.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .unwrap_or_else(|e| exit_with(&[format!("server error: {e}")]));
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    let served = axum::serve(listener, built.router.into_make_service())
+        .with_graceful_shutdown(stopping.cancelled_owned())
+        .await;
+    if let Err(e) = served {
+        exit_with(&[format!("server error: {e}")]);
+    }
+    // What the drained requests spawned gets a moment to finish; the watcher's deadline still
+    // holds. Exiting here, not by dropping the runtime, which would wait on any stuck thread.
+    shutdown::drain_render_tasks(std::time::Duration::from_secs(2)).await;
+    tracing::info!("stopped");
+    std::process::exit(0);
 }

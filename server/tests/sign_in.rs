@@ -8,6 +8,9 @@ use leptos::prelude::LeptosOptions;
 use reqwest::{cookie::CookieStore, header, redirect::Policy, Client, StatusCode};
 use server::{build, config};
 
+mod common;
+use common::location;
+
 struct TestPortal {
     base: String,
     data_dir: PathBuf,
@@ -85,24 +88,6 @@ async fn start(extra: &[(&str, &str)]) -> TestPortal {
     }
 }
 
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get(header::LOCATION)
-        .expect("a redirect")
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn attribute(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in the sign-in page"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
 impl TestPortal {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -127,26 +112,7 @@ impl TestPortal {
 
     /// Answers the sandbox's sign-in page; returns the callback URL it redirects to.
     async fn answer(&self, authorize_url: &str, decision: &str) -> String {
-        let page = self.http.get(authorize_url).send().await.unwrap();
-        assert_eq!(page.status(), StatusCode::OK);
-        let html = page.text().await.unwrap();
-        let action = reqwest::Url::parse(authorize_url)
-            .unwrap()
-            .join("authorize")
-            .unwrap();
-        let answer = self
-            .http
-            .post(action)
-            .form(&[
-                ("pending", attribute(&html, "pending")),
-                ("user", attribute(&html, "user")),
-                ("decision", decision.into()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), StatusCode::FOUND);
-        location(&answer)
+        common::answer_sign_in(&self.http, authorize_url, decision).await
     }
 
     /// The whole sign-in; returns the callback URL used and where the portal sent the browser.

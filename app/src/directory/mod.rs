@@ -104,9 +104,8 @@ pub async fn list_directory(query: DirectoryQuery) -> Result<UserPage, AppError>
     };
 
     use crate::session;
-    let portal = crate::state::portal()?;
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let portal = crate::request::portal()?;
+    let session = crate::request::session().await?;
     if query.q.is_empty() {
         let list = UserListQuery {
             page_size: query.size,
@@ -176,9 +175,8 @@ pub async fn get_user_detail(id: String) -> Result<UserDetail, AppError> {
     {
         return Err(AppError::NotFound);
     }
-    let portal = crate::state::portal()?;
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let portal = crate::request::portal()?;
+    let session = crate::request::session().await?;
     let (_, user) = session::with_user_token(&portal, &session, |token| {
         let (genesys, id) = (portal.genesys.clone(), id.clone());
         async move { genesys.get_user(&token, &id, &["presence"]).await }
@@ -203,9 +201,8 @@ pub async fn get_user_detail(id: String) -> Result<UserDetail, AppError> {
 #[server]
 pub async fn start_export(state: String, sort: String) -> Result<String, AppError> {
     use crate::session;
-    let portal = crate::state::portal()?;
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let portal = crate::request::portal()?;
+    let session = crate::request::session().await?;
     let (user, user_token) = session::access_token(&portal, &session).await?;
     let (q, _) = DirectoryQuery::parse([("state", state.as_str()), ("sort", sort.as_str())]);
     // The export runs as the signed-in user, or as the portal itself when so configured.
@@ -237,9 +234,8 @@ pub async fn start_export(state: String, sort: String) -> Result<String, AppErro
 
 #[server]
 pub async fn get_export_progress(id: String) -> Result<ExportProgress, AppError> {
-    let portal = crate::state::portal()?;
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let portal = crate::request::portal()?;
+    let session = crate::request::session().await?;
     let user = crate::session::signed_in(&portal, &session)
         .await?
         .ok_or(AppError::NotSignedIn)?;
@@ -248,9 +244,8 @@ pub async fn get_export_progress(id: String) -> Result<ExportProgress, AppError>
 
 #[server]
 pub async fn cancel_export(id: String) -> Result<(), AppError> {
-    let portal = crate::state::portal()?;
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
+    let portal = crate::request::portal()?;
+    let session = crate::request::session().await?;
     let user = crate::session::signed_in(&portal, &session)
         .await?
         .ok_or(AppError::NotSignedIn)?;
@@ -266,11 +261,16 @@ pub fn DirectoryPage() -> impl IntoView {
     });
     let view_query = Memo::new(move |_| parsed.get().0);
     let problems = Memo::new(move |_| parsed.get().1);
-    let page = Resource::new(move || view_query.get(), list_directory);
-    // While a new page loads, the old one stays visible, marked as stale.
+    let page = ArcResource::new(move || view_query.get(), list_directory);
+    // While a page the user asked for loads, the old one stays visible, marked as stale. Set
+    // by the controls, cleared when the page arrives; never on the server (no Transition
+    // `set_pending`: its effect runs on the server too, after the request is gone).
     let pending = RwSignal::new(false);
     let navigate = use_navigate();
     let go = move |q: DirectoryQuery, replace: bool| {
+        if q != view_query.get_untracked() {
+            pending.set(true);
+        }
         navigate(
             &q.href(),
             NavigateOptions {
@@ -406,14 +406,23 @@ pub fn DirectoryPage() -> impl IntoView {
             <ul class="notice" data-testid="query-problems">
                 {move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
             </ul>
-            <Transition fallback=|| view! { <Loading what="users"/> } set_pending=pending>
+            <Transition fallback=|| view! { <Loading what="users"/> }>
                 <div class:stale=move || pending.get() aria-busy=move || pending.get().to_string() data-testid="directory">
-                    {move || Suspend::new(async move {
-                        match page.await {
-                            Ok(p) => Either::Left(view! { <UserTable page=p query=view_query.get_untracked()/> }),
-                            Err(error) => Either::Right(view! { <ErrorView error/> }),
-                        }
-                    })}
+                    {move || {
+                        // Read now, in the render: the async block below may run after the page is gone.
+                        let query = view_query.get();
+                        let page = page.clone();
+                        Suspend::new(async move {
+                            let answer = page.await;
+                            if pending.try_get_untracked() == Some(true) {
+                                pending.try_set(false);
+                            }
+                            match answer {
+                                Ok(p) => Either::Left(view! { <UserTable page=p query/> }),
+                                Err(error) => Either::Right(view! { <ErrorView error/> }),
+                            }
+                        })
+                    }}
                 </div>
             </Transition>
         </section>
@@ -486,16 +495,16 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
 pub fn UserDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let user = Resource::new(move || id.get(), get_user_detail);
+    let user = ArcResource::new(move || id.get(), get_user_detail);
     view! {
         <p><a href="/users" data-testid="back-to-directory">"← Directory"</a></p>
         <Suspense fallback=|| view! { <Loading what="the user"/> }>
-            {move || Suspend::new(async move {
+            {let user = user.clone(); move || { let user = user.clone(); Suspend::new(async move {
                 match user.await {
                     Ok(d) => Either::Left(view! { <UserDetailView d/> }),
                     Err(error) => Either::Right(view! { <ErrorView error/> }),
                 }
-            })}
+            })}}
         </Suspense>
     }
 }
@@ -538,7 +547,7 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
 pub fn ExportPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let progress = Resource::new(move || id.get(), get_export_progress);
+    let progress = ArcResource::new(move || id.get(), get_export_progress);
     let cancel = ServerAction::<CancelExport>::new();
     // Poll while running: one fetch 500 ms after each answer, until the job ends or the page is left.
     #[cfg(feature = "hydrate")]
@@ -546,6 +555,7 @@ pub fn ExportPage() -> impl IntoView {
         let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let on_leave = alive.clone();
         on_cleanup(move || on_leave.store(false, std::sync::atomic::Ordering::Relaxed));
+        let progress = progress.clone();
         Effect::new(move |_| {
             if let Some(Ok(ExportProgress {
                 status: ExportStatus::Running,
@@ -553,6 +563,7 @@ pub fn ExportPage() -> impl IntoView {
             })) = progress.get()
             {
                 let alive = alive.clone();
+                let progress = progress.clone();
                 leptos::task::spawn_local(async move {
                     gloo_timers::future::TimeoutFuture::new(500).await;
                     if alive.load(std::sync::atomic::Ordering::Relaxed) {
@@ -562,21 +573,24 @@ pub fn ExportPage() -> impl IntoView {
             }
         });
     }
-    Effect::new(move |_| {
-        if cancel.value().get().is_some() {
-            progress.refetch();
+    Effect::new({
+        let progress = progress.clone();
+        move |_| {
+            if cancel.value().get().is_some() {
+                progress.refetch();
+            }
         }
     });
     view! {
         <section class="card">
             <h1>"Export to CSV"</h1>
             <Transition fallback=|| view! { <Loading what="the export"/> }>
-                {move || Suspend::new(async move {
+                {let progress = progress.clone(); move || { let progress = progress.clone(); Suspend::new(async move {
                     match progress.await {
                         Ok(p) => Either::Left(view! { <ExportView p=p cancel=cancel/> }),
                         Err(error) => Either::Right(view! { <ErrorView error/> }),
                     }
-                })}
+                })}}
             </Transition>
         </section>
     }
