@@ -340,7 +340,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout,
         ))
-        .layer(from_fn_with_state(portal.clone(), scope::scope_requests))
+        .layer(from_fn_with_state(Some(portal.clone()), scope::scope_requests))
         // Spans name the path only: query strings carry authorization codes and states.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<Body>| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())

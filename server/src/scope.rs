@@ -174,7 +174,7 @@ impl Drop for EndOfRequest {
 /// The outermost request middleware: opens the scope, applies the status the page asked for,
 /// and answers with the error page when the work panicked.
 pub async fn scope_requests(
-    State(portal): State<Arc<Portal>>,
+    State(portal): State<Option<Arc<Portal>>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -194,7 +194,9 @@ pub async fn scope_requests(
             .map(|p| p.as_str())
             .unwrap_or("/"),
     );
-    scope.set_portal(portal);
+    if let Some(portal) = portal {
+        scope.set_portal(portal);
+    }
     let end = EndOfRequest(scope.clone());
     // A root owner of our own per request: whatever Leptos creates before its own root
     // (and the arena it captures) belongs to this request, not to one that ran here before.

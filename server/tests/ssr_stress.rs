@@ -9,9 +9,6 @@
 //! bounded in cycles and time.
 
 use std::{
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -23,88 +20,13 @@ use reqwest::{redirect::Policy, Client, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
+use common::{free_port, wait_until_up, PortalProcess};
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Portal {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Portal {
-    fn start(port: u16, data_dir: &Path, cycle: u64) -> Portal {
-        let log = data_dir.join(format!("portal-{cycle}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_genesys-portal"))
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("PORTAL_DATA_DIR", data_dir)
-            .env("SANDBOX_USERS", "300")
-            .env("SANDBOX_RATE_LIMIT", "0")
-            .env("RUST_LOG", "warn")
-            // A stuck render must not hold the exit past the test's 5 s.
-            .env("PORTAL_SHUTDOWN_GRACE_SECS", "3")
-            // SSR_STRESS_BACKTRACE=1 shows where a panic came from.
-            .env(
-                "RUST_BACKTRACE",
-                std::env::var("SSR_STRESS_BACKTRACE").unwrap_or_else(|_| "0".into()),
-            )
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("the portal binary starts");
-        Portal { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM, then up to 5 s for the process to exit; a stuck one is dumped (when gdb is
-    /// there) and killed.
-    fn terminate(&mut self) -> Result<std::process::ExitStatus, String> {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let stacks = Command::new("gdb")
-            .args(["-p", &pid, "-batch", "-ex", "thread apply all bt"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_else(|_| "(no gdb to show the threads)".into());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        Err(format!(
-            "the portal did not exit within 5 s of SIGTERM\n{stacks}"
-        ))
-    }
-}
-
-impl Drop for Portal {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// A small deterministic generator, so a failing run can be replayed with its seed.
@@ -209,29 +131,6 @@ fn panic_lines(log: &str) -> Vec<&str> {
         .collect()
 }
 
-async fn wait_until_up(http: &Client, port: u16, portal: &mut Portal) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-        {
-            if r.status() == StatusCode::OK {
-                return;
-            }
-        }
-        if let Some(status) = portal.child.try_wait().unwrap() {
-            panic!("the portal exited at start ({status}):\n{}", portal.log());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the portal did not start in 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendering_under_load_with_cut_connections_never_panics_and_sigterm_always_exits() {
     let cycles = setting("SSR_STRESS_CYCLES", 20);
@@ -254,7 +153,12 @@ async fn rendering_under_load_with_cut_connections_never_panics_and_sigterm_alwa
     let mut failures = Vec::new();
 
     for cycle in 0..cycles {
-        let mut portal = Portal::start(port, &data_dir, cycle);
+        let mut portal = PortalProcess::start(
+            port,
+            &data_dir,
+            cycle,
+            &[("PORTAL_SHUTDOWN_GRACE_SECS", "3")],
+        );
         wait_until_up(&http, port, &mut portal).await;
         // Sign in once; the session and its tokens outlive restarts (both are stored).
         let dashboard = http.get(format!("{base}/dashboard")).send().await.unwrap();

@@ -1,7 +1,14 @@
-//! The scripted sandbox sign-in shared by the server's integration tests: the hops a browser
-//! makes, with redirects off so each one can be checked.
+//! What the server's integration tests share: the scripted sandbox sign-in (the hops a browser
+//! makes, redirects off so each can be checked) and the portal binary as a child process.
 
 #![allow(dead_code)]
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
 use reqwest::{header, Client, StatusCode};
 
@@ -64,4 +71,106 @@ pub async fn sign_in(http: &Client, base: &str, return_to: &str) -> String {
     let done = http.get(&callback).send().await.unwrap();
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     location(&done)
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct PortalProcess {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl PortalProcess {
+    /// The portal binary on `port` with its data in `data_dir` and `extra` settings; its
+    /// output goes to `portal-{n}.log` there.
+    pub fn start(port: u16, data_dir: &Path, n: u64, extra: &[(&str, &str)]) -> PortalProcess {
+        let log = data_dir.join(format!("portal-{n}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_genesys-portal"));
+        command
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("PORTAL_DATA_DIR", data_dir)
+            .env("SANDBOX_USERS", "300")
+            .env("SANDBOX_RATE_LIMIT", "0")
+            .env("RUST_LOG", "warn")
+            // SSR_STRESS_BACKTRACE=1 shows where a panic came from.
+            .env(
+                "RUST_BACKTRACE",
+                std::env::var("SSR_STRESS_BACKTRACE").unwrap_or_else(|_| "0".into()),
+            )
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .stdin(Stdio::null());
+        for (k, v) in extra {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("the portal binary starts");
+        PortalProcess { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then up to 5 s for the process to exit; a stuck one is dumped (when gdb is
+    /// there) and killed.
+    pub fn terminate(&mut self) -> Result<std::process::ExitStatus, String> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let stacks = Command::new("gdb")
+            .args(["-p", &pid, "-batch", "-ex", "thread apply all bt"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_else(|_| "(no gdb to show the threads)".into());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Err(format!(
+            "the portal did not exit within 5 s of SIGTERM\n{stacks}"
+        ))
+    }
+}
+
+impl Drop for PortalProcess {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub async fn wait_until_up(http: &Client, port: u16, portal: &mut PortalProcess) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            if r.status() == StatusCode::OK {
+                return;
+            }
+        }
+        if let Some(status) = portal.child.try_wait().unwrap() {
+            panic!("the portal exited at start ({status}):\n{}", portal.log());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the portal did not start in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
