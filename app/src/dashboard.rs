@@ -135,7 +135,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                     <dt>"Genesys Cloud"</dt><dd data-testid="dashboard-upstream">{d.upstream.label()}</dd>
                     <dt>"Organisation"</dt><dd>{d.org_name.clone()}</dd>
                     <dt>"Access expires in"</dt>
-                    <dd><span data-testid="countdown" data-seconds=move || remaining.get()>{move || format_countdown(remaining.get())}</span></dd>
+                    <dd><span data-testid="countdown" data-seconds=move || remaining.try_get().unwrap_or(0)>{move || format_countdown(remaining.try_get().unwrap_or(0))}</span></dd>
                 </dl>
                 <p class="muted small">{refresh_note}</p>
                 <h3>"Granted scopes"</h3>

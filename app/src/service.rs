@@ -238,7 +238,7 @@ fn ServiceView(s: ServiceStatus) -> impl IntoView {
                 <dl class="fields">
                     <dt>"OAuth client"</dt><dd><code data-testid="service-client">{s.client_id.clone()}</code></dd>
                     <dt>"Token generation"</dt><dd data-testid="generation">{s.generation.map(|g| g.to_string()).unwrap_or_else(|| "—".into())}</dd>
-                    <dt>"Expires in"</dt><dd><span data-testid="service-countdown">{move || format_countdown(remaining.get())}</span></dd>
+                    <dt>"Expires in"</dt><dd><span data-testid="service-countdown">{move || format_countdown(remaining.try_get().unwrap_or(0))}</span></dd>
                     <dt>"Last refresh"</dt><dd>{ago(now, s.last_refresh_unix)}</dd>
                     <dt>"Next refresh"</dt><dd>{ago(now, s.next_refresh_unix)}</dd>
                     <dt>"Error rate"</dt><dd data-testid="error-rate">{format!("{:.0} %", s.error_rate * 100.0)}</dd>

@@ -84,6 +84,20 @@ test('search by name as you type once hydrated', async ({ page }) => {
   await expect(page.getByTestId('empty')).toBeVisible();
 });
 
+test('a shared search link is not left marked as loading once hydrated, and typing marks it only until the answer', async ({ page }) => {
+  await signedInDirectory(page, '?q=smith');
+  await waitHydrated(page);
+  const table = page.getByTestId('directory');
+  // Give a stuck indicator time to show itself: hydration is over, nothing is loading.
+  await page.waitForTimeout(500);
+  await expect(table).not.toHaveClass(/stale/);
+  await expect(table).toHaveAttribute('aria-busy', 'false');
+  await page.getByTestId('search').fill('Ångström');
+  await expect(page.getByTestId('user-name')).toHaveText(['Zoë Ångström-Øster']);
+  await expect(table).not.toHaveClass(/stale/);
+  await expect(table).toHaveAttribute('aria-busy', 'false');
+});
+
 test('hostile names are shown as text, never run as HTML', async ({ page }) => {
   let dialogs = 0;
   page.on('dialog', (d) => {

@@ -18,7 +18,7 @@ use axum::{
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use leptos::reactive::owner::{Owner, WeakOwner};
 
 /// Panics since start, in requests or anywhere else.
@@ -231,11 +231,35 @@ pub async fn scope_requests(
     }
     // The body may still be streaming: the request ends when it is dropped.
     let (parts, body) = response.into_parts();
-    let body = axum::body::Body::from_stream(body.into_data_stream().map(move |chunk| {
-        let _keep = (&end, &in_flight);
-        chunk
-    }));
-    Response::from_parts(parts, body)
+    let body = EndsWithRequest {
+        end: Some((end, in_flight)),
+        inner: Box::pin(body.into_data_stream()),
+    };
+    Response::from_parts(parts, axum::body::Body::from_stream(body))
+}
+
+/// A response body that ends its request when dropped: the request's tasks are aborted first,
+/// before the body (and the render state it owns) is dropped.
+struct EndsWithRequest<S> {
+    end: Option<(EndOfRequest, InFlight)>,
+    inner: std::pin::Pin<Box<S>>,
+}
+
+impl<S: futures::Stream> futures::Stream for EndsWithRequest<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl<S> Drop for EndsWithRequest<S> {
+    fn drop(&mut self) {
+        drop(self.end.take());
+    }
 }
 
 /// Hands the session the session layer loaded to the request's scope (mounted inside it).

@@ -407,10 +407,11 @@ pub fn DirectoryPage() -> impl IntoView {
                 {move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
             </ul>
             <Transition fallback=|| view! { <Loading what="users"/> }>
-                <div class:stale=move || pending.get() aria-busy=move || pending.get().to_string() data-testid="directory">
+                // `try_get` inside suspended views: Leptos may re-run them once the page is gone.
+                <div class:stale=move || pending.try_get().unwrap_or(false) aria-busy=move || pending.try_get().unwrap_or(false).to_string() data-testid="directory">
                     {move || {
                         // Read now, in the render: the async block below may run after the page is gone.
-                        let query = view_query.get();
+                        let query = view_query.try_get().unwrap_or_default();
                         let page = page.clone();
                         Suspend::new(async move {
                             let answer = page.await;
