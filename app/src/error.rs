@@ -52,8 +52,10 @@ pub enum AppError {
     BadRequest { message: String },
     #[error("Not found.")]
     NotFound,
-    #[error("This request did not come from this site.")]
-    CrossSiteRequest,
+    #[error("This page is for the portal's admins (PORTAL_ADMINS).")]
+    NotAdmin,
+    #[error("This portal has no {what} configured.")]
+    NotConfigured { what: String },
     #[error("Something went wrong on our side: {message}")]
     Internal { message: String },
 }
@@ -70,9 +72,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::NotSignedIn | AppError::SessionExpired => 401,
-            AppError::AccessDenied { .. }
-            | AppError::MissingScope { .. }
-            | AppError::CrossSiteRequest => 403,
+            AppError::AccessDenied { .. } | AppError::MissingScope { .. } => 403,
             AppError::InvalidGrant { .. }
             | AppError::OAuth { .. }
             | AppError::ForgedCallback
@@ -83,6 +83,8 @@ impl AppError {
             AppError::UpstreamUnavailable { .. } => 503,
             AppError::Upstream { .. } => 502,
             AppError::NotFound => 404,
+            AppError::NotAdmin => 403,
+            AppError::NotConfigured { .. } => 501,
             AppError::Internal { .. } => 500,
         }
     }
@@ -104,7 +106,8 @@ impl AppError {
             AppError::Upstream { .. } => "Genesys Cloud error",
             AppError::BadRequest { .. } => "Invalid request",
             AppError::NotFound => "Not found",
-            AppError::CrossSiteRequest => "Request blocked",
+            AppError::NotAdmin => "Admins only",
+            AppError::NotConfigured { .. } => "Not set up",
             AppError::Internal { .. } => "Unexpected error",
         }
     }
@@ -123,7 +126,8 @@ impl AppError {
             AppError::UpstreamTimeout | AppError::UpstreamUnavailable { .. } | AppError::Upstream { .. } => "Try again in a minute. If it persists, check status.mypurecloud.com and quote the context id below to Genesys support.",
             AppError::BadRequest { .. } => "Check the address and try again.",
             AppError::NotFound => "Check the address, or go back to the dashboard.",
-            AppError::CrossSiteRequest => "Reload the page and try again from this site.",
+            AppError::NotAdmin => "Ask whoever runs the portal to add your user id, username or email to PORTAL_ADMINS.",
+            AppError::NotConfigured { .. } => "Whoever runs the portal can set it up: the README lists the settings.",
             AppError::Internal { .. } => "Try again. If it persists, contact the portal's operators.",
         }
     }
@@ -185,6 +189,14 @@ mod tests {
     #[test]
     fn statuses_match_the_kind_of_error() {
         assert_eq!(AppError::NotSignedIn.status(), 401);
+        assert_eq!(AppError::NotAdmin.status(), 403);
+        assert_eq!(
+            AppError::NotConfigured {
+                what: "service identity".into()
+            }
+            .status(),
+            501
+        );
         assert_eq!(
             AppError::RateLimited {
                 retry_after_secs: 3,

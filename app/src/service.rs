@@ -72,15 +72,14 @@ mod ssr {
             .await?
             .ok_or(AppError::NotSignedIn)?;
         if !portal.admins.allows(&user) {
-            return Err(AppError::MissingScope {
-                scope: None,
-                message: "The service page is for the portal's admins (PORTAL_ADMINS).".into(),
-                context_id: None,
-            });
+            return Err(AppError::NotAdmin);
         }
-        let manager = portal.service.clone().ok_or_else(|| AppError::BadRequest {
-            message: "No client-credentials identity is configured (GENESYS_SERVICE_CLIENT_ID and GENESYS_SERVICE_CLIENT_SECRET).".into(),
-        })?;
+        let manager = portal
+            .service
+            .clone()
+            .ok_or_else(|| AppError::NotConfigured {
+                what: "client-credentials identity (GENESYS_SERVICE_CLIENT_ID and GENESYS_SERVICE_CLIENT_SECRET)".into(),
+            })?;
         Ok((portal, manager))
     }
 }

@@ -14,8 +14,6 @@ pub struct SessionSettings {
     pub pending_login_ttl: Duration,
     pub max_pending_per_browser: usize,
     pub refresh_margin: Duration,
-    /// `Secure` + `__Host-` prefix on the cookie (off only for plain-HTTP loopback development).
-    pub secure_cookie: bool,
 }
 
 impl Default for SessionSettings {
@@ -26,7 +24,6 @@ impl Default for SessionSettings {
             pending_login_ttl: Duration::from_secs(10 * 60),
             max_pending_per_browser: 5,
             refresh_margin: Duration::from_secs(60),
-            secure_cookie: true,
         }
     }
 }

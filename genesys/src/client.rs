@@ -245,11 +245,6 @@ impl GenesysClient {
         request.url(&self.inner.env)
     }
 
-    /// The Genesys sign-out URL (see [`crate::oauth::logout_url`]).
-    pub fn logout_url(&self, client_id: &ClientId, redirect_uri: &Url) -> Url {
-        crate::oauth::logout_url(&self.inner.env, client_id, redirect_uri)
-    }
-
     // -----------------------------------------------------------------------------------------
     // Plumbing
 

@@ -231,7 +231,10 @@ pub async fn callback(
         return fail(
             &session,
             AppError::InvalidGrant {
-                description: "the sign-in took too long (more than 10 minutes)".into(),
+                description: format!(
+                    "the sign-in took too long (more than {})",
+                    minutes_text(portal.settings.pending_login_ttl)
+                ),
             },
         )
         .await;
@@ -371,8 +374,28 @@ pub async fn logout(State(portal): State<Arc<Portal>>, session: Session) -> Resp
     Redirect::to("/").into_response()
 }
 
+/// `10 minutes`, `1 minute`, `45 seconds`: a time limit as a person reads it.
+fn minutes_text(limit: std::time::Duration) -> String {
+    let secs = limit.as_secs();
+    match (secs / 60, secs % 60) {
+        (1, 0) => "1 minute".into(),
+        (m, 0) if m > 0 => format!("{m} minutes"),
+        _ if secs == 1 => "1 second".into(),
+        _ => format!("{secs} seconds"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn limits_read_as_minutes_or_seconds() {
+        use std::time::Duration;
+        assert_eq!(super::minutes_text(Duration::from_secs(600)), "10 minutes");
+        assert_eq!(super::minutes_text(Duration::from_secs(60)), "1 minute");
+        assert_eq!(super::minutes_text(Duration::from_secs(90)), "90 seconds");
+        assert_eq!(super::minutes_text(Duration::from_secs(1)), "1 second");
+    }
+
     use super::*;
 
     #[test]

@@ -37,9 +37,7 @@ use genesys::{
     ClientOptions, ClientSecret, Environment, GenesysClient,
 };
 use leptos::prelude::{provide_context, LeptosOptions};
-use leptos_axum::{
-    generate_route_list, handle_server_fns_with_context, AxumRouteListing, LeptosRoutes,
-};
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
@@ -58,7 +56,6 @@ pub struct ServerState {
     pub portal: Arc<Portal>,
     pub limiter: LoginLimiter,
     pub site: SiteOrigin,
-    pub routes: Vec<AxumRouteListing>,
 }
 
 /// The upstream: a real org from the configuration, or the embedded sandbox started here.
@@ -274,7 +271,6 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
             idle_timeout: config.idle_timeout,
             absolute_timeout: config.absolute_timeout,
             pending_login_ttl: config.pending_login_ttl,
-            secure_cookie,
             ..Default::default()
         },
     });
@@ -288,7 +284,6 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
         portal: portal.clone(),
         limiter: LoginLimiter::new(600, Duration::from_secs(60)),
         site: site.clone(),
-        routes: routes.clone(),
     };
 
     let cookie_name = if secure_cookie {

@@ -72,9 +72,10 @@ mod jobs {
         session::random_id,
     };
 
-    /// How long a finished export stays downloadable.
+    /// How long an export stays downloadable, counted from when it started.
     const KEEP_FOR: Duration = Duration::from_secs(30 * 60);
-    /// Exports running at once across the server; more wait for a slot to be refused clearly.
+    /// Exports running at once across the server; a start beyond that is refused at once, with
+    /// a clear error.
     const MAX_RUNNING: usize = 4;
 
     struct Job {
