@@ -88,7 +88,10 @@ test('a shared search link is not left marked as loading once hydrated, and typi
   await signedInDirectory(page, '?q=smith');
   await waitHydrated(page);
   const table = page.getByTestId('directory');
-  // Give a stuck indicator time to show itself: hydration is over, nothing is loading.
+  // An absence has to be watched for a while: the broken page turned stale some time after
+  // hydration with the network already quiet, and without this window (network idle and two
+  // animation frames were tried) the test passed against it. 500 ms made it fail there.
+  await page.waitForLoadState('networkidle');
   await page.waitForTimeout(500);
   await expect(table).not.toHaveClass(/stale/);
   await expect(table).toHaveAttribute('aria-busy', 'false');

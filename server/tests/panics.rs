@@ -67,11 +67,15 @@ fn router() -> Router {
 }
 
 async fn call(path: &str) -> (u16, String, Option<String>) {
+    call_as(path, "req-42").await
+}
+
+async fn call_as(path: &str, request_id: &str) -> (u16, String, Option<String>) {
     let response = tokio::time::timeout(
         Duration::from_secs(10),
         router().oneshot(
             Request::get(path)
-                .header("x-request-id", "req-42")
+                .header("x-request-id", request_id)
                 .body(Body::empty())
                 .unwrap(),
         ),
@@ -137,4 +141,24 @@ async fn panics_are_logged_once_counted_and_answered_with_the_error_page() {
         "{} request task(s) still running",
         scope::TASKS_IN_FLIGHT.load(Ordering::SeqCst)
     );
+}
+
+#[tokio::test]
+async fn an_incoming_request_id_is_kept_only_when_it_is_short_and_plain() {
+    let (_, _, kept) = call_as("/fine", "3f2a-proxy-id").await;
+    assert_eq!(kept.as_deref(), Some("3f2a-proxy-id"));
+    for hostile in [
+        String::new(),
+        "a".repeat(65),
+        "has spaces in it".into(),
+        "<script>alert(1)</script> x".into(),
+        "tab\there".into(),
+    ] {
+        let (status, _, id) = call_as("/fine", &hostile).await;
+        assert_eq!(status, 200);
+        let id = id.expect("a request id");
+        assert_ne!(id, hostile);
+        assert_eq!(id.len(), 32, "a fresh random id: {id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
 }

@@ -82,7 +82,8 @@ pub fn free_port() -> u16 {
 }
 
 pub struct PortalProcess {
-    pub child: Child,
+    /// `None` once reaped by [`PortalProcess::terminate`].
+    child: Option<Child>,
     pub log: PathBuf,
 }
 
@@ -111,32 +112,41 @@ impl PortalProcess {
             command.env(k, v);
         }
         let child = command.spawn().expect("the portal binary starts");
-        PortalProcess { child, log }
+        PortalProcess {
+            child: Some(child),
+            log,
+        }
     }
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// SIGTERM, then up to 5 s for the process to exit; a stuck one is dumped (when gdb is
-    /// there) and killed.
+    /// The exit status, if the process has already ended.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().unwrap())
+    }
+
+    /// SIGTERM, then up to 5 s for the process to exit (a thread waits on it, so the exit is seen
+    /// the moment it happens); a stuck one is dumped (when gdb is there) and killed.
     pub fn terminate(&mut self) -> Result<std::process::ExitStatus, String> {
-        let pid = self.child.id().to_string();
+        let mut child = self.child.take().expect("the portal is running");
+        let pid = child.id().to_string();
+        let (exited, exit) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = exited.send(child.wait());
+        });
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Ok(status) = exit.recv_timeout(Duration::from_secs(5)) {
+            return Ok(status.unwrap());
         }
         let stacks = Command::new("gdb")
             .args(["-p", &pid, "-batch", "-ex", "thread apply all bt"])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_else(|_| "(no gdb to show the threads)".into());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        let _ = exit.recv();
         Err(format!(
             "the portal did not exit within 5 s of SIGTERM\n{stacks}"
         ))
@@ -145,9 +155,11 @@ impl PortalProcess {
 
 impl Drop for PortalProcess {
     fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            if child.try_wait().ok().flatten().is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
     }
 }
@@ -164,7 +176,7 @@ pub async fn wait_until_up(http: &Client, port: u16, portal: &mut PortalProcess)
                 return;
             }
         }
-        if let Some(status) = portal.child.try_wait().unwrap() {
+        if let Some(status) = portal.exited() {
             panic!("the portal exited at start ({status}):\n{}", portal.log());
         }
         assert!(
