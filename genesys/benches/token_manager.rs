@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use futures::future::BoxFuture;
-use genesys::token_manager::{TokenManager, TokenManagerConfig, TokenSource};
-use genesys::wire::{EntityRef, OAuthClientRef, TokenInfo};
-use genesys::{AccessToken, ApiError, ClientId, OAuthError, TokenSet};
+use genesys::{
+    AccessToken, ApiError, ClientId, EntityRef, OAuthClientRef, OAuthError, TokenInfo,
+    TokenManager, TokenManagerConfig, TokenSet, TokenSource,
+};
 
 /// An in-memory token endpoint: every fetch mints a new token after `latency`.
 struct BenchSource {

@@ -1,11 +1,11 @@
-//! What Platform API calls return: the body with its rate-limit headers and correlation id, or a
-//! typed error built from Genesys' error body (message and contextId kept, tokens never).
+//! What Platform API calls take and return: the users listing query and search builder; the body
+//! with its rate-limit headers and correlation id, or a typed error from Genesys' error body.
 
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
-use crate::wire::{ApiErrorBody, SortOrder, StateFilter};
+use crate::wire::{ApiErrorBody, SearchCriterion, SortOrder, StateFilter, UserSearchRequest};
 
 /// A successful API answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +94,24 @@ impl Default for UserListQuery {
 }
 
 impl UserListQuery {
+    /// Page `page_number` (1-based) of `page_size` users in `state`, sorted by name in `sort`,
+    /// each with its presence (`expand=presence`): a directory page.
+    pub fn by_state(
+        state: StateFilter,
+        sort: SortOrder,
+        page_number: u32,
+        page_size: u32,
+    ) -> UserListQuery {
+        UserListQuery {
+            page_size,
+            page_number,
+            sort_order: sort,
+            state,
+            expand: vec!["presence".into()],
+            ids: Vec::new(),
+        }
+    }
+
     /// Checks the numbers before anything is sent.
     pub fn validate(&self) -> Result<(), ApiError> {
         if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
@@ -106,6 +124,48 @@ impl UserListQuery {
             return Err(ApiError::InvalidRequest("page numbers start at 1".into()));
         }
         Ok(())
+    }
+}
+
+impl UserSearchRequest {
+    /// Page `page_number` (1-based) of `page_size` users (at most
+    /// [`MAX_SEARCH_PAGE_SIZE`](crate::MAX_SEARCH_PAGE_SIZE)) whose name or e-mail
+    /// matches `text`, in `state`, sorted by name in `sort`, each with its presence: a
+    /// directory search.
+    ///
+    /// In Genesys' search syntax: a `QUERY_STRING` criterion with `text` on the fields `name`
+    /// and `email` (one criterion's fields are alternatives: either may match) and, unless
+    /// `state` is [`StateFilter::Any`], an `EXACT` criterion on `state` with the state's wire
+    /// value (`active`, `inactive`, `deleted`). Criteria without an `operator` must all match.
+    /// `text` is sent as given: Genesys refuses a criterion without a value, so do not search
+    /// for an empty text (list instead).
+    pub fn by_name_or_email(
+        text: &str,
+        state: StateFilter,
+        sort: SortOrder,
+        page_number: u32,
+        page_size: u32,
+    ) -> UserSearchRequest {
+        let mut query = vec![SearchCriterion {
+            kind: "QUERY_STRING".into(),
+            fields: vec!["name".into(), "email".into()],
+            value: Some(text.to_owned()),
+        }];
+        if state != StateFilter::Any {
+            query.push(SearchCriterion {
+                kind: "EXACT".into(),
+                fields: vec!["state".into()],
+                value: Some(state.as_str().into()),
+            });
+        }
+        UserSearchRequest {
+            page_size,
+            page_number,
+            sort_order: Some(sort),
+            sort_by: Some("name".into()),
+            query,
+            expand: vec!["presence".into()],
+        }
     }
 }
 
@@ -387,6 +447,74 @@ mod tests {
         }
         .validate()
         .is_err());
+    }
+
+    #[test]
+    fn a_listing_by_state_expands_presence() {
+        let query = UserListQuery::by_state(StateFilter::Inactive, SortOrder::Descending, 3, 50);
+        assert_eq!(
+            query,
+            UserListQuery {
+                page_size: 50,
+                page_number: 3,
+                sort_order: SortOrder::Descending,
+                state: StateFilter::Inactive,
+                expand: vec!["presence".into()],
+                ids: Vec::new(),
+            }
+        );
+        assert!(query.validate().is_ok());
+    }
+
+    #[test]
+    fn a_search_by_name_or_email_in_any_state_has_one_criterion() {
+        let request = UserSearchRequest::by_name_or_email(
+            "ana lima",
+            StateFilter::Any,
+            SortOrder::Ascending,
+            2,
+            25,
+        );
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            serde_json::json!({
+                "pageSize": 25,
+                "pageNumber": 2,
+                "sortOrder": "ascending",
+                "sortBy": "name",
+                "query": [{"type": "QUERY_STRING", "fields": ["name", "email"], "value": "ana lima"}],
+                "expand": ["presence"],
+            })
+        );
+    }
+
+    #[test]
+    fn a_search_in_one_state_adds_an_exact_state_criterion() {
+        for (state, wire) in [
+            (StateFilter::Active, "active"),
+            (StateFilter::Inactive, "inactive"),
+            (StateFilter::Deleted, "deleted"),
+        ] {
+            let request =
+                UserSearchRequest::by_name_or_email("ana", state, SortOrder::Descending, 1, 100);
+            assert_eq!(
+                request.query,
+                vec![
+                    SearchCriterion {
+                        kind: "QUERY_STRING".into(),
+                        fields: vec!["name".into(), "email".into()],
+                        value: Some("ana".into()),
+                    },
+                    SearchCriterion {
+                        kind: "EXACT".into(),
+                        fields: vec!["state".into()],
+                        value: Some(wire.into()),
+                    },
+                ]
+            );
+            assert_eq!(request.sort_order, Some(SortOrder::Descending));
+            assert_eq!((request.page_number, request.page_size), (1, 100));
+        }
     }
 
     const BODY_403: &str = r#"{"message":"Unable to perform the requested action. You must have at least one of the following scopes: [users, users:readonly]","code":"missing.any.scopes","status":403,"messageParams":{},"contextId":"ctx-403","details":[],"errors":[]}"#;

@@ -1,6 +1,8 @@
 //! The Genesys Cloud protocol for genesys-portal: regions, PKCE, OAuth grants, retry, API calls
 //! and the wire types (shared with the sandbox). No Leptos in here, and no HTTP outside it.
 //!
+//! Every public item is here at the crate root, and only here: the modules are private.
+//!
 //! ```no_run
 //! use genesys::{
 //!     AccessToken, AllPagesOptions, AuthorizationCode, AuthorizeRequest, ClientId, ClientOptions,
@@ -49,28 +51,40 @@
 
 #![warn(missing_docs)]
 
-pub mod api;
-pub mod client;
-pub mod environment;
-pub mod oauth;
-pub mod pages;
-pub mod pkce;
-pub mod retry;
-pub mod secret;
-pub mod token_manager;
-pub mod wire;
+mod api;
+mod client;
+mod environment;
+mod oauth;
+mod pages;
+mod pkce;
+mod retry;
+mod secret;
+mod token_manager;
+mod wire;
 
 pub use api::{ApiError, ApiResponse, RateLimitInfo, UserListQuery, MAX_PAGE_SIZE};
-pub use client::{ClientBuildError, ClientOptions, GenesysClient};
+pub use client::{
+    ClientBuildError, ClientOptions, GenesysClient, Reachability, MAX_SEARCH_PAGE_SIZE,
+};
 pub use environment::{Environment, EnvironmentError, Region, ALL_REGION_DOMAINS};
 pub use oauth::{logout_url, AuthorizeRequest, ClientId, OAuthClientConfig, OAuthError, TokenSet};
-pub use pages::{AllPagesOptions, PagesProgress, ProgressFn};
-pub use pkce::{PkceChallenge, VerifierLengthError};
+pub use pages::AllPagesOptions;
+pub use pkce::{
+    PkceChallenge, VerifierLengthError, MAX_VERIFIER_LEN, MIN_VERIFIER_LEN, VERIFIER_ALPHABET,
+};
 pub use retry::{Idempotency, RateGate, RetryPolicy};
 pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, PkceVerifier, RefreshToken,
 };
+pub use token_manager::{
+    check_token_info, sign_webhook_body, verify_webhook_signature, AcquireError, AuditEvent,
+    AuditKind, ClientCredentialsSource, DrainHandle, DrainingToken, ManagerState, StartError,
+    TokenGuard, TokenManager, TokenManagerConfig, TokenManagerStatus, TokenSource, Trigger,
+    WebhookConfig, WebhookError, WebhookSecret, AUDIT_TARGET, WEBHOOK_EVENT_ID_HEADER,
+    WEBHOOK_EVENT_KIND_HEADER, WEBHOOK_SIGNATURE_HEADER,
+};
 pub use wire::{
-    ApiErrorBody, SortOrder, StateFilter, TokenInfo, User, UserEntityListing, UserSearchRequest,
-    UserState, UsersSearchResponse,
+    ApiErrorBody, EntityRef, OAuthClientRef, PresenceDefinition, SearchCriterion, SortOrder,
+    StateFilter, TokenErrorBody, TokenInfo, TokenResponse, User, UserEntityListing, UserImage,
+    UserPresence, UserSearchRequest, UserState, UsersSearchResponse,
 };

@@ -1,7 +1,6 @@
 //! Every user of an org as one stream of pages: page 1 tells `pageCount`, the rest are fetched a
 //! few at a time (in order, sharing one rate-limit gate), and a hard cap bounds the work.
 
-use std::fmt;
 use std::sync::Arc;
 
 use futures::future::ready;
@@ -13,22 +12,8 @@ use crate::retry::RateGate;
 use crate::secret::AccessToken;
 use crate::wire::UserEntityListing;
 
-/// Where an all-pages stream is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PagesProgress {
-    /// Pages delivered so far.
-    pub done: u32,
-    /// Pages in all (`pageCount` of page 1, at least 1).
-    pub total: u32,
-    /// Users delivered so far.
-    pub users_so_far: u64,
-}
-
-/// A progress callback, called once per page delivered, in order.
-pub type ProgressFn = Arc<dyn Fn(PagesProgress) + Send + Sync>;
-
 /// How [`GenesysClient::all_users`] fetches.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AllPagesOptions {
     /// Pages fetched at once after page 1 (at least 1). At most this many fetched pages wait
     /// in memory for the consumer.
@@ -39,30 +24,16 @@ pub struct AllPagesOptions {
     /// Requests the stream may start in any 60 s (Genesys allows about 300 a minute per token);
     /// `None` relies on 429 back-off alone.
     pub requests_per_minute: Option<u32>,
-    /// Called after each page is delivered.
-    pub on_progress: Option<ProgressFn>,
 }
 
 impl Default for AllPagesOptions {
-    /// 4 at once, at most 1,000 pages, at most 300 requests a minute, no callback.
+    /// 4 at once, at most 1,000 pages, at most 300 requests a minute.
     fn default() -> Self {
         AllPagesOptions {
             concurrency: 4,
             max_pages: 1000,
             requests_per_minute: Some(300),
-            on_progress: None,
         }
-    }
-}
-
-impl fmt::Debug for AllPagesOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AllPagesOptions")
-            .field("concurrency", &self.concurrency)
-            .field("max_pages", &self.max_pages)
-            .field("requests_per_minute", &self.requests_per_minute)
-            .field("on_progress", &self.on_progress.as_ref().map(|_| "Fn"))
-            .finish()
     }
 }
 
@@ -123,34 +94,13 @@ impl GenesysClient {
             })
             .flatten();
 
-        let on_progress = options.on_progress;
-        let progress = PagesProgress {
-            done: 0,
-            total: 0,
-            users_so_far: 0,
-        };
         // After an error the stream ends without polling the pages again: fetches still in
         // flight (perhaps waiting out a long back-off) are dropped, not awaited.
-        stream::unfold(Some((pages.boxed(), progress)), move |state| {
-            let on_progress = on_progress.clone();
-            async move {
-                let (mut pages, mut progress) = state?;
-                let item = pages.next().await?;
-                match &item {
-                    Ok(page) => {
-                        if progress.done == 0 {
-                            progress.total = page.page_count.max(1);
-                        }
-                        progress.done += 1;
-                        progress.users_so_far += page.entities.len() as u64;
-                        if let Some(callback) = &on_progress {
-                            callback(progress);
-                        }
-                        Some((item, Some((pages, progress))))
-                    }
-                    Err(_) => Some((item, None)),
-                }
-            }
+        stream::unfold(Some(pages.boxed()), |state| async move {
+            let mut pages = state?;
+            let item = pages.next().await?;
+            let more = item.is_ok().then_some(pages);
+            Some((item, more))
         })
     }
 }
@@ -195,16 +145,5 @@ mod tests {
         assert_eq!(options.concurrency, 4);
         assert_eq!(options.requests_per_minute, Some(300));
         assert_eq!(options.max_pages, 1000);
-        assert!(options.on_progress.is_none());
-    }
-
-    #[test]
-    fn debug_names_the_callback_without_calling_it() {
-        let options = AllPagesOptions {
-            on_progress: Some(Arc::new(|_| panic!("not called by Debug"))),
-            ..AllPagesOptions::default()
-        };
-        let text = format!("{options:?}");
-        assert!(text.contains("on_progress: Some(\"Fn\")"), "{text}");
     }
 }

@@ -51,10 +51,17 @@ impl PkceVerifier {
 pub struct PkceChallenge(String);
 
 impl PkceChallenge {
-    /// BASE64URL-NOPAD(SHA256(verifier)).
+    /// The S256 challenge of `verifier`: BASE64URL-NOPAD(SHA256(verifier)).
     pub fn s256(verifier: &PkceVerifier) -> PkceChallenge {
-        let digest = Sha256::digest(verifier.secret().as_bytes());
-        PkceChallenge(URL_SAFE_NO_PAD.encode(digest))
+        PkceChallenge(PkceChallenge::s256_of(verifier.secret()))
+    }
+
+    /// `code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2): the
+    /// S256 transformation of a verifier given as text, without padding. This is also what an
+    /// authorization server computes at the token endpoint (RFC 7636 §4.6) to compare with the
+    /// challenge it stored, which is why it takes a plain `&str`.
+    pub fn s256_of(verifier: &str) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
     }
 
     /// The challenge (43 base64url characters); it is public and goes in the authorize URL.
@@ -95,6 +102,10 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert_eq!(challenge.method(), "S256");
+        assert_eq!(
+            PkceChallenge::s256_of("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]
@@ -176,6 +187,7 @@ mod tests {
             prop_assert_eq!(c.as_str().len(), 43);
             prop_assert!(c.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             prop_assert_eq!(&c, &PkceChallenge::s256(&PkceVerifier::new(v.secret())));
+            prop_assert_eq!(PkceChallenge::s256_of(v.secret()), c.as_str());
         }
 
         #[test]

@@ -8,6 +8,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::clients::{
+    LIMITED_CLIENT_ID, PKCE_CLIENT_ID, SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET, WEB_CLIENT_ID,
+    WEB_CLIENT_SECRET,
+};
+
 /// The most users a sandbox org can hold.
 pub const MAX_USERS: usize = 100_000;
 
@@ -134,9 +139,9 @@ impl ClientConfig {
         let user_scopes = vec!["users:readonly".to_string(), "user-basic-info".to_string()];
         vec![
             ClientConfig {
-                id: "portal-web".into(),
+                id: WEB_CLIENT_ID.into(),
                 name: "Genesys Portal (confidential)".into(),
-                secret: Some("sandbox-portal-secret".into()),
+                secret: Some(WEB_CLIENT_SECRET.into()),
                 grants: vec![Grant::AuthorizationCode, Grant::RefreshToken],
                 redirect_uris: app_redirect_uris(),
                 logout_redirect_uris: app_logout_uris(),
@@ -144,7 +149,7 @@ impl ClientConfig {
                 token_lifetime_secs: default_token_lifetime(),
             },
             ClientConfig {
-                id: "portal-pkce".into(),
+                id: PKCE_CLIENT_ID.into(),
                 name: "Genesys Portal (PKCE)".into(),
                 secret: None,
                 grants: vec![Grant::AuthorizationCode],
@@ -154,9 +159,9 @@ impl ClientConfig {
                 token_lifetime_secs: default_token_lifetime(),
             },
             ClientConfig {
-                id: "portal-service".into(),
+                id: SERVICE_CLIENT_ID.into(),
                 name: "Genesys Portal (service)".into(),
-                secret: Some("sandbox-service-secret".into()),
+                secret: Some(SERVICE_CLIENT_SECRET.into()),
                 grants: vec![Grant::ClientCredentials],
                 redirect_uris: Vec::new(),
                 logout_redirect_uris: Vec::new(),
@@ -164,7 +169,7 @@ impl ClientConfig {
                 token_lifetime_secs: default_token_lifetime(),
             },
             ClientConfig {
-                id: "portal-limited".into(),
+                id: LIMITED_CLIENT_ID.into(),
                 name: "Genesys Portal (basic info only)".into(),
                 secret: None,
                 grants: vec![Grant::AuthorizationCode],

@@ -12,13 +12,17 @@
 
 mod admin;
 mod api;
+pub mod clients;
 mod config;
 mod faults;
+mod home;
 mod oauth;
 mod org;
 mod ratelimit;
 mod respond;
 mod store;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +38,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
+pub use clients::{
+    LIMITED_CLIENT_ID, PKCE_CLIENT_ID, SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET, WEB_CLIENT_ID,
+    WEB_CLIENT_SECRET,
+};
 pub use config::{
     ClientConfig, ClientsFile, FaultSettings, Grant, SandboxConfig, MAX_TOKEN_LIFETIME_SECS,
     MAX_USERS,
@@ -131,7 +139,7 @@ pub fn router(state: SandboxState) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), api::guard));
     Router::new()
-        .route("/", get(oauth::home))
+        .route("/", get(home::home))
         .route(
             "/oauth/authorize",
             get(oauth::authorize).post(oauth::decide),

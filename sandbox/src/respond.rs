@@ -8,7 +8,7 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use genesys::wire::{ApiErrorBody, TokenErrorBody};
+use genesys::{ApiErrorBody, TokenErrorBody};
 
 pub(crate) const CORRELATION_HEADER: HeaderName = HeaderName::from_static("inin-correlation-id");
 

@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use common::*;
-use genesys::wire::{TokenInfo, User, UserEntityListing, UsersSearchResponse};
+use genesys::{TokenInfo, User, UserEntityListing, UsersSearchResponse};
 use reqwest::StatusCode;
-use sandbox::SandboxConfig;
+use sandbox::{SandboxConfig, LIMITED_CLIENT_ID, PKCE_CLIENT_ID, SERVICE_CLIENT_ID};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -29,7 +29,7 @@ async fn bearer_tokens_are_checked() {
     api_error(r, 401).await;
 
     // Expired.
-    let token = h.pkce_token("portal-pkce").await;
+    let token = h.pkce_token(PKCE_CLIENT_ID).await;
     assert_eq!(
         h.api(Some(&token), "/api/v2/users/me").await.status(),
         StatusCode::OK
@@ -38,7 +38,7 @@ async fn bearer_tokens_are_checked() {
     api_error(h.api(Some(&token), "/api/v2/users/me").await, 401).await;
 
     // Revoked with DELETE /api/v2/tokens/me; other tokens are untouched.
-    let a = h.pkce_token("portal-pkce").await;
+    let a = h.pkce_token(PKCE_CLIENT_ID).await;
     let b = h.service_token().await;
     let r = h
         .http
@@ -58,7 +58,7 @@ async fn bearer_tokens_are_checked() {
 #[tokio::test]
 async fn scopes_are_checked_per_endpoint() {
     let h = start_default().await;
-    let limited = h.pkce_token("portal-limited").await;
+    let limited = h.pkce_token(LIMITED_CLIENT_ID).await;
     assert_eq!(
         h.api(Some(&limited), "/api/v2/users/me").await.status(),
         StatusCode::OK
@@ -98,7 +98,7 @@ async fn scopes_are_checked_per_endpoint() {
 #[tokio::test]
 async fn users_me_for_users_and_client_credentials() {
     let h = start_default().await;
-    let token = h.pkce_token("portal-pkce").await;
+    let token = h.pkce_token(PKCE_CLIENT_ID).await;
     let me: User = h
         .api(Some(&token), "/api/v2/users/me")
         .await
@@ -175,7 +175,7 @@ async fn listing_has_the_exact_shape_and_uris() {
     assert!(l
         .entities
         .iter()
-        .all(|u| u.state == genesys::wire::UserState::Active));
+        .all(|u| u.state == genesys::UserState::Active));
     let u = &l.entities[0];
     assert!(
         u.email.is_some() && u.username.is_some() && u.title.is_some() && u.department.is_some()
@@ -478,7 +478,7 @@ async fn user_search() {
         s.total > 0
             && s.results
                 .iter()
-                .all(|u| u.state == genesys::wire::UserState::Deleted)
+                .all(|u| u.state == genesys::UserState::Deleted)
     );
 
     for bad in [
@@ -495,12 +495,12 @@ async fn user_search() {
 #[tokio::test]
 async fn tokens_me_describes_the_token() {
     let h = start_default().await;
-    let token = h.pkce_token("portal-pkce").await;
+    let token = h.pkce_token(PKCE_CLIENT_ID).await;
     let r = h.api(Some(&token), "/api/v2/tokens/me").await;
     let raw: Value = r.json().await.unwrap();
     assert!(raw.get("OAuthClient").is_some(), "{raw}");
     let info: TokenInfo = serde_json::from_value(raw).unwrap();
-    assert_eq!(info.oauth_client.id, "portal-pkce");
+    assert_eq!(info.oauth_client.id, PKCE_CLIENT_ID);
     assert_eq!(
         info.authorized_scope,
         vec!["users:readonly", "user-basic-info"]
@@ -513,7 +513,7 @@ async fn tokens_me_describes_the_token() {
         .json()
         .await
         .unwrap();
-    assert_eq!(info.oauth_client.id, "portal-service");
+    assert_eq!(info.oauth_client.id, SERVICE_CLIENT_ID);
     assert_eq!(info.organization.id, info.home_organization.unwrap().id);
 }
 

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use common::*;
 use reqwest::StatusCode;
-use sandbox::{ClientConfig, Grant, SandboxConfig};
+use sandbox::test_support::{Decision, SignInAs, SignInError, SignInScript};
+use sandbox::{
+    ClientConfig, Grant, SandboxConfig, LIMITED_CLIENT_ID, PKCE_CLIENT_ID, SERVICE_CLIENT_ID,
+    WEB_CLIENT_ID,
+};
 use serde_json::Value;
 
 #[tokio::test]
@@ -32,7 +36,7 @@ async fn unknown_client_and_wrong_redirect_are_error_pages_never_redirects() {
     ] {
         let r = h
             .authorize(
-                "portal-pkce",
+                PKCE_CLIENT_ID,
                 &[
                     ("redirect_uri", bad),
                     ("code_challenge", CHALLENGE),
@@ -45,7 +49,7 @@ async fn unknown_client_and_wrong_redirect_are_error_pages_never_redirects() {
         assert!(r.text().await.unwrap().contains("Redirect URI mismatch"));
     }
     let r = h
-        .authorize("portal-pkce", &[("code_challenge", CHALLENGE)])
+        .authorize(PKCE_CLIENT_ID, &[("code_challenge", CHALLENGE)])
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.headers().get("location").is_none());
@@ -56,7 +60,7 @@ async fn public_clients_must_send_an_s256_challenge() {
     let h = start_default().await;
     let r = h
         .authorize(
-            "portal-pkce",
+            PKCE_CLIENT_ID,
             &[("redirect_uri", REDIRECT), ("state", "abc")],
         )
         .await;
@@ -69,7 +73,7 @@ async fn public_clients_must_send_an_s256_challenge() {
 
     let r = h
         .authorize(
-            "portal-pkce",
+            PKCE_CLIENT_ID,
             &[
                 ("redirect_uri", REDIRECT),
                 ("code_challenge", CHALLENGE),
@@ -84,7 +88,7 @@ async fn public_clients_must_send_an_s256_challenge() {
 
     let r = h
         .authorize(
-            "portal-pkce",
+            PKCE_CLIENT_ID,
             &[("redirect_uri", REDIRECT), ("code_challenge", CHALLENGE)],
         )
         .await;
@@ -96,7 +100,7 @@ async fn public_clients_must_send_an_s256_challenge() {
 
     let r = h
         .authorize(
-            "portal-pkce",
+            PKCE_CLIENT_ID,
             &[
                 ("redirect_uri", REDIRECT),
                 ("code_challenge", "short"),
@@ -111,7 +115,7 @@ async fn public_clients_must_send_an_s256_challenge() {
 
     let r = h
         .authorize(
-            "portal-pkce",
+            PKCE_CLIENT_ID,
             &[
                 ("redirect_uri", REDIRECT),
                 ("code_challenge", CHALLENGE),
@@ -127,7 +131,7 @@ async fn public_clients_must_send_an_s256_challenge() {
 
     // A confidential client may skip PKCE.
     let r = h
-        .authorize("portal-web", &[("redirect_uri", REDIRECT)])
+        .authorize(WEB_CLIENT_ID, &[("redirect_uri", REDIRECT)])
         .await;
     assert_eq!(r.status(), StatusCode::OK);
 
@@ -135,7 +139,7 @@ async fn public_clients_must_send_an_s256_challenge() {
     let mut url = h.url("/oauth/authorize");
     url.query_pairs_mut()
         .append_pair("response_type", "token")
-        .append_pair("client_id", "portal-pkce")
+        .append_pair("client_id", PKCE_CLIENT_ID)
         .append_pair("redirect_uri", REDIRECT)
         .append_pair("code_challenge", CHALLENGE)
         .append_pair("code_challenge_method", "S256");
@@ -149,7 +153,7 @@ async fn public_clients_must_send_an_s256_challenge() {
 #[tokio::test]
 async fn sign_in_page_works_without_js_and_escapes_hostile_names() {
     let h = start_default().await;
-    let (pending, html) = h.sign_in_page("portal-pkce", Some(CHALLENGE), "s").await;
+    let (pending, html) = h.sign_in_page(PKCE_CLIENT_ID, Some(CHALLENGE), "s").await;
     assert!(pending.len() >= 22, "a random pending id");
     assert!(!html.contains("<script"), "no script on the page");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
@@ -175,7 +179,7 @@ async fn sign_in_page_headers_forbid_framing_and_sniffing() {
     let h = start_default().await;
     let r = h
         .authorize(
-            "portal-pkce",
+            PKCE_CLIENT_ID,
             &[
                 ("redirect_uri", REDIRECT),
                 ("code_challenge", CHALLENGE),
@@ -193,7 +197,7 @@ async fn sign_in_page_headers_forbid_framing_and_sniffing() {
 async fn deny_redirects_with_access_denied_and_state() {
     let h = start_default().await;
     let (pending, _) = h
-        .sign_in_page("portal-pkce", Some(CHALLENGE), "the-state")
+        .sign_in_page(PKCE_CLIENT_ID, Some(CHALLENGE), "the-state")
         .await;
     let r = h
         .decide(&[("pending", &pending), ("decision", "deny")])
@@ -215,7 +219,7 @@ async fn deny_redirects_with_access_denied_and_state() {
 #[tokio::test]
 async fn typed_username_signs_in_and_unknown_or_inactive_users_cannot() {
     let h = start_default().await;
-    let (pending, _) = h.sign_in_page("portal-pkce", Some(CHALLENGE), "s").await;
+    let (pending, _) = h.sign_in_page(PKCE_CLIENT_ID, Some(CHALLENGE), "s").await;
     let r = h
         .decide(&[
             ("pending", &pending),
@@ -244,7 +248,7 @@ async fn typed_username_signs_in_and_unknown_or_inactive_users_cannot() {
                     ("code", &code),
                     ("redirect_uri", REDIRECT),
                     ("code_verifier", VERIFIER),
-                    ("client_id", "portal-pkce"),
+                    ("client_id", PKCE_CLIENT_ID),
                 ],
             )
             .await;
@@ -270,7 +274,7 @@ async fn typed_username_signs_in_and_unknown_or_inactive_users_cannot() {
         .as_str()
         .unwrap()
         .to_string();
-    let (pending, _) = h.sign_in_page("portal-pkce", Some(CHALLENGE), "s").await;
+    let (pending, _) = h.sign_in_page(PKCE_CLIENT_ID, Some(CHALLENGE), "s").await;
     let r = h
         .decide(&[
             ("pending", &pending),
@@ -283,15 +287,72 @@ async fn typed_username_signs_in_and_unknown_or_inactive_users_cannot() {
 }
 
 #[tokio::test]
+async fn the_sign_in_script_picks_types_and_denies_as_a_browser_would() {
+    let h = &start_default().await;
+    let (_, html) = h.sign_in_page(PKCE_CLIENT_ID, Some(CHALLENGE), "s").await;
+    let third = user_choices(&html).remove(2);
+    let url = || h.sign_in_url(PKCE_CLIENT_ID, Some(CHALLENGE), "s");
+    let me = |code: String| async move {
+        let token = h.pkce_exchange(PKCE_CLIENT_ID, &code).await;
+        let me: Value = h
+            .api(Some(&token), "/api/v2/users/me")
+            .await
+            .json()
+            .await
+            .unwrap();
+        me
+    };
+
+    let callback = SignInScript::new(&h.http)
+        .sign_in_as(SignInAs::Offered(third.clone()))
+        .run(url())
+        .await
+        .unwrap();
+    assert_eq!(callback.state().as_deref(), Some("s"));
+    assert_eq!(me(callback.code().unwrap()).await["id"], third.as_str());
+
+    let callback = SignInScript::new(&h.http)
+        .sign_in_as(SignInAs::Typed("TARO.YAMADA@sandbox.example.com".into()))
+        .run(url())
+        .await
+        .unwrap();
+    assert_eq!(me(callback.code().unwrap()).await["name"], "山田 太郎");
+
+    let callback = SignInScript::new(&h.http)
+        .decision(Decision::Deny)
+        .run(url())
+        .await
+        .unwrap();
+    assert_eq!(callback.param("error").as_deref(), Some("access_denied"));
+    assert_eq!(callback.state().as_deref(), Some("s"));
+    assert!(callback.code().is_none());
+
+    let refused = SignInScript::new(&h.http)
+        .sign_in_as(SignInAs::Offered("not-a-user".into()))
+        .run(url())
+        .await;
+    assert!(matches!(refused, Err(SignInError::NotOffered(_))));
+    let refused = SignInScript::new(&h.http)
+        .sign_in_as(SignInAs::Typed("nobody@nowhere".into()))
+        .run(url())
+        .await;
+    assert!(
+        matches!(&refused, Err(SignInError::Answer { status, body })
+            if *status == StatusCode::BAD_REQUEST && body.contains("No such user")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
 async fn pkce_code_flow_and_verifier_checks() {
     let h = start_default().await;
-    let token = h.pkce_token("portal-pkce").await;
+    let token = h.pkce_token(PKCE_CLIENT_ID).await;
     assert!(token.len() >= 40);
     let r = h.api(Some(&token), "/api/v2/users/me").await;
     assert_eq!(r.status(), StatusCode::OK);
 
     // Public clients get no refresh token.
-    let code = h.code_for("portal-pkce", Some(CHALLENGE)).await;
+    let code = h.code_for(PKCE_CLIENT_ID, Some(CHALLENGE)).await;
     let r = h
         .token(
             None,
@@ -300,7 +361,7 @@ async fn pkce_code_flow_and_verifier_checks() {
                 ("code", &code),
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", VERIFIER),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
@@ -310,7 +371,7 @@ async fn pkce_code_flow_and_verifier_checks() {
     assert_eq!(v["expires_in"], 86400);
 
     // A wrong verifier fails, and burns the code.
-    let code = h.code_for("portal-pkce", Some(CHALLENGE)).await;
+    let code = h.code_for(PKCE_CLIENT_ID, Some(CHALLENGE)).await;
     let wrong = "x".repeat(43);
     let r = h
         .token(
@@ -320,7 +381,7 @@ async fn pkce_code_flow_and_verifier_checks() {
                 ("code", &code),
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", &wrong),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
@@ -333,14 +394,14 @@ async fn pkce_code_flow_and_verifier_checks() {
                 ("code", &code),
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", VERIFIER),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
     assert_eq!(token_error(r, 400).await, "invalid_grant");
 
     // A missing verifier fails.
-    let code = h.code_for("portal-pkce", Some(CHALLENGE)).await;
+    let code = h.code_for(PKCE_CLIENT_ID, Some(CHALLENGE)).await;
     let r = h
         .token(
             None,
@@ -348,14 +409,14 @@ async fn pkce_code_flow_and_verifier_checks() {
                 ("grant_type", "authorization_code"),
                 ("code", &code),
                 ("redirect_uri", REDIRECT),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
     assert_eq!(token_error(r, 400).await, "invalid_grant");
 
     // The code is bound to its redirect URI and client.
-    let code = h.code_for("portal-pkce", Some(CHALLENGE)).await;
+    let code = h.code_for(PKCE_CLIENT_ID, Some(CHALLENGE)).await;
     let r = h
         .token(
             None,
@@ -364,12 +425,12 @@ async fn pkce_code_flow_and_verifier_checks() {
                 ("code", &code),
                 ("redirect_uri", "http://localhost:3000/auth/callback"),
                 ("code_verifier", VERIFIER),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
     assert_eq!(token_error(r, 400).await, "invalid_grant");
-    let code = h.code_for("portal-pkce", Some(CHALLENGE)).await;
+    let code = h.code_for(PKCE_CLIENT_ID, Some(CHALLENGE)).await;
     let r = h
         .token(
             None,
@@ -378,7 +439,7 @@ async fn pkce_code_flow_and_verifier_checks() {
                 ("code", &code),
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", VERIFIER),
-                ("client_id", "portal-limited"),
+                ("client_id", LIMITED_CLIENT_ID),
             ],
         )
         .await;
@@ -497,7 +558,7 @@ async fn codes_expire() {
         ..Default::default()
     })
     .await;
-    let code = h.code_for("portal-pkce", Some(CHALLENGE)).await;
+    let code = h.code_for(PKCE_CLIENT_ID, Some(CHALLENGE)).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let r = h
         .token(
@@ -507,7 +568,7 @@ async fn codes_expire() {
                 ("code", &code),
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", VERIFIER),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
@@ -574,7 +635,7 @@ async fn refresh_is_for_confidential_clients_with_their_own_tokens() {
             &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", &refresh),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
@@ -635,7 +696,7 @@ async fn client_credentials_grant() {
             None,
             &[
                 ("grant_type", "client_credentials"),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
@@ -691,7 +752,7 @@ async fn malformed_token_requests() {
                 ("code", "made-up"),
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", VERIFIER),
-                ("client_id", "portal-pkce"),
+                ("client_id", PKCE_CLIENT_ID),
             ],
         )
         .await;
@@ -732,20 +793,29 @@ async fn token_lifetime_is_per_client() {
 #[tokio::test]
 async fn logout_redirects_only_to_allow_listed_uris() {
     let h = start_default().await;
-    let get = |q: &'static str| {
+    let get = |q: String| {
         let url = h.url(&format!("/logout{q}"));
         let http = h.http.clone();
         async move { http.get(url).send().await.unwrap() }
     };
-    let r = get("?client_id=portal-web&redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2F").await;
+    let r = get(format!(
+        "?client_id={WEB_CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2F"
+    ))
+    .await;
     assert_eq!(r.status(), StatusCode::FOUND);
     assert_eq!(location(&r), "http://127.0.0.1:3000/");
-    let r = get("?client_id=portal-web&redirect_uri=https%3A%2F%2Fevil.example%2F").await;
+    let r = get(format!(
+        "?client_id={WEB_CLIENT_ID}&redirect_uri=https%3A%2F%2Fevil.example%2F"
+    ))
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.headers().get("location").is_none());
-    let r = get("?client_id=portal-service&redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2F").await;
+    let r = get(format!(
+        "?client_id={SERVICE_CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2F"
+    ))
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = get("").await;
+    let r = get(String::new()).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 

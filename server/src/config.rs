@@ -246,8 +246,8 @@ pub fn from_vars(
         }),
         (None, None) if matches!(upstream, UpstreamConfig::Sandbox(_)) => {
             Some(ServiceClientSettings {
-                client_id: "portal-service".into(),
-                client_secret: "sandbox-service-secret".into(),
+                client_id: sandbox::SERVICE_CLIENT_ID.into(),
+                client_secret: sandbox::SERVICE_CLIENT_SECRET.into(),
                 scopes: vec!["users:readonly".into()],
             })
         }

@@ -9,11 +9,24 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use app::backend::headers::{content_security_policy, NO_STORE};
+
+use crate::config::Config;
+
 /// The site's own origin, for the checks below.
 #[derive(Clone)]
 pub struct SiteOrigin {
     pub origin: String,
     pub https: bool,
+}
+
+impl SiteOrigin {
+    pub fn of(config: &Config) -> Self {
+        SiteOrigin {
+            origin: config.public_origin(),
+            https: config.public_url.scheme() == "https",
+        }
+    }
 }
 
 /// Leptos server functions accept form POSTs that any site can send: every request that may
@@ -46,10 +59,8 @@ pub async fn require_same_origin(
     }
 }
 
-const FALLBACK_CSP: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-
-/// Security headers on every response (pages set their own nonce-based CSP first).
+/// Security headers on every response (pages set their own nonce-based CSP first), and
+/// `Cache-Control: no-store` on everything but static assets.
 pub async fn security_headers(
     State(site): State<SiteOrigin>,
     request: Request<Body>,
@@ -66,8 +77,15 @@ pub async fn security_headers(
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.entry(header::REFERRER_POLICY)
         .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
-    h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(FALLBACK_CSP));
+    static STRICT_CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert_with(|| {
+        STRICT_CSP
+            .get_or_init(|| {
+                HeaderValue::from_str(&content_security_policy(None, None, None))
+                    .expect("the policy is ASCII")
+            })
+            .clone()
+    });
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
@@ -80,7 +98,7 @@ pub async fn security_headers(
     }
     if !is_asset {
         h.entry(header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static("no-store"));
+            .or_insert(HeaderValue::from_static(NO_STORE));
     }
     response
 }

@@ -11,7 +11,7 @@ use std::{
 };
 
 use any_spawner::{CustomExecutor, PinnedFuture, PinnedLocalFuture};
-use app::{request::RequestScope, state::Portal};
+use app::backend::{portal::Portal, request::RequestScope};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, StatusCode},
@@ -185,7 +185,7 @@ pub async fn scope_requests(
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
-        .unwrap_or_else(app::session::random_id);
+        .unwrap_or_else(app::backend::ids::random_id);
     let scope = RequestScope::new(id.clone(), request.method().as_str(), request.uri().path());
     scope.set_target(
         request

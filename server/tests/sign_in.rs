@@ -48,7 +48,8 @@ fn server_runtime() -> &'static tokio::runtime::Runtime {
 }
 
 async fn start(extra: &[(&str, &str)]) -> TestPortal {
-    let data_dir = std::env::temp_dir().join(format!("portal-test-{}", app::session::random_id()));
+    let data_dir =
+        std::env::temp_dir().join(format!("portal-test-{}", app::backend::ids::random_id()));
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     vars.insert("PORTAL_DATA_DIR".into(), data_dir.display().to_string());
     vars.insert("SANDBOX_USERS".into(), "200".into());
@@ -542,4 +543,41 @@ async fn only_listed_admins_see_the_service_page() {
     let (status, html) = p.get("/admin/service").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(html.contains("PORTAL_ADMINS"));
+}
+
+/// Building a portal renders its app once to list its routes, with resource loading switched
+/// off for the whole process. Pages that other portals of the process render meanwhile must
+/// still get their data; they used to wait for it until the request timed out.
+#[tokio::test]
+async fn pages_keep_loading_while_other_portals_start() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let p = start(&[]).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let loaders: Vec<_> = (0..4)
+        .map(|_| {
+            let (http, url, stop) = (p.http.clone(), p.url("/"), stop.clone());
+            tokio::spawn(async move {
+                let mut answered = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let r = tokio::time::timeout(
+                        std::time::Duration::from_secs(10),
+                        http.get(&url).send(),
+                    )
+                    .await
+                    .expect("the page answers instead of waiting for its data")
+                    .unwrap();
+                    assert_eq!(r.status(), StatusCode::OK);
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    for _ in 0..8 {
+        let _other = start(&[]).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for loader in loaders {
+        assert!(loader.await.unwrap() > 0, "pages were requested throughout");
+    }
 }

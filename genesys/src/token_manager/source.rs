@@ -3,6 +3,7 @@
 
 use futures::future::BoxFuture;
 
+use super::error::AcquireError;
 use crate::api::ApiError;
 use crate::client::GenesysClient;
 use crate::oauth::{ClientId, OAuthError, TokenSet};
@@ -85,5 +86,106 @@ impl TokenSource for ClientCredentialsSource {
 
     fn revoke<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(self.client.revoke_token(token))
+    }
+}
+
+/// Checks what `/api/v2/tokens/me` said about a new token: the expected OAuth client and every
+/// required scope (`x:readonly` is also satisfied by `x`).
+pub fn check_token_info(
+    info: &TokenInfo,
+    client_id: &ClientId,
+    required_scopes: &[String],
+) -> Result<(), AcquireError> {
+    if info.oauth_client.id != client_id.as_str() {
+        return Err(AcquireError::WrongClient {
+            expected: client_id.as_str().to_owned(),
+            actual: info.oauth_client.id.clone(),
+        });
+    }
+    let granted = &info.authorized_scope;
+    let missing: Vec<String> = required_scopes
+        .iter()
+        .filter(|required| !scope_granted(required, granted))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(AcquireError::MissingScope {
+            missing,
+            granted: granted.clone(),
+        })
+    }
+}
+
+fn scope_granted(required: &str, granted: &[String]) -> bool {
+    granted.iter().any(|g| g == required)
+        || required
+            .strip_suffix(":readonly")
+            .is_some_and(|full| granted.iter().any(|g| g == full))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{EntityRef, OAuthClientRef};
+
+    fn info(client: &str, scopes: &[&str]) -> TokenInfo {
+        TokenInfo {
+            organization: EntityRef {
+                id: "org".into(),
+                name: None,
+                self_uri: None,
+            },
+            home_organization: None,
+            authorized_scope: scopes.iter().map(|s| s.to_string()).collect(),
+            cloned_user: None,
+            date_token_idles: None,
+            oauth_client: OAuthClientRef {
+                id: client.into(),
+                name: None,
+                organization: None,
+                self_uri: None,
+            },
+        }
+    }
+
+    #[test]
+    fn token_info_must_name_the_client_and_every_scope() {
+        let client = ClientId::new("svc");
+        let required = vec!["users:readonly".to_string(), "analytics".to_string()];
+        assert_eq!(
+            check_token_info(
+                &info("svc", &["users:readonly", "analytics"]),
+                &client,
+                &required
+            ),
+            Ok(())
+        );
+        // The read-write scope covers its read-only form, not the other way round.
+        assert_eq!(
+            check_token_info(&info("svc", &["users", "analytics"]), &client, &required),
+            Ok(())
+        );
+        assert_eq!(
+            check_token_info(
+                &info("svc", &["users:readonly", "analytics:readonly"]),
+                &client,
+                &required
+            ),
+            Err(AcquireError::MissingScope {
+                missing: vec!["analytics".into()],
+                granted: vec!["users:readonly".into(), "analytics:readonly".into()],
+            })
+        );
+        let wrong = check_token_info(
+            &info("other", &["users:readonly", "analytics"]),
+            &client,
+            &required,
+        )
+        .unwrap_err();
+        assert_eq!(wrong.reason(), "wrong_client");
+        assert!(wrong.needs_attention() && wrong.is_refused_token());
+        assert_eq!(check_token_info(&info("svc", &[]), &client, &[]), Ok(()));
     }
 }

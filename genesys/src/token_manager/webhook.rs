@@ -18,12 +18,12 @@ use super::audit::AuditEvent;
 use super::metrics::Metrics;
 
 /// The header carrying `sha256=<hex of HMAC-SHA256(secret, body)>`.
-pub const SIGNATURE_HEADER: &str = "x-portal-signature";
+pub const WEBHOOK_SIGNATURE_HEADER: &str = "x-portal-signature";
 /// The header carrying the event's unique id (also the body's `id`); the same on every retry,
 /// so a receiver can drop duplicates.
-pub const EVENT_ID_HEADER: &str = "x-portal-event-id";
+pub const WEBHOOK_EVENT_ID_HEADER: &str = "x-portal-event-id";
 /// The header carrying the event kind (`rotated`, ...).
-pub const EVENT_KIND_HEADER: &str = "x-portal-event";
+pub const WEBHOOK_EVENT_KIND_HEADER: &str = "x-portal-event";
 
 /// The key webhook bodies are signed with. Prints `[redacted]`.
 #[derive(Clone)]
@@ -81,14 +81,14 @@ impl WebhookConfig {
 }
 
 /// The signature header value for `body`: `sha256=<lowercase hex>`.
-pub fn sign(secret: &WebhookSecret, body: &[u8]) -> String {
+pub fn sign_webhook_body(secret: &WebhookSecret, body: &[u8]) -> String {
     let mut mac = secret.mac();
     mac.update(body);
     format!("sha256={}", hex(&mac.finalize().into_bytes()))
 }
 
 /// Checks a signature header value against `body`, in constant time.
-pub fn verify_signature(secret: &WebhookSecret, body: &[u8], header: &str) -> bool {
+pub fn verify_webhook_signature(secret: &WebhookSecret, body: &[u8], header: &str) -> bool {
     let Some(digest) = header.trim().strip_prefix("sha256=").and_then(unhex) else {
         return false;
     };
@@ -173,16 +173,16 @@ async fn deliver(
             return;
         }
     };
-    let signature = sign(&config.secret, &body);
+    let signature = sign_webhook_body(&config.secret, &body);
     let event_id = event.id.to_string();
     let mut last_problem = String::new();
     for attempt in 1..=config.max_attempts {
         let request = http
             .post(config.url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header(SIGNATURE_HEADER, signature.as_str())
-            .header(EVENT_ID_HEADER, event_id.as_str())
-            .header(EVENT_KIND_HEADER, event.kind.as_str())
+            .header(WEBHOOK_SIGNATURE_HEADER, signature.as_str())
+            .header(WEBHOOK_EVENT_ID_HEADER, event_id.as_str())
+            .header(WEBHOOK_EVENT_KIND_HEADER, event.kind.as_str())
             .body(body.clone());
         let retryable = match request.send().await {
             Ok(answer) if answer.status().is_success() => {
@@ -244,28 +244,28 @@ mod tests {
     fn signatures_are_hmac_sha256_in_hex() {
         // RFC 4231 test case 2.
         let secret = WebhookSecret::new("Jefe");
-        let signature = sign(&secret, b"what do ya want for nothing?");
+        let signature = sign_webhook_body(&secret, b"what do ya want for nothing?");
         assert_eq!(
             signature,
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-        assert!(verify_signature(
+        assert!(verify_webhook_signature(
             &secret,
             b"what do ya want for nothing?",
             &signature
         ));
-        assert!(!verify_signature(
+        assert!(!verify_webhook_signature(
             &secret,
             b"what do ya want for nothing!",
             &signature
         ));
-        assert!(!verify_signature(
+        assert!(!verify_webhook_signature(
             &WebhookSecret::new("jefe"),
             b"what do ya want for nothing?",
             &signature
         ));
-        assert!(!verify_signature(&secret, b"x", "sha256=zz"));
-        assert!(!verify_signature(&secret, b"x", "md5=00"));
+        assert!(!verify_webhook_signature(&secret, b"x", "sha256=zz"));
+        assert!(!verify_webhook_signature(&secret, b"x", "md5=00"));
         assert_eq!(format!("{secret:?}"), "WebhookSecret([redacted])");
     }
 

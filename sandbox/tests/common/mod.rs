@@ -1,17 +1,19 @@
 //! Helpers for driving a sandbox over HTTP the way a browser and an app would.
 #![allow(dead_code)]
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use genesys::PkceChallenge;
 use reqwest::{redirect, Client, Response, StatusCode};
-use sandbox::{RunningSandbox, SandboxConfig};
+use sandbox::test_support::SignInScript;
+use sandbox::{
+    RunningSandbox, SandboxConfig, SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET, WEB_CLIENT_ID,
+    WEB_CLIENT_SECRET,
+};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 pub const REDIRECT: &str = "http://127.0.0.1:3000/auth/callback";
-pub const WEB: (&str, &str) = ("portal-web", "sandbox-portal-secret");
-pub const SERVICE: (&str, &str) = ("portal-service", "sandbox-service-secret");
+pub const WEB: (&str, &str) = (WEB_CLIENT_ID, WEB_CLIENT_SECRET);
+pub const SERVICE: (&str, &str) = (SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET);
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -47,7 +49,7 @@ pub async fn start_default() -> Harness {
 }
 
 pub fn challenge_of(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    PkceChallenge::s256_of(verifier)
 }
 
 /// The value of `<input ... name="NAME" value="...">` (first occurrence).
@@ -99,8 +101,8 @@ impl Harness {
         self.base.join(path).unwrap()
     }
 
-    /// `GET /oauth/authorize` with the given extra parameters.
-    pub async fn authorize(&self, client_id: &str, extra: &[(&str, &str)]) -> Response {
+    /// The `/oauth/authorize` URL with the given extra parameters.
+    pub fn authorize_url(&self, client_id: &str, extra: &[(&str, &str)]) -> Url {
         let mut url = self.url("/oauth/authorize");
         {
             let mut q = url.query_pairs_mut();
@@ -110,7 +112,23 @@ impl Harness {
                 q.append_pair(k, v);
             }
         }
+        url
+    }
+
+    /// `GET /oauth/authorize` with the given extra parameters.
+    pub async fn authorize(&self, client_id: &str, extra: &[(&str, &str)]) -> Response {
+        let url = self.authorize_url(client_id, extra);
         self.http.get(url).send().await.unwrap()
+    }
+
+    /// The authorize URL of a sign-in to `REDIRECT` with `state` (and S256 `challenge`).
+    pub fn sign_in_url(&self, client_id: &str, challenge: Option<&str>, state: &str) -> Url {
+        let mut extra = vec![("redirect_uri", REDIRECT), ("state", state)];
+        if let Some(c) = challenge {
+            extra.push(("code_challenge", c));
+            extra.push(("code_challenge_method", "S256"));
+        }
+        self.authorize_url(client_id, &extra)
     }
 
     /// Opens the sign-in page and returns (pending id, html).
@@ -120,12 +138,8 @@ impl Harness {
         challenge: Option<&str>,
         state: &str,
     ) -> (String, String) {
-        let mut extra = vec![("redirect_uri", REDIRECT), ("state", state)];
-        if let Some(c) = challenge {
-            extra.push(("code_challenge", c));
-            extra.push(("code_challenge_method", "S256"));
-        }
-        let r = self.authorize(client_id, &extra).await;
+        let url = self.sign_in_url(client_id, challenge, state);
+        let r = self.http.get(url).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "the sign-in page shows");
         let html = r.text().await.unwrap();
         (input_value(&html, "pending").expect("a pending id"), html)
@@ -142,20 +156,13 @@ impl Harness {
 
     /// Signs the first offered user in and returns the code.
     pub async fn code_for(&self, client_id: &str, challenge: Option<&str>) -> String {
-        let (pending, html) = self.sign_in_page(client_id, challenge, "st4te").await;
-        let user = user_choices(&html).remove(0);
-        let r = self
-            .decide(&[
-                ("pending", &pending),
-                ("user", &user),
-                ("decision", "allow"),
-            ])
-            .await;
-        assert_eq!(r.status(), StatusCode::FOUND);
-        let loc = location(&r);
-        assert!(loc.starts_with(REDIRECT));
-        assert_eq!(param(&loc, "state").as_deref(), Some("st4te"));
-        param(&loc, "code").expect("a code")
+        let callback = SignInScript::new(&self.http)
+            .run(self.sign_in_url(client_id, challenge, "st4te"))
+            .await
+            .expect("the sign-in page is answered with a redirect");
+        assert!(callback.location().as_str().starts_with(REDIRECT));
+        assert_eq!(callback.state().as_deref(), Some("st4te"));
+        callback.code().expect("a code")
     }
 
     pub async fn token(&self, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> Response {
@@ -191,12 +198,17 @@ impl Harness {
     /// A PKCE (public client) sign-in's access token.
     pub async fn pkce_token(&self, client_id: &str) -> String {
         let code = self.code_for(client_id, Some(CHALLENGE)).await;
+        self.pkce_exchange(client_id, &code).await
+    }
+
+    /// A public client's access token for `code` (its authorize request sent `CHALLENGE`).
+    pub async fn pkce_exchange(&self, client_id: &str, code: &str) -> String {
         let r = self
             .token(
                 None,
                 &[
                     ("grant_type", "authorization_code"),
-                    ("code", &code),
+                    ("code", code),
                     ("redirect_uri", REDIRECT),
                     ("code_verifier", VERIFIER),
                     ("client_id", client_id),

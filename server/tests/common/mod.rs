@@ -11,6 +11,7 @@ use std::{
 };
 
 use reqwest::{header, Client, StatusCode};
+use sandbox::test_support::{Decision, SignInScript};
 
 /// The `Location` of a redirect.
 pub fn location(r: &reqwest::Response) -> String {
@@ -22,38 +23,21 @@ pub fn location(r: &reqwest::Response) -> String {
         .to_string()
 }
 
-/// The value of the hidden form field `name` in the sandbox's sign-in page.
-pub fn attribute(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in the sign-in page"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
 /// Answers the sandbox's sign-in page at `authorize_url` with `decision` (`allow` or `deny`)
 /// for the first seeded user it offers; returns the callback URL it redirects to.
 pub async fn answer_sign_in(http: &Client, authorize_url: &str, decision: &str) -> String {
-    let page = http.get(authorize_url).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let html = page.text().await.unwrap();
-    let action = reqwest::Url::parse(authorize_url)
-        .unwrap()
-        .join("authorize")
-        .unwrap();
-    let answer = http
-        .post(action)
-        .form(&[
-            ("pending", attribute(&html, "pending")),
-            ("user", attribute(&html, "user")),
-            ("decision", decision.into()),
-        ])
-        .send()
+    let decision = match decision {
+        "allow" => Decision::Allow,
+        "deny" => Decision::Deny,
+        other => panic!("the sign-in page has no {other:?} button"),
+    };
+    SignInScript::new(http)
+        .decision(decision)
+        .run(authorize_url)
         .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::FOUND);
-    location(&answer)
+        .expect("the sign-in page shows and its answer redirects")
+        .location()
+        .to_string()
 }
 
 /// The whole sign-in from `base` (the portal's origin) with `http` (a client with a cookie jar

@@ -1,0 +1,13 @@
+//! The dashboard's data.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::backend::{dashboard, request};
+use crate::model::{AppError, Dashboard};
+
+#[server]
+pub async fn get_dashboard() -> Result<Dashboard, AppError> {
+    let (portal, session) = request::context().await?;
+    dashboard::dashboard(&portal, &session).await
+}

@@ -1,0 +1,167 @@
+//! Who is calling and with which token: the signed-in user of a session (within its absolute
+//! timeout) and a valid access token for them, refreshed single-flight when it is about to expire.
+
+use genesys::AccessToken;
+use tower_sessions::Session;
+
+use super::{
+    clock::now_unix,
+    errors::{from_api, from_oauth},
+    grants::Grant,
+    portal::Portal,
+    session::{store_error, SignedIn, SIGNED_IN},
+};
+use crate::model::AppError;
+
+/// The signed-in user of this session, if any (checking the absolute timeout).
+pub async fn signed_in(portal: &Portal, session: &Session) -> Result<Option<SignedIn>, AppError> {
+    let Some(user) = session
+        .get::<SignedIn>(SIGNED_IN)
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(None);
+    };
+    if now_unix() - user.signed_in_unix > portal.settings.absolute_timeout.as_secs() as i64 {
+        end_session(portal, session, &user).await;
+        return Err(AppError::SessionExpired);
+    }
+    Ok(Some(user))
+}
+
+/// The signed-in user, or why there is none.
+pub async fn require_user(portal: &Portal, session: &Session) -> Result<SignedIn, AppError> {
+    signed_in(portal, session)
+        .await?
+        .ok_or(AppError::NotSignedIn)
+}
+
+/// Destroys the session and its grant server-side.
+pub async fn end_session(portal: &Portal, session: &Session, user: &SignedIn) {
+    if let Err(e) = portal.grants.delete(&user.grant_id).await {
+        tracing::error!(error = %e, "could not delete grant");
+    }
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "could not delete session");
+    }
+}
+
+/// The margin before expiry at which a token is refreshed.
+fn refresh_margin(portal: &Portal) -> i64 {
+    portal.settings.refresh_margin.as_secs() as i64
+}
+
+/// A valid access token for this session's user, refreshing it first when it is about to expire.
+/// Refreshes are single-flight per session: concurrent requests wait for the one refresh and use
+/// its result. `invalid_grant` ends the session.
+pub async fn access_token(
+    portal: &Portal,
+    session: &Session,
+) -> Result<(SignedIn, AccessToken), AppError> {
+    let user = signed_in(portal, session)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
+    let grant = portal
+        .grants
+        .get(&user.grant_id)
+        .await
+        .map_err(store_error)?;
+    let Some(grant) = grant else {
+        // Logged out elsewhere, or pruned: the session is dead.
+        let _ = session.flush().await;
+        return Err(AppError::SessionExpired);
+    };
+    if grant.seconds_left() > refresh_margin(portal) {
+        return Ok((user, grant.access_token));
+    }
+    let token = refresh(portal, session, &user, None).await?;
+    Ok((user, token))
+}
+
+/// Calls the API with the session's token. If Genesys answers 401 although the token should
+/// still be valid (revoked, or expired early), refreshes once and tries again.
+pub async fn with_user_token<T, F, Fut>(
+    portal: &Portal,
+    session: &Session,
+    call: F,
+) -> Result<(SignedIn, T), AppError>
+where
+    F: Fn(AccessToken) -> Fut,
+    Fut: std::future::Future<Output = Result<T, genesys::ApiError>>,
+{
+    let (user, token) = access_token(portal, session).await?;
+    let rejected = token.clone();
+    match call(token).await {
+        Err(e) if e.is_unauthorized() => {
+            let fresh = refresh(portal, session, &user, Some(&rejected)).await?;
+            let value = call(fresh).await.map_err(from_api)?;
+            Ok((user, value))
+        }
+        other => Ok((user, other.map_err(from_api)?)),
+    }
+}
+
+/// Refreshes the session's grant, single-flight. With `rejected`, the refresh is forced unless
+/// another request already replaced that token; without it, only an expiring token is refreshed.
+async fn refresh(
+    portal: &Portal,
+    session: &Session,
+    user: &SignedIn,
+    rejected: Option<&AccessToken>,
+) -> Result<AccessToken, AppError> {
+    let lock = portal.grants.lock_for(&user.grant_id);
+    let _guard = lock.lock().await;
+    // Another request may have refreshed while this one waited: read again.
+    let grant = portal
+        .grants
+        .get(&user.grant_id)
+        .await
+        .map_err(store_error)?
+        .ok_or(AppError::SessionExpired)?;
+    let still_current = rejected.is_some_and(|t| grant.access_token.ct_eq(t.secret()));
+    if !still_current && grant.seconds_left() > refresh_margin(portal) {
+        return Ok(grant.access_token);
+    }
+    let Some(refresh_token) = grant.refresh_token.as_ref() else {
+        if !still_current && grant.seconds_left() > 0 {
+            return Ok(grant.access_token);
+        }
+        // A public PKCE client has no refresh token: sign in again.
+        end_session(portal, session, user).await;
+        return Err(AppError::SessionExpired);
+    };
+    match portal
+        .genesys
+        .refresh(&portal.oauth_client, refresh_token)
+        .await
+    {
+        Ok(tokens) => {
+            let fresh = Grant {
+                access_token: tokens.access_token,
+                // Keep the old refresh token when the server does not rotate it.
+                refresh_token: tokens.refresh_token.or(grant.refresh_token),
+                expires_at_unix: now_unix() + tokens.expires_in.as_secs() as i64,
+            };
+            portal
+                .grants
+                .update(&user.grant_id, &fresh)
+                .await
+                .map_err(store_error)?;
+            tracing::info!(user = %user.user_id, "refreshed session tokens");
+            Ok(fresh.access_token)
+        }
+        Err(e) if e.is_invalid_grant() => {
+            tracing::info!(user = %user.user_id, "refresh token rejected (invalid_grant): ending session");
+            end_session(portal, session, user).await;
+            Err(AppError::SessionExpired)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "token refresh failed");
+            if !still_current && grant.seconds_left() > 0 {
+                Ok(grant.access_token)
+            } else {
+                Err(from_oauth(e))
+            }
+        }
+    }
+}

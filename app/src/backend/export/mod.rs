@@ -1,0 +1,276 @@
+//! "Export all to CSV" as a background job per request: pages stream in through the `genesys`
+//! all-pages stream and go straight to a file, so the org is never held in memory at once; the
+//! page polls the job's progress, can cancel it, and downloads the file when it is done.
+
+pub mod csv;
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use genesys::{AccessToken, AllPagesOptions, GenesysClient, TokenGuard, User, UserListQuery};
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    errors::from_api,
+    ids::random_id,
+    mapping::{sort_order, state_filter},
+};
+use crate::model::{AppError, ExportProgress, ExportStatus, Sort, StateView};
+
+/// The token an export runs with, held until the export ends.
+pub enum TokenLease {
+    /// The signed-in user's token.
+    User(AccessToken),
+    /// A guard on the service identity's token: it pins the token, so a rotation waits
+    /// (drains) for this export instead of cutting it off.
+    Service(TokenGuard),
+}
+
+impl TokenLease {
+    pub fn token(&self) -> &AccessToken {
+        match self {
+            TokenLease::User(token) => token,
+            TokenLease::Service(guard) => guard.token(),
+        }
+    }
+}
+
+/// How long an export stays downloadable, counted from when it started.
+const KEEP_FOR: Duration = Duration::from_secs(30 * 60);
+/// Exports running at once across the server; a start beyond that is refused at once, with
+/// a clear error.
+const MAX_RUNNING: usize = 4;
+
+struct Job {
+    owner: String,
+    started: Instant,
+    progress: Mutex<ExportProgress>,
+    cancel: CancellationToken,
+    path: PathBuf,
+}
+
+/// The export jobs of this server.
+pub struct ExportJobs {
+    dir: PathBuf,
+    jobs: Mutex<HashMap<String, Arc<Job>>>,
+}
+
+impl ExportJobs {
+    /// Jobs writing their files under `dir` (emptied of older exports first).
+    pub fn new(dir: PathBuf) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "csv") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(Self {
+            dir,
+            jobs: Mutex::default(),
+        })
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Job>>> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops finished jobs older than [`KEEP_FOR`] and their files.
+    fn reap(&self) {
+        self.jobs().retain(|_, job| {
+            let keep =
+                job.started.elapsed() < KEEP_FOR || !job.cancel.is_cancelled() && is_running(job);
+            if !keep {
+                let _ = std::fs::remove_file(&job.path);
+            }
+            keep
+        });
+    }
+
+    /// Starts exporting every user in `state`, sorted by name, as `owner`.
+    pub fn start(
+        self: &Arc<Self>,
+        genesys: GenesysClient,
+        lease: TokenLease,
+        owner: &str,
+        state: StateView,
+        sort: Sort,
+    ) -> Result<String, AppError> {
+        self.reap();
+        {
+            let jobs = self.jobs();
+            let running: Vec<_> = jobs.values().filter(|j| is_running(j)).collect();
+            if running.iter().any(|j| j.owner == owner) {
+                return Err(AppError::BadRequest {
+                    message: "An export of yours is still running: wait for it or cancel it first."
+                        .into(),
+                });
+            }
+            if running.len() >= MAX_RUNNING {
+                return Err(AppError::RateLimited {
+                    retry_after_secs: 10,
+                    context_id: None,
+                });
+            }
+        }
+        let id = random_id();
+        let job = Arc::new(Job {
+            owner: owner.to_string(),
+            started: Instant::now(),
+            progress: Mutex::new(ExportProgress {
+                id: id.clone(),
+                pages_done: 0,
+                pages_total: 0,
+                users: 0,
+                status: ExportStatus::Running,
+                elapsed_ms: 0,
+            }),
+            cancel: CancellationToken::new(),
+            path: self.dir.join(format!("{id}.csv")),
+        });
+        self.jobs().insert(id.clone(), job.clone());
+        // 500 a page: Genesys' largest, the fewest requests for a whole org.
+        let query = UserListQuery::by_state(state_filter(state), sort_order(sort), 1, 500);
+        tokio::spawn(async move {
+            let token = lease.token().clone();
+            let result = tokio::select! {
+                r = run(&job, genesys, token, query) => r,
+                _ = job.cancel.cancelled() => Err(None),
+            };
+            let mut p = job.progress.lock().unwrap_or_else(|p| p.into_inner());
+            p.elapsed_ms = job.started.elapsed().as_millis() as u64;
+            p.status = match result {
+                Ok(()) => ExportStatus::Done,
+                Err(None) => ExportStatus::Cancelled,
+                Err(Some(e)) => ExportStatus::Failed(e),
+            };
+            if p.status != ExportStatus::Done {
+                let _ = std::fs::remove_file(&job.path);
+            }
+            tracing::info!(export = %p.id, users = p.users, pages = p.pages_done, ms = p.elapsed_ms, status = ?p.status, "export finished");
+            drop(lease);
+        });
+        Ok(id)
+    }
+
+    fn job(&self, id: &str, owner: &str) -> Result<Arc<Job>, AppError> {
+        // Another user's job is as invisible as one that does not exist.
+        self.jobs()
+            .get(id)
+            .filter(|j| j.owner == owner)
+            .cloned()
+            .ok_or(AppError::NotFound)
+    }
+
+    pub fn progress(&self, id: &str, owner: &str) -> Result<ExportProgress, AppError> {
+        let job = self.job(id, owner)?;
+        let mut p = job
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if p.status == ExportStatus::Running {
+            p.elapsed_ms = job.started.elapsed().as_millis() as u64;
+        }
+        Ok(p)
+    }
+
+    pub fn cancel(&self, id: &str, owner: &str) -> Result<(), AppError> {
+        self.job(id, owner)?.cancel.cancel();
+        Ok(())
+    }
+
+    /// The finished file of a job.
+    pub fn file(&self, id: &str, owner: &str) -> Result<PathBuf, AppError> {
+        let job = self.job(id, owner)?;
+        let done = job
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .status
+            == ExportStatus::Done;
+        if done {
+            Ok(job.path.clone())
+        } else {
+            Err(AppError::BadRequest {
+                message: "This export has not finished.".into(),
+            })
+        }
+    }
+}
+
+fn is_running(job: &Job) -> bool {
+    job.progress
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .status
+        == ExportStatus::Running
+}
+
+fn row(out: &mut String, u: &User) {
+    let presence = u
+        .presence
+        .as_ref()
+        .map(|p| p.presence_definition.system_presence.as_str())
+        .unwrap_or("");
+    csv::write_record(
+        out,
+        [
+            u.id.as_str(),
+            u.name.as_str(),
+            u.email.as_deref().unwrap_or(""),
+            u.username.as_deref().unwrap_or(""),
+            u.title.as_deref().unwrap_or(""),
+            u.department.as_deref().unwrap_or(""),
+            u.division
+                .as_ref()
+                .and_then(|d| d.name.as_deref())
+                .unwrap_or(""),
+            u.state.as_str(),
+            presence,
+            u.manager.as_ref().map(|m| m.id.as_str()).unwrap_or(""),
+        ],
+    );
+}
+
+async fn run(
+    job: &Job,
+    genesys: GenesysClient,
+    token: AccessToken,
+    query: UserListQuery,
+) -> Result<(), Option<AppError>> {
+    let io = |e: std::io::Error| {
+        Some(AppError::internal(format!(
+            "could not write the export file: {e}"
+        )))
+    };
+    let mut file = tokio::io::BufWriter::new(tokio::fs::File::create(&job.path).await.map_err(io)?);
+    let mut buf = String::new();
+    csv::write_record(&mut buf, csv::HEADER);
+    file.write_all(buf.as_bytes()).await.map_err(io)?;
+    let options = AllPagesOptions {
+        concurrency: 4,
+        max_pages: 1_000,
+        ..Default::default()
+    };
+    let mut pages = std::pin::pin!(genesys.all_users(token, query, options));
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Some(from_api(e)))?;
+        buf.clear();
+        for user in &page.entities {
+            row(&mut buf, user);
+        }
+        file.write_all(buf.as_bytes()).await.map_err(io)?;
+        let mut p = job.progress.lock().unwrap_or_else(|p| p.into_inner());
+        p.pages_done += 1;
+        p.pages_total = page.page_count.max(1);
+        p.users += page.entities.len() as u64;
+    }
+    file.flush().await.map_err(io)?;
+    Ok(())
+}

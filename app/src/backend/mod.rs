@@ -1,0 +1,21 @@
+//! The server side of the app: the portal's state, the request scope, sessions and sign-in,
+//! the calls to Genesys for each page, export jobs, and the mapping from `genesys` to the UI's
+//! models and errors. Compiled only with `ssr`; never imports the UI (`ui`, `pages`, `api`).
+
+pub mod access;
+pub mod admins;
+pub mod clock;
+pub mod dashboard;
+pub mod directory;
+pub mod errors;
+pub mod export;
+pub mod grants;
+pub mod headers;
+pub mod ids;
+pub mod mapping;
+pub mod portal;
+pub mod request;
+pub mod service;
+pub mod session;
+pub mod signin;
+pub mod summary;

@@ -1,0 +1,56 @@
+//! The portal's shared state: the Genesys client and OAuth client, the stores, the export
+//! jobs and the service identity; built once by the server, read by every request.
+
+use std::{sync::Arc, time::Duration};
+
+use genesys::{GenesysClient, OAuthClientConfig};
+
+use super::{admins::AdminPolicy, export::ExportJobs, grants::GrantStore};
+use crate::model::Upstream;
+
+/// Session lifetimes and limits.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    pub pending_login_ttl: Duration,
+    pub max_pending_per_browser: usize,
+    pub refresh_margin: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            pending_login_ttl: Duration::from_secs(10 * 60),
+            max_pending_per_browser: 5,
+            refresh_margin: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything the portal needs to talk to Genesys Cloud on behalf of its users.
+pub struct Portal {
+    pub genesys: GenesysClient,
+    pub oauth_client: OAuthClientConfig,
+    pub upstream: Upstream,
+    /// Scopes asked for at sign-in (empty: the OAuth client's configured scopes).
+    pub scopes: Vec<String>,
+    /// Optional `org` and `provider` authorize parameters.
+    pub org: Option<String>,
+    pub provider: Option<String>,
+    /// This site's origin, e.g. `https://portal.example.com` (CSRF checks, redirects).
+    pub public_origin: String,
+    /// Continue to Genesys' own logout page after signing out of the portal.
+    pub genesys_logout: bool,
+    pub grants: GrantStore,
+    pub exports: Arc<ExportJobs>,
+    /// The client-credentials token manager, when a service identity is configured.
+    pub service: Option<Arc<genesys::TokenManager>>,
+    /// Directory exports run as the service identity instead of the signed-in user.
+    pub export_as_service: bool,
+    /// Who may open the service page.
+    pub admins: AdminPolicy,
+    pub settings: SessionSettings,
+}

@@ -1,0 +1,72 @@
+//! The browser session's records: the pending logins before sign-in, the signed-in user after
+//! it, and the last sign-in failure. Only `backend` reads or writes them (sign-in in `signin`).
+
+use genesys::{CsrfState, PkceVerifier};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::model::AppError;
+
+/// Session key of the pending logins (pre-login).
+pub(super) const PENDING_LOGINS: &str = "pending_logins";
+/// Session key of the signed-in user.
+pub(super) const SIGNED_IN: &str = "signed_in";
+/// Session key of the last sign-in failure, shown once on `/auth/failed`.
+pub(super) const AUTH_FAILURE: &str = "auth_failure";
+
+/// One sign-in this browser started and has not finished.
+#[derive(Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub state: CsrfState,
+    pub verifier: PkceVerifier,
+    /// The authorization server the login was started against (mix-up defence).
+    pub issuer: String,
+    pub return_to: String,
+    pub created_unix: i64,
+}
+
+/// The signed-in user of a session. The tokens are in the grant store, under `grant_id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub grant_id: String,
+    pub user_id: String,
+    pub user_name: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub org_name: String,
+    pub issuer: String,
+    pub scopes: Vec<String>,
+    pub signed_in_unix: i64,
+}
+
+/// The session store could not be read or written: the request can only be answered with
+/// "try again shortly". Logged here, once, with the cause.
+#[derive(Debug)]
+pub struct StoreUnavailable;
+
+impl StoreUnavailable {
+    pub(super) fn log(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "session store error");
+        StoreUnavailable
+    }
+}
+
+impl From<StoreUnavailable> for AppError {
+    fn from(_: StoreUnavailable) -> Self {
+        AppError::internal("the session store is unavailable")
+    }
+}
+
+pub(super) fn store_error(e: impl std::fmt::Display) -> AppError {
+    StoreUnavailable::log(e).into()
+}
+
+/// The reason the last sign-in of this browser failed, if one did.
+pub async fn auth_failure(session: &Session) -> Result<Option<AppError>, AppError> {
+    session
+        .get::<AppError>(AUTH_FAILURE)
+        .await
+        .map_err(store_error)
+}

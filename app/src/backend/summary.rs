@@ -1,0 +1,33 @@
+//! What the header and the home page show: the session's summary (never a token) and how long
+//! Genesys Cloud takes to answer.
+
+use tower_sessions::Session;
+
+use super::{access::signed_in, portal::Portal};
+use crate::model::{AppError, SessionSummary, UpstreamCheck};
+
+pub async fn session_summary(
+    portal: &Portal,
+    session: &Session,
+) -> Result<SessionSummary, AppError> {
+    let user = match signed_in(portal, session).await {
+        Ok(user) => user,
+        Err(AppError::SessionExpired) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(SessionSummary {
+        upstream: portal.upstream.clone(),
+        is_admin: user.as_ref().is_some_and(|u| portal.admins.allows(u)),
+        user_name: user.map(|u| u.user_name),
+    })
+}
+
+/// One unauthenticated round trip to the API, timed.
+pub async fn check_upstream(portal: &Portal) -> UpstreamCheck {
+    let r = portal.genesys.check_reachability().await;
+    UpstreamCheck {
+        reachable: r.reachable,
+        millis: r.millis,
+        detail: r.detail,
+    }
+}

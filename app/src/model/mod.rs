@@ -1,0 +1,20 @@
+//! What the browser and the server exchange: plain data that compiles for both sides and
+//! never carries a token. Every page reads these; the backend builds them.
+
+mod dashboard;
+mod directory;
+mod error;
+mod export;
+mod query;
+mod service;
+mod session;
+mod upstream;
+
+pub use dashboard::Dashboard;
+pub use directory::{UserDetail, UserPage, UserRow};
+pub use error::AppError;
+pub use export::{ExportProgress, ExportStatus};
+pub use query::{DirectoryQuery, Sort, StateView, MAX_SEARCH_LEN, PAGE_SIZES};
+pub use service::{Rotation, ServiceEvent, ServiceStatus};
+pub use session::{SessionSummary, UpstreamCheck};
+pub use upstream::Upstream;

@@ -1,0 +1,330 @@
+//! The directory view lives in the URL query (`?page=3&size=50&sort=descending&state=inactive&q=ana`),
+//! so it can be bookmarked, shared and navigated. Invalid values get a message and a default.
+
+use serde::{Deserialize, Serialize};
+
+pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 500];
+pub const MAX_SEARCH_LEN: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Sort {
+    #[default]
+    Ascending,
+    Descending,
+}
+
+impl Sort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Ascending => "ascending",
+            Sort::Descending => "descending",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum StateView {
+    #[default]
+    Active,
+    Inactive,
+    Deleted,
+    Any,
+}
+
+impl StateView {
+    pub const ALL: [StateView; 4] = [
+        StateView::Active,
+        StateView::Inactive,
+        StateView::Deleted,
+        StateView::Any,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateView::Active => "active",
+            StateView::Inactive => "inactive",
+            StateView::Deleted => "deleted",
+            StateView::Any => "any",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StateView::Active => "Active",
+            StateView::Inactive => "Inactive",
+            StateView::Deleted => "Deleted",
+            StateView::Any => "Any state",
+        }
+    }
+}
+
+/// One view of the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DirectoryQuery {
+    pub page: u32,
+    pub size: u32,
+    pub sort: Sort,
+    pub state: StateView,
+    /// Search text (name or email); empty lists instead of searching.
+    pub q: String,
+}
+
+impl Default for DirectoryQuery {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            size: 25,
+            sort: Sort::Ascending,
+            state: StateView::Active,
+            q: String::new(),
+        }
+    }
+}
+
+impl DirectoryQuery {
+    /// Reads a view from query parameters; every value that cannot be used is named in the
+    /// returned messages and replaced by its default.
+    pub fn parse<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<String>) {
+        let mut q = DirectoryQuery::default();
+        let mut problems = Vec::new();
+        for (key, value) in params {
+            let value = value.trim();
+            match key {
+                "page" => match value.parse::<u32>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => q.page = n,
+                    _ => problems.push(format!(
+                        "Page “{}” is not a page number; showing page 1.",
+                        clip(value)
+                    )),
+                },
+                "size" => match value.parse::<u32>() {
+                    Ok(n) if PAGE_SIZES.contains(&n) => q.size = n,
+                    _ => problems.push(format!(
+                        "Page size “{}” is not one of 25, 50, 100 or 500; showing 25.",
+                        clip(value)
+                    )),
+                },
+                "sort" => match value.to_ascii_lowercase().as_str() {
+                    "ascending" | "asc" => q.sort = Sort::Ascending,
+                    "descending" | "desc" => q.sort = Sort::Descending,
+                    _ => problems.push(format!(
+                        "Sort “{}” is not ascending or descending; sorting A to Z.",
+                        clip(value)
+                    )),
+                },
+                "state" => match StateView::ALL
+                    .iter()
+                    .find(|s| s.as_str() == value.to_ascii_lowercase())
+                {
+                    Some(s) => q.state = *s,
+                    None => problems.push(format!(
+                        "State “{}” is not active, inactive, deleted or any; showing active users.",
+                        clip(value)
+                    )),
+                },
+                "q" => {
+                    if value.chars().count() > MAX_SEARCH_LEN {
+                        problems.push(format!(
+                            "The search was cut to {MAX_SEARCH_LEN} characters."
+                        ));
+                        q.q = value.chars().take(MAX_SEARCH_LEN).collect();
+                    } else {
+                        q.q = value.to_string();
+                    }
+                }
+                _ => {}
+            }
+        }
+        (q, problems)
+    }
+
+    /// The query string of this view, defaults left out (`page=2&size=50`).
+    pub fn to_query_string(&self) -> String {
+        let mut s = url_params::Builder::default();
+        if self.page != 1 {
+            s.push("page", &self.page.to_string());
+        }
+        if self.size != 25 {
+            s.push("size", &self.size.to_string());
+        }
+        if self.sort != Sort::Ascending {
+            s.push("sort", self.sort.as_str());
+        }
+        if self.state != StateView::Active {
+            s.push("state", self.state.as_str());
+        }
+        if !self.q.is_empty() {
+            s.push("q", &self.q);
+        }
+        s.finish()
+    }
+
+    /// The `/users` URL of this view.
+    pub fn href(&self) -> String {
+        let qs = self.to_query_string();
+        if qs.is_empty() {
+            "/users".to_string()
+        } else {
+            format!("/users?{qs}")
+        }
+    }
+
+    /// The same view at another page.
+    pub fn at_page(&self, page: u32) -> Self {
+        Self {
+            page,
+            ..self.clone()
+        }
+    }
+
+    /// This view after `value` was chosen for `field` (`size`, `sort` or `state`), from page 1.
+    /// A value that cannot be used leaves the field at its default, as in a URL.
+    pub fn with_choice(&self, field: &str, value: &str) -> Self {
+        let (chosen, _) = DirectoryQuery::parse([(field, value)]);
+        let mut next = Self {
+            page: 1,
+            ..self.clone()
+        };
+        match field {
+            "size" => next.size = chosen.size,
+            "sort" => next.sort = chosen.sort,
+            "state" => next.state = chosen.state,
+            _ => return self.clone(),
+        }
+        next
+    }
+}
+
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+mod url_params {
+    /// A tiny `application/x-www-form-urlencoded` writer (no dependency needed in the wasm).
+    #[derive(Default)]
+    pub struct Builder(String);
+
+    impl Builder {
+        pub fn push(&mut self, key: &str, value: &str) {
+            if !self.0.is_empty() {
+                self.0.push('&');
+            }
+            self.0.push_str(key);
+            self.0.push('=');
+            for b in value.bytes() {
+                match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        self.0.push(b as char)
+                    }
+                    b' ' => self.0.push('+'),
+                    _ => self.0.push_str(&format!("%{b:02X}")),
+                }
+            }
+        }
+
+        pub fn finish(self) -> String {
+            self.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> (DirectoryQuery, Vec<String>) {
+        DirectoryQuery::parse(pairs.iter().copied())
+    }
+
+    #[test]
+    fn a_choice_changes_its_field_only_and_goes_back_to_page_one() {
+        let (view, _) = parse(&[("page", "4"), ("q", "ana"), ("state", "inactive")]);
+        let next = view.with_choice("size", "100");
+        assert_eq!(
+            (next.size, next.page, next.q.as_str(), next.state),
+            (100, 1, "ana", StateView::Inactive)
+        );
+        let next = view.with_choice("sort", "descending");
+        assert_eq!((next.sort, next.size, next.page), (Sort::Descending, 25, 1));
+        assert_eq!(
+            view.with_choice("state", "deleted").state,
+            StateView::Deleted
+        );
+        assert_eq!(view.with_choice("state", "bogus").state, StateView::Active);
+        assert_eq!(view.with_choice("colour", "red"), view);
+    }
+
+    #[test]
+    fn a_full_query_parses() {
+        let (q, problems) = parse(&[
+            ("page", "3"),
+            ("size", "50"),
+            ("sort", "descending"),
+            ("state", "inactive"),
+            ("q", " ana "),
+        ]);
+        assert!(problems.is_empty());
+        assert_eq!(
+            q,
+            DirectoryQuery {
+                page: 3,
+                size: 50,
+                sort: Sort::Descending,
+                state: StateView::Inactive,
+                q: "ana".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_fall_back_with_a_message() {
+        let (q, problems) = parse(&[
+            ("page", "-1"),
+            ("size", "7"),
+            ("sort", "sideways"),
+            ("state", "<script>"),
+            ("page", ""),
+        ]);
+        assert_eq!(q, DirectoryQuery::default());
+        assert_eq!(problems.len(), 5);
+        assert!(problems[1].contains("25, 50, 100 or 500"));
+        let (_, problems) = parse(&[("page", "99999999999999999999")]);
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn long_searches_are_cut() {
+        let long = "é".repeat(500);
+        let (q, problems) = parse(&[("q", &long)]);
+        assert_eq!(q.q.chars().count(), MAX_SEARCH_LEN);
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn query_strings_round_trip_and_leave_defaults_out() {
+        assert_eq!(DirectoryQuery::default().href(), "/users");
+        let q = DirectoryQuery {
+            page: 2,
+            size: 100,
+            sort: Sort::Descending,
+            state: StateView::Any,
+            q: "Zoë & co".into(),
+        };
+        let qs = q.to_query_string();
+        assert_eq!(
+            qs,
+            "page=2&size=100&sort=descending&state=any&q=Zo%C3%AB+%26+co"
+        );
+        let decoded: Vec<(String, String)> = url::form_urlencoded::parse(qs.as_bytes())
+            .into_owned()
+            .collect();
+        let (back, problems) =
+            DirectoryQuery::parse(decoded.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert!(problems.is_empty());
+        assert_eq!(back, q);
+    }
+}

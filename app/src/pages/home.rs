@@ -1,0 +1,56 @@
+//! `/`: what the portal is, a sign-in (or the way to the dashboard when signed in), which
+//! Genesys Cloud it talks to, and a button that checks the connection.
+
+use leptos::prelude::*;
+
+use crate::{
+    api::CheckUpstream,
+    model::SessionSummary,
+    ui::{reachability_text, ErrorView, SignInForm, SummaryResource},
+};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let summary = SummaryResource::get().0;
+    let check = ServerAction::<CheckUpstream>::new();
+    view! {
+        <section class="hero">
+            <h1>"Genesys Cloud, for agents and admins"</h1>
+            <p class="lead">
+                "Sign in with your Genesys Cloud account to see your profile and presence, browse your organisation's directory and export it."
+            </p>
+            <Suspense fallback=|| ()>
+                {let summary = summary.clone(); move || { let summary = summary.clone(); Suspend::new(async move {
+                    match summary.await {
+                        Ok(SessionSummary { user_name: Some(name), .. }) => view! {
+                            <p>"Signed in as " <strong>{name}</strong> ". " <a href="/dashboard" class="button button-primary">"Open your dashboard"</a></p>
+                        }.into_any(),
+                        Ok(SessionSummary { upstream, .. }) => view! {
+                            <SignInForm/>
+                            {upstream.is_sandbox().then(|| view! {
+                                <p class="muted small" data-testid="sandbox-note">
+                                    "No Genesys Cloud org is configured, so this portal runs against its built-in sandbox: a local Genesys Cloud with 1,250 invented users. Configure GENESYS_REGION and GENESYS_CLIENT_ID to use a real org."
+                                </p>
+                            })}
+                        }.into_any(),
+                        Err(e) => view! { <ErrorView error=e/> }.into_any(),
+                    }
+                })}}
+            </Suspense>
+        </section>
+        <section class="card">
+            <h2>"Connection"</h2>
+            <ActionForm action=check>
+                <button type="submit" class="button" data-testid="check-upstream">"Check the connection to Genesys Cloud"</button>
+            </ActionForm>
+            <p data-testid="upstream-check" aria-live="polite">
+                {move || match check.value().get() {
+                    None if check.pending().get() => "Checking…".to_string(),
+                    None => String::new(),
+                    Some(Ok(c)) => reachability_text(&c),
+                    Some(Err(e)) => e.to_string(),
+                }}
+            </p>
+        </section>
+    }
+}

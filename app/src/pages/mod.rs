@@ -1,0 +1,19 @@
+//! One file per route. Pages use `ui`, `api` and `model`; nothing but the router imports them.
+
+mod auth_failed;
+mod dashboard;
+mod directory;
+mod export;
+mod home;
+mod not_found;
+mod service;
+mod user_detail;
+
+pub use auth_failed::AuthFailedPage;
+pub use dashboard::DashboardPage;
+pub use directory::DirectoryPage;
+pub use export::ExportPage;
+pub use home::HomePage;
+pub use not_found::NotFoundPage;
+pub use service::ServicePage;
+pub use user_detail::UserDetailPage;

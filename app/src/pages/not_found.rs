@@ -1,0 +1,10 @@
+//! Any path no route matches: the error view, answering 404.
+
+use leptos::prelude::*;
+
+use crate::{model::AppError, ui::ErrorView};
+
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! { <ErrorView error=AppError::NotFound/> }
+}

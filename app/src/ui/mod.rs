@@ -1,0 +1,16 @@
+//! Widgets the pages share: the header, the session summary it and the pages read, the sign-in
+//! and sign-out forms, error and loading views, avatars and presence, countdowns.
+
+mod avatar;
+mod feedback;
+mod forms;
+mod header;
+mod summary;
+mod time;
+
+pub use avatar::{initials, presence_class, Avatar};
+pub use feedback::{reachability_text, ErrorView, Loading};
+pub use forms::{return_path_for, LogoutForm, SignInForm};
+pub use header::Header;
+pub use summary::SummaryResource;
+pub use time::{ago, countdown, format_countdown};

@@ -1,0 +1,91 @@
+//! The guard in front of every API route: the bearer token, then the token's rate limit (with
+//! Genesys' `inin-ratelimit-*` headers), then the injected faults, in that order.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+
+use crate::ratelimit::RateStatus;
+use crate::respond::ApiError;
+use crate::SandboxState;
+
+const ALLOWED: HeaderName = HeaderName::from_static("inin-ratelimit-allowed");
+const COUNT: HeaderName = HeaderName::from_static("inin-ratelimit-count");
+const RESET: HeaderName = HeaderName::from_static("inin-ratelimit-reset");
+
+fn rate_headers(response: &mut Response, rate: &RateStatus) {
+    let h = response.headers_mut();
+    h.insert(ALLOWED, HeaderValue::from(rate.allowed));
+    h.insert(COUNT, HeaderValue::from(rate.count));
+    h.insert(RESET, HeaderValue::from(rate.reset_secs));
+}
+
+pub(super) fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+        .header(header::WWW_AUTHENTICATE, "Bearer realm=\"sandbox\"")
+}
+
+/// Checks the bearer token, counts the request against the token's limit and applies the
+/// injected faults, in that order; the handlers find the `TokenContext` in the extensions.
+pub(crate) async fn guard(State(s): State<SandboxState>, mut req: Request, next: Next) -> Response {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        })
+        .filter(|t| !t.is_empty());
+    let Some(bearer) = bearer else {
+        return unauthorized(
+            "authentication.required",
+            "No authentication bearer token specified in authorization header.",
+        )
+        .into_response();
+    };
+    let Some(ctx) = s.store().validate(&bearer) else {
+        return unauthorized("bad.credentials", "Invalid login credentials.").into_response();
+    };
+    let rate = s.inner.limiter.hit(&ctx.key);
+    if rate.exceeded || s.inner.faults.roll_rate_limit() {
+        let retry = if rate.exceeded { rate.reset_secs } else { 1 };
+        let mut response = ApiError::templated(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too.many.requests",
+            "Rate limit exceeded the maximum. [{limit}] requests for [{window}] seconds",
+            &[
+                ("limit", rate.allowed.to_string()),
+                ("window", "60".to_string()),
+            ],
+        )
+        .header(header::RETRY_AFTER, retry.to_string())
+        .into_response();
+        rate_headers(&mut response, &rate);
+        return response;
+    }
+    if s.inner.faults.roll_error() {
+        let status = [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_GATEWAY,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::GATEWAY_TIMEOUT,
+        ][rand::thread_rng().gen_range(0..4)];
+        let code = match status {
+            StatusCode::INTERNAL_SERVER_ERROR => "internal.server.error",
+            StatusCode::BAD_GATEWAY => "bad.gateway",
+            StatusCode::SERVICE_UNAVAILABLE => "service.unavailable",
+            _ => "gateway.timeout",
+        };
+        return ApiError::new(status, code, "The service is unavailable (sandbox fault).")
+            .into_response();
+    }
+    req.extensions_mut().insert(ctx);
+    let mut response = next.run(req).await;
+    rate_headers(&mut response, &rate);
+    response
+}

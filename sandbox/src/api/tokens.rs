@@ -1,0 +1,53 @@
+//! `GET /api/v2/tokens/me` (who the token belongs to: org, client, scopes, idle time) and
+//! `DELETE /api/v2/tokens/me` (revokes it).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use genesys::{EntityRef, OAuthClientRef, TokenInfo};
+
+use crate::respond::ApiError;
+use crate::store::TokenContext;
+use crate::SandboxState;
+
+/// `GET /api/v2/tokens/me`.
+pub(crate) async fn tokens_me(
+    State(s): State<SandboxState>,
+    Extension(ctx): Extension<TokenContext>,
+) -> Result<Response, ApiError> {
+    let org = s.org();
+    let org_ref = EntityRef {
+        id: org.id.to_string(),
+        name: Some(org.name.clone()),
+        self_uri: Some(format!("/api/v2/organizations/{}", org.id)),
+    };
+    let client_name = s.client(&ctx.client_id).map(|c| c.name.clone());
+    let info = TokenInfo {
+        organization: org_ref.clone(),
+        home_organization: Some(org_ref.clone()),
+        authorized_scope: ctx.scopes.clone(),
+        cloned_user: None,
+        date_token_idles: Some(crate::org::iso_millis((ctx.expires_ms / 1000) as i64)),
+        oauth_client: OAuthClientRef {
+            self_uri: Some(format!("/api/v2/oauth/clients/{}", ctx.client_id)),
+            id: ctx.client_id.clone(),
+            name: client_name,
+            organization: Some(EntityRef {
+                id: org_ref.id.clone(),
+                name: None,
+                self_uri: None,
+            }),
+        },
+    };
+    Ok(Json(info).into_response())
+}
+
+/// `DELETE /api/v2/tokens/me`: revokes the calling token.
+pub(crate) async fn delete_tokens_me(
+    State(s): State<SandboxState>,
+    Extension(ctx): Extension<TokenContext>,
+) -> Response {
+    s.store().revoke_access(&ctx.key);
+    StatusCode::NO_CONTENT.into_response()
+}

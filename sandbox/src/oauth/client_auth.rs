@@ -1,0 +1,84 @@
+//! Who is calling the token endpoint: a confidential client by HTTP Basic only (RFC 6749
+//! §2.3.1, secrets compared in constant time), a public client by its `client_id`.
+
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use genesys::ClientSecret;
+use subtle::ConstantTimeEq;
+
+use super::Params;
+use crate::config::ClientConfig;
+use crate::respond::TokenError;
+use crate::SandboxState;
+
+/// Who is calling the token endpoint.
+pub(super) fn authenticate<'a>(
+    s: &'a SandboxState,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Result<&'a ClientConfig, TokenError> {
+    if form.get("client_secret").is_some() {
+        return Err(TokenError::invalid_client(
+            "Send the client secret with HTTP Basic authentication, not in the body.",
+        ));
+    }
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().unwrap_or("");
+        let encoded = value
+            .strip_prefix("Basic ")
+            .or_else(|| value.strip_prefix("basic "))
+            .ok_or_else(|| {
+                TokenError::invalid_client("Only HTTP Basic client authentication is supported.")
+            })?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| TokenError::invalid_client("The Basic credentials are malformed."))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| TokenError::invalid_client("The Basic credentials are malformed."))?;
+        let id = percent_decode(id);
+        let secret = ClientSecret::new(percent_decode(secret));
+        let client = s
+            .client(&id)
+            .ok_or_else(|| TokenError::invalid_client("Client authentication failed."))?;
+        let expected = client
+            .secret
+            .as_deref()
+            .ok_or_else(|| TokenError::invalid_client("Client authentication failed."))?;
+        let matches: bool = expected.as_bytes().ct_eq(secret.secret().as_bytes()).into();
+        if !matches {
+            return Err(TokenError::invalid_client("Client authentication failed."));
+        }
+        if form
+            .get("client_id")
+            .is_some_and(|body_id| body_id != client.id)
+        {
+            return Err(TokenError::invalid_request(
+                "client_id does not match the authenticated client.",
+            ));
+        }
+        return Ok(client);
+    }
+    let id = form
+        .get("client_id")
+        .ok_or_else(|| TokenError::invalid_client("Client authentication is required."))?;
+    let client = s
+        .client(id)
+        .ok_or_else(|| TokenError::invalid_client("Client authentication failed."))?;
+    if !client.is_public() {
+        return Err(TokenError::invalid_client(
+            "This is a confidential client: authenticate with HTTP Basic.",
+        ));
+    }
+    Ok(client)
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,80 @@
+//! The OAuth routes of the Backend-for-Frontend: start a PKCE login (POST), finish it at the
+//! callback, and sign out (POST). `app::backend::signin` does the work; these map its results
+//! to redirects. Tokens stay on the server; the browser only gets a cookie.
+
+use std::sync::Arc;
+
+use app::backend::{portal::Portal, session::StoreUnavailable, signin};
+use axum::{
+    extract::{Form, RawQuery, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::limits::LoginLimiter;
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    return_to: String,
+}
+
+fn unavailable(_: StoreUnavailable) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The session store is unavailable; try again shortly.",
+    )
+        .into_response()
+}
+
+/// POST /auth/login: a fresh verifier, state and issuer for this browser, then off to Genesys.
+pub async fn login(
+    State(portal): State<Arc<Portal>>,
+    State(limiter): State<LoginLimiter>,
+    session: Session,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !limiter.try_acquire() {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "5")],
+            "Too many sign-ins are starting right now; try again in a few seconds.",
+        )
+            .into_response();
+    }
+    match signin::start(&portal, &session, &form.return_to).await {
+        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// GET /auth/callback: on to where the sign-in started, or to the failure page; never back to
+/// the URL with the code, and with no referrer that could leak it.
+pub async fn callback(
+    State(portal): State<Arc<Portal>>,
+    session: Session,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match signin::finish(&portal, &session, raw.as_deref().unwrap_or_default()).await {
+        Ok(next) => {
+            let mut response = Redirect::to(&next).into_response();
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            response
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+/// POST /auth/logout: revoke the token at Genesys, destroy the session, and go home (or on to
+/// Genesys' own logout page when configured).
+pub async fn logout(State(portal): State<Arc<Portal>>, session: Session) -> Response {
+    match signin::sign_out(&portal, &session).await {
+        Ok(next) => Redirect::to(&next).into_response(),
+        Err(e) => unavailable(e),
+    }
+}

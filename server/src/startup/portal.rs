@@ -1,0 +1,84 @@
+//! The portal's shared state from the configuration and the connection: the Genesys client,
+//! export jobs, the client-credentials token manager when configured, admins and session limits.
+
+use std::{sync::Arc, time::Duration};
+
+use app::backend::{
+    admins::AdminPolicy,
+    export::ExportJobs,
+    grants::GrantStore,
+    portal::{Portal, SessionSettings},
+};
+use genesys::{
+    ClientCredentialsSource, ClientId, ClientOptions, ClientSecret, GenesysClient, TokenManager,
+    TokenManagerConfig, WebhookConfig, WebhookSecret,
+};
+
+use super::upstream::Connection;
+use crate::config::{Config, ServiceClientSettings};
+
+pub fn assemble(
+    config: &Config,
+    connection: &Connection,
+    grants: GrantStore,
+) -> Result<Portal, String> {
+    let options = ClientOptions {
+        request_timeout: config.request_timeout.min(Duration::from_secs(20)),
+        ..Default::default()
+    };
+    let genesys = GenesysClient::new(connection.environment.clone(), options)
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let exports = ExportJobs::new(config.data_dir.join("exports"))
+        .map_err(|e| format!("export folder in `{}`: {e}", config.data_dir.display()))?;
+    let service = match &config.service_client {
+        Some(settings) => Some(token_manager(config, settings, &genesys)?),
+        None => None,
+    };
+    Ok(Portal {
+        genesys,
+        oauth_client: connection.oauth_client.clone(),
+        upstream: connection.upstream.clone(),
+        scopes: config.scopes.clone(),
+        org: config.org.clone(),
+        provider: config.provider.clone(),
+        public_origin: config.public_origin(),
+        genesys_logout: config.genesys_logout,
+        grants,
+        exports: Arc::new(exports),
+        service,
+        export_as_service: config.export_as_service,
+        admins: match &config.admins {
+            None => AdminPolicy::Everyone,
+            Some(list) => AdminPolicy::Listed(list.clone()),
+        },
+        settings: SessionSettings {
+            idle_timeout: config.idle_timeout,
+            absolute_timeout: config.absolute_timeout,
+            pending_login_ttl: config.pending_login_ttl,
+            ..Default::default()
+        },
+    })
+}
+
+/// The client-credentials token manager of the service identity, with its webhook if set.
+fn token_manager(
+    config: &Config,
+    settings: &ServiceClientSettings,
+    genesys: &GenesysClient,
+) -> Result<Arc<TokenManager>, String> {
+    let source = ClientCredentialsSource::new(
+        genesys.clone(),
+        ClientId::new(settings.client_id.clone()),
+        ClientSecret::new(settings.client_secret.clone()),
+        settings.scopes.clone(),
+    );
+    let mut manager_config = TokenManagerConfig::new(settings.scopes.clone());
+    if let Some((url, secret)) = &config.webhook {
+        manager_config.webhook = Some(WebhookConfig::new(
+            url.clone(),
+            WebhookSecret::new(secret.as_bytes().to_vec()),
+        ));
+    }
+    TokenManager::start(Arc::new(source), manager_config)
+        .map_err(|e| format!("the client-credentials token manager cannot start: {e}"))
+}

@@ -1,0 +1,96 @@
+//! The router: the server's routes and Leptos' pages, under the layers every request passes
+//! through, outermost first: trace span, request scope, timeout, body limit, security headers,
+//! CSRF check, session, session into the scope.
+
+use axum::{
+    body::Body,
+    middleware::{from_fn, from_fn_with_state},
+    routing::{get, post},
+    Router,
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use app::{shell, App};
+
+use crate::{
+    config::Config,
+    middleware,
+    routes::{self, auth, export, health},
+    scope, ServerState,
+};
+
+/// The largest request body accepted (forms and server-function arguments are small).
+const MAX_BODY: usize = 256 * 1024;
+
+pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Router {
+    let portal = state.portal.clone();
+    let site = state.site.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", post(auth::logout))
+        .route("/api/{*fn_name}", post(routes::server_fns))
+        .route("/export/{id}/users.csv", get(export::download))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .leptos_routes_with_context(
+            &state,
+            page_routes(),
+            {
+                let portal = portal.clone();
+                move || provide_context(portal.clone())
+            },
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(from_fn(scope::scope_session))
+        .layer(session_layer(config, sessions))
+        .layer(from_fn_with_state(site.clone(), middleware::require_same_origin))
+        .layer(from_fn_with_state(site, middleware::security_headers))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(from_fn_with_state(Some(portal), scope::scope_requests))
+        // Spans name the path only: query strings carry authorization codes and states.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<Body>| {
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
+        .with_state(state)
+}
+
+/// The app's page routes, generated once per process. Generating them renders the app with
+/// resource loading switched off process-wide (leptos_server's `SuppressResourceLoad` is a
+/// global flag), so a page rendering meanwhile, for another portal in the same process, would
+/// wait forever for its data.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// The session cookie: `HttpOnly; SameSite=Lax; Path=/`, `Secure` with the `__Host-` prefix
+/// unless the site is plain-HTTP loopback; it expires after the idle timeout.
+fn session_layer(config: &Config, sessions: SqliteStore) -> SessionManagerLayer<SqliteStore> {
+    let secure = config.secure_cookie();
+    let name = if secure {
+        "__Host-portal-session"
+    } else {
+        "portal-session"
+    };
+    SessionManagerLayer::new(sessions)
+        .with_name(name)
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            config.idle_timeout.as_secs() as i64,
+        )))
+}
