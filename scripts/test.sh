@@ -28,14 +28,14 @@ export LEPTOS_RELOAD_PORT=3001
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "clippy, server side (ssr): genesys, sandbox, conformance, app, server"
-cargo clippy -p genesys -p sandbox -p conformance -p app -p server --all-targets --locked -- -D warnings
+step "clippy, server side (ssr): genesys, sandbox, conformance, guest_idp, app, server"
+cargo clippy -p genesys -p sandbox -p conformance -p guest_idp -p app -p server --all-targets --locked -- -D warnings
 
 step "clippy, browser side (hydrate, wasm32): app, frontend"
 cargo clippy -p frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "unit and integration tests of every crate"
-cargo test -p genesys -p sandbox -p conformance -p app -p server --locked
+cargo test -p genesys -p sandbox -p conformance -p guest_idp -p app -p server --locked
 
 step "build the app (cargo leptos build)"
 cargo leptos build

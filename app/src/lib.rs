@@ -21,8 +21,8 @@ use leptos_router::{
 
 use crate::{
     pages::{
-        AuthFailedPage, DashboardPage, DirectoryPage, ExportPage, HomePage, NotFoundPage,
-        ServicePage, UserDetailPage,
+        AuthFailedPage, DashboardPage, DirectoryPage, ExportPage, GuestDetailPage, GuestHomePage,
+        GuestsPage, HomePage, NotFoundPage, ServicePage, UserDetailPage,
     },
     ui::{Header, SummaryResource},
 };
@@ -77,6 +77,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/export/:id") view=ExportPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/:id") view=UserDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/service") view=ServicePage ssr=SsrMode::Async/>
+                    <Route path=path!("/guests") view=GuestsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/guests/:id") view=GuestDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/guest") view=GuestHomePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -13,3 +13,9 @@ pub const SERVICE_CLIENT_ID: &str = "portal-service";
 pub const SERVICE_CLIENT_SECRET: &str = "sandbox-service-secret";
 /// A public client with only `user-basic-info`, so the users endpoints answer 403.
 pub const LIMITED_CLIENT_ID: &str = "portal-limited";
+
+/// The client the sandbox's Web Messaging side (Genesys' "OpenID Connect Messenger
+/// Configuration" integration) uses at the portal's guest identity provider.
+pub const GUEST_IDP_CLIENT_ID: &str = "genesys-webmessaging";
+/// The secret of [`GUEST_IDP_CLIENT_ID`], registered at the portal's provider by default.
+pub const GUEST_IDP_CLIENT_SECRET: &str = "sandbox-webmessaging-secret";

@@ -80,7 +80,44 @@ pub struct Config {
     pub admins: Option<Vec<String>>,
     /// Where the token manager posts its lifecycle events, and the HMAC key that signs them.
     pub webhook: Option<(url::Url, String)>,
+    /// Who may provision guests: `None` means every signed-in user (sandbox only).
+    pub guest_managers: Option<Vec<String>>,
+    /// The relying party of the guest identity provider: Genesys' "OpenID Connect Messenger
+    /// Configuration" integration.
+    pub guest_client: GuestClientSettings,
 }
+
+/// The one relying party of the guest identity provider (Genesys' Web Messaging side).
+#[derive(Clone)]
+pub struct GuestClientSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Where the provider may send codes: the page hosting the Messenger (`/guest` here).
+    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for GuestClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestClientSettings")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The issuer URL of the guest identity provider.
+    pub fn guest_issuer(&self) -> Url {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{GUEST_IDP_PATH}")).expect("the public URL plus a path is a URL")
+    }
+}
+
+/// Where the guest identity provider is mounted; its issuer is the public URL plus this path.
+pub const GUEST_IDP_PATH: &str = "/guest-idp";
 
 impl Config {
     /// Whether the session cookie may drop `Secure` and the `__Host-` prefix: only for
@@ -279,6 +316,11 @@ pub fn from_vars(
         None if matches!(upstream, UpstreamConfig::Sandbox(_)) => None,
         None => Some(Vec::new()),
     };
+    let guest_managers = match get("PORTAL_GUEST_MANAGERS") {
+        Some(list) => Some(split_scopes(&list)),
+        None => admins.clone(),
+    };
+    let guest_client = guest_client(&get, &upstream, &public_url, &mut errors);
     let webhook = match (get("PORTAL_WEBHOOK_URL"), get("PORTAL_WEBHOOK_SECRET")) {
         (None, None) => None,
         (Some(raw), Some(secret)) => match url::Url::parse(&raw) {
@@ -326,7 +368,71 @@ pub fn from_vars(
         export_as_service,
         admins,
         webhook,
+        guest_managers,
+        guest_client,
     })
+}
+
+/// `PORTAL_GUEST_CLIENT_ID` / `_SECRET` / `_REDIRECT_URIS` / `_SCOPES`: the relying party the
+/// org's Genesys integration uses at the guest provider; on the sandbox, the sandbox's own.
+fn guest_client(
+    get: &dyn Fn(&str) -> Option<String>,
+    upstream: &UpstreamConfig,
+    public_url: &Url,
+    errors: &mut Vec<String>,
+) -> GuestClientSettings {
+    let base = public_url.as_str().trim_end_matches('/');
+    let redirect_uris = match get("PORTAL_GUEST_REDIRECT_URIS") {
+        Some(list) => {
+            let uris = split_scopes(&list);
+            for uri in &uris {
+                match Url::parse(uri) {
+                    Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(&u)) => {}
+                    _ => errors.push(format!(
+                        "PORTAL_GUEST_REDIRECT_URIS: `{uri}` is not an https URL (http only on loopback)"
+                    )),
+                }
+            }
+            uris
+        }
+        None => vec![format!("{base}/guest")],
+    };
+    let scopes = get("PORTAL_GUEST_SCOPES")
+        .map(|s| split_scopes(&s))
+        .unwrap_or_else(|| {
+            ["openid", "email", "profile", "offline_access"]
+                .map(String::from)
+                .to_vec()
+        });
+    let (client_id, client_secret) = match (
+        get("PORTAL_GUEST_CLIENT_ID"),
+        get("PORTAL_GUEST_CLIENT_SECRET"),
+    ) {
+        (Some(id), Some(secret)) => {
+            if secret.len() < 16 {
+                errors.push("PORTAL_GUEST_CLIENT_SECRET must be at least 16 characters".into());
+            }
+            (id, secret)
+        }
+        (None, None) if matches!(upstream, UpstreamConfig::Sandbox(_)) => (
+            sandbox::GUEST_IDP_CLIENT_ID.to_string(),
+            sandbox::GUEST_IDP_CLIENT_SECRET.to_string(),
+        ),
+        (None, None) => {
+            // A real org without a guest client: the provider runs, but nobody may redeem codes.
+            (String::new(), String::new())
+        }
+        _ => {
+            errors.push("PORTAL_GUEST_CLIENT_ID and PORTAL_GUEST_CLIENT_SECRET go together".into());
+            (String::new(), String::new())
+        }
+    };
+    GuestClientSettings {
+        client_id,
+        client_secret,
+        redirect_uris,
+        scopes,
+    }
 }
 
 fn split_scopes(raw: &str) -> Vec<String> {

@@ -41,7 +41,8 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
     let mut connection = startup::upstream::connect(config)
         .await
         .map_err(|e| vec![e])?;
-    let portal = startup::portal::assemble(config, &connection, storage.grants)
+    let portal = startup::portal::assemble(config, &connection, storage.grants, storage.pool)
+        .await
         .map(Arc::new)
         .map_err(|e| vec![e])?;
     let state = ServerState {

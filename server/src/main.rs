@@ -52,9 +52,14 @@ async fn main() {
             exit_with(&[format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}")])
         });
     tracing::info!(%addr, public = %config.public_url, upstream = %built.portal.upstream.label(), "genesys-portal listening");
-    let served = axum::serve(listener, built.router.into_make_service())
-        .with_graceful_shutdown(stopping.cancelled_owned())
-        .await;
+    let served = axum::serve(
+        listener,
+        built
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopping.cancelled_owned())
+    .await;
     if let Err(e) = served {
         exit_with(&[format!("server error: {e}")]);
     }

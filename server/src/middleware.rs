@@ -11,13 +11,16 @@ use axum::{
 
 use app::backend::headers::{content_security_policy, NO_STORE};
 
-use crate::config::Config;
+use crate::config::{Config, GUEST_IDP_PATH};
 
 /// The site's own origin, for the checks below.
 #[derive(Clone)]
 pub struct SiteOrigin {
     pub origin: String,
     pub https: bool,
+    /// POST endpoints that other servers call with their own credentials and no cookie (the
+    /// guest provider's token and userinfo endpoints): there is no ambient authority to forge.
+    pub credential_endpoints: std::sync::Arc<[String]>,
 }
 
 impl SiteOrigin {
@@ -25,6 +28,11 @@ impl SiteOrigin {
         SiteOrigin {
             origin: config.public_origin(),
             https: config.public_url.scheme() == "https",
+            credential_endpoints: [
+                format!("{GUEST_IDP_PATH}/token"),
+                format!("{GUEST_IDP_PATH}/userinfo"),
+            ]
+            .into(),
         }
     }
 }
@@ -36,10 +44,12 @@ pub async fn require_same_origin(
     request: Request,
     next: Next,
 ) -> Response {
+    let path = request.uri().path();
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    ) || site.credential_endpoints.iter().any(|p| p == path)
+    {
         return next.run(request).await;
     }
     let headers = request.headers();

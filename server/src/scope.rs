@@ -194,6 +194,11 @@ pub async fn scope_requests(
             .map(|p| p.as_str())
             .unwrap_or("/"),
     );
+    let cookies = request.headers().get_all(axum::http::header::COOKIE).iter();
+    let cookies: Vec<&str> = cookies.filter_map(|v| v.to_str().ok()).collect();
+    if !cookies.is_empty() {
+        scope.set_cookies(cookies.join("; "));
+    }
     if let Some(portal) = portal {
         scope.set_portal(portal);
     }

@@ -581,3 +581,41 @@ async fn pages_keep_loading_while_other_portals_start() {
         assert!(loader.await.unwrap() > 0, "pages were requested throughout");
     }
 }
+
+/// Genesys redeems guest codes server to server, with client credentials and no Origin: the
+/// CSRF check must let the provider's token endpoint answer (here: the wrong secret).
+#[tokio::test]
+async fn the_guest_providers_token_endpoint_answers_other_servers() {
+    let p = start(&[]).await;
+    let r = p
+        .http
+        .post(p.url("/guest-idp/token"))
+        .basic_auth(sandbox::GUEST_IDP_CLIENT_ID, Some("not-the-secret"))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    // Discovery names the portal's public URL as the issuer.
+    let d: serde_json::Value = p
+        .http
+        .get(p.url("/guest-idp/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["issuer"], p.url("/guest-idp"));
+    // A cross-site form POST to the provider's other endpoints is still refused.
+    let r = p
+        .http
+        .post(p.url("/guest-idp/end-session"))
+        .header(header::ORIGIN, "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

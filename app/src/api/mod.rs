@@ -5,6 +5,7 @@
 mod dashboard;
 mod directory;
 mod export;
+mod guests;
 pub mod page;
 mod service;
 mod session;
@@ -13,6 +14,12 @@ pub use dashboard::{get_dashboard, GetDashboard};
 pub use directory::{get_user_detail, list_directory, GetUserDetail, ListDirectory};
 pub use export::{
     cancel_export, get_export_progress, start_export, CancelExport, GetExportProgress, StartExport,
+};
+pub use guests::{
+    create_guest, delete_guest, get_guest, get_guest_signing_key, get_signed_in_guest, list_guests,
+    reinvite_guest, rotate_guest_signing_key, set_guest_disabled, CreateGuest, DeleteGuest,
+    GetGuest, GetGuestSigningKey, GetSignedInGuest, ListGuests, ReinviteGuest,
+    RotateGuestSigningKey, SetGuestDisabled,
 };
 pub use service::{get_service_status, rotate_service_token, GetServiceStatus, RotateServiceToken};
 pub use session::{

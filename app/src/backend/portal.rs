@@ -52,5 +52,9 @@ pub struct Portal {
     pub export_as_service: bool,
     /// Who may open the service page.
     pub admins: AdminPolicy,
+    /// Who may provision Web Messaging guests.
+    pub guest_managers: AdminPolicy,
+    /// The guests' OpenID Connect provider.
+    pub guest_idp: guest_idp::Idp,
     pub settings: SessionSettings,
 }

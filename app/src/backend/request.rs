@@ -38,6 +38,7 @@ struct Inner {
     target: OnceLock<String>,
     portal: OnceLock<Arc<Portal>>,
     session: OnceLock<tower_sessions::Session>,
+    cookies: OnceLock<String>,
     status: AtomicU16,
     panicked: AtomicBool,
     on_panic: Notify,
@@ -54,6 +55,7 @@ impl RequestScope {
             target: OnceLock::new(),
             portal: OnceLock::new(),
             session: OnceLock::new(),
+            cookies: OnceLock::new(),
             status: AtomicU16::new(0),
             panicked: AtomicBool::new(false),
             on_panic: Notify::new(),
@@ -109,6 +111,16 @@ impl RequestScope {
 
     pub fn session(&self) -> Option<tower_sessions::Session> {
         self.0.session.get().cloned()
+    }
+
+    /// The request's `Cookie` header, set once by the server: the guest provider's own cookie
+    /// is read from it. Never logged.
+    pub fn set_cookies(&self, cookies: impl Into<String>) {
+        let _ = self.0.cookies.set(cookies.into());
+    }
+
+    pub fn cookies(&self) -> Option<&str> {
+        self.0.cookies.get().map(String::as_str)
     }
 
     /// The HTTP status the rendered page asked for (the last error view shown wins).

@@ -13,6 +13,8 @@ pub(super) const PENDING_LOGINS: &str = "pending_logins";
 pub(super) const SIGNED_IN: &str = "signed_in";
 /// Session key of the last sign-in failure, shown once on `/auth/failed`.
 pub(super) const AUTH_FAILURE: &str = "auth_failure";
+/// Session key of a guest invitation link waiting to be shown once to the staff who made it.
+pub(super) const GUEST_INVITATION: &str = "guest_invitation";
 
 /// One sign-in this browser started and has not finished.
 #[derive(Serialize, Deserialize)]

@@ -18,6 +18,9 @@ pub async fn session_summary(
     Ok(SessionSummary {
         upstream: portal.upstream.clone(),
         is_admin: user.as_ref().is_some_and(|u| portal.admins.allows(u)),
+        manages_guests: user
+            .as_ref()
+            .is_some_and(|u| portal.guest_managers.allows(u)),
         user_name: user.map(|u| u.user_name),
     })
 }

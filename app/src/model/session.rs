@@ -12,6 +12,8 @@ pub struct SessionSummary {
     pub user_name: Option<String>,
     /// Whether the service page is open to this user.
     pub is_admin: bool,
+    /// Whether this user may provision Web Messaging guests.
+    pub manages_guests: bool,
 }
 
 /// Round trip to Genesys Cloud: how long its API takes to answer an unauthenticated request.

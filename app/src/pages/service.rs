@@ -4,7 +4,7 @@
 use leptos::{either::Either, prelude::*};
 
 use crate::{
-    api::{get_service_status, RotateServiceToken},
+    api::{get_guest_signing_key, get_service_status, RotateGuestSigningKey, RotateServiceToken},
     model::ServiceStatus,
     ui::{ago, countdown, format_countdown, reachability_text, ErrorView, Loading},
 };
@@ -54,7 +54,33 @@ pub fn ServicePage() -> impl IntoView {
                 }}
             </p>
         </section>
+        <GuestSigningKey/>
     }
+}
+
+/// The guest provider's signing key: which `kid` signs ID tokens now, and a rotation.
+#[component]
+fn GuestSigningKey() -> impl IntoView {
+    let rotate = ServerAction::<RotateGuestSigningKey>::new();
+    let kid = ArcResource::new(move || rotate.version().get(), |_| get_guest_signing_key());
+    view! {
+        <section class="card">
+            <h2>"Guest signing key"</h2>
+            <p class="muted small">"The key that signs guests' ID tokens. After a rotation the old public key stays in the JWKS until the tokens it signed have expired."</p>
+            <Transition fallback=|| ()>
+                {let kid = kid.clone(); move || { let kid = kid.clone(); Suspend::new(async move {
+                    match kid.await {
+                        Ok(k) => Either::Left(view! { <p>"Key id " <code data-testid="guest-signing-kid">{k}</code></p> }),
+                        Err(error) => Either::Right(view! { <ErrorView error/> }),
+                    }
+                })}}
+            </Transition>
+            <ActionForm action=rotate>
+                <button type="submit" class="button" data-testid="rotate-guest-key">"Rotate the signing key"</button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

@@ -22,12 +22,14 @@ pub fn Header() -> impl IntoView {
                             let label = s.upstream.label();
                             let user = s.user_name.clone();
                             let is_admin = s.is_admin;
+                            let manages_guests = s.manages_guests;
                             view! {
                                 <span class=badge_class data-testid="upstream-badge" title="The Genesys Cloud this portal talks to">{label}</span>
                                 <nav class="nav">
                                     {user.clone().map(|_| view! {
                                         <a href="/dashboard">"Dashboard"</a>
                                         <a href="/users">"Directory"</a>
+                                        {manages_guests.then(|| view! { <a href="/guests">"Guests"</a> })}
                                         {is_admin.then(|| view! { <a href="/admin/service">"Service"</a> })}
                                     })}
                                 </nav>

@@ -14,13 +14,17 @@ use genesys::{
     TokenManagerConfig, WebhookConfig, WebhookSecret,
 };
 
+use guest_idp::{ClientSecret as IdpClientSecret, Idp, IdpConfig, RelyingParty};
+use sqlx::SqlitePool;
+
 use super::upstream::Connection;
 use crate::config::{Config, ServiceClientSettings};
 
-pub fn assemble(
+pub async fn assemble(
     config: &Config,
     connection: &Connection,
     grants: GrantStore,
+    pool: SqlitePool,
 ) -> Result<Portal, String> {
     let options = ClientOptions {
         request_timeout: config.request_timeout.min(Duration::from_secs(20)),
@@ -30,6 +34,7 @@ pub fn assemble(
         .map_err(|e| format!("HTTP client: {e}"))?;
     let exports = ExportJobs::new(config.data_dir.join("exports"))
         .map_err(|e| format!("export folder in `{}`: {e}", config.data_dir.display()))?;
+    let guest_idp = guest_provider(config, pool).await?;
     let service = match &config.service_client {
         Some(settings) => Some(token_manager(config, settings, &genesys)?),
         None => None,
@@ -47,10 +52,9 @@ pub fn assemble(
         exports: Arc::new(exports),
         service,
         export_as_service: config.export_as_service,
-        admins: match &config.admins {
-            None => AdminPolicy::Everyone,
-            Some(list) => AdminPolicy::Listed(list.clone()),
-        },
+        admins: policy(&config.admins),
+        guest_managers: policy(&config.guest_managers),
+        guest_idp,
         settings: SessionSettings {
             idle_timeout: config.idle_timeout,
             absolute_timeout: config.absolute_timeout,
@@ -58,6 +62,47 @@ pub fn assemble(
             ..Default::default()
         },
     })
+}
+
+fn policy(listed: &Option<Vec<String>>) -> AdminPolicy {
+    match listed {
+        None => AdminPolicy::Everyone,
+        Some(list) => AdminPolicy::Listed(list.clone()),
+    }
+}
+
+/// The guests' OpenID Connect provider at `PORTAL_PUBLIC_URL/guest-idp`, with Genesys' Web
+/// Messaging side as its relying party.
+async fn guest_provider(config: &Config, pool: SqlitePool) -> Result<Idp, String> {
+    let mut idp = IdpConfig::new(config.guest_issuer(), config.data_dir.clone());
+    idp.secure_cookie = config.secure_cookie();
+    idp.after_sign_in_path = "/guest".into();
+    let client = &config.guest_client;
+    if !client.client_id.is_empty() {
+        idp.clients.push(RelyingParty {
+            client_id: client.client_id.clone(),
+            client_secret: IdpClientSecret::new(client.client_secret.clone()),
+            redirect_uris: client.redirect_uris.clone(),
+            allowed_scopes: client.scopes.clone(),
+        });
+    }
+    let idp = Idp::open(idp, pool)
+        .await
+        .map_err(|e| format!("the guest identity provider cannot start: {e}"))?;
+    tokio::spawn(purge_guest_grants(idp.clone()));
+    Ok(idp)
+}
+
+/// Every hour, deletes the provider's expired codes, sessions, tokens and invitations.
+async fn purge_guest_grants(idp: Idp) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = idp.purge_expired().await {
+            tracing::warn!(error = %e, "guest provider purge failed");
+        }
+    }
 }
 
 /// The client-credentials token manager of the service identity, with its webhook if set.

@@ -17,7 +17,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 use app::{shell, App};
 
 use crate::{
-    config::Config,
+    config::{Config, GUEST_IDP_PATH},
     middleware,
     routes::{self, auth, export, health},
     scope, ServerState,
@@ -39,6 +39,7 @@ pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Rou
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .nest_service(GUEST_IDP_PATH, portal.guest_idp.router())
         .leptos_routes_with_context(
             &state,
             page_routes(),

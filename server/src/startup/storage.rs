@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use app::backend::grants::GrantStore;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+    SqlitePool,
+};
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::SqliteStore;
 
@@ -13,6 +16,8 @@ use crate::config::Config;
 pub struct Storage {
     pub sessions: SqliteStore,
     pub grants: GrantStore,
+    /// The database itself, for the guest identity provider's tables.
+    pub pool: SqlitePool,
 }
 
 /// Opens (creating when missing) the database and starts its clean-up jobs.
@@ -40,7 +45,7 @@ pub async fn open(config: &Config) -> Result<Storage, String> {
         .migrate()
         .await
         .map_err(|e| format!("session database migration failed: {e}"))?;
-    let grants = GrantStore::new(pool)
+    let grants = GrantStore::new(pool.clone())
         .await
         .map_err(|e| format!("grant table: {e}"))?;
     tokio::spawn(
@@ -49,7 +54,11 @@ pub async fn open(config: &Config) -> Result<Storage, String> {
             .continuously_delete_expired(Duration::from_secs(60)),
     );
     tokio::spawn(prune_grants(grants.clone()));
-    Ok(Storage { sessions, grants })
+    Ok(Storage {
+        sessions,
+        grants,
+        pool,
+    })
 }
 
 /// Every five minutes, deletes the grants whose session can no longer exist.

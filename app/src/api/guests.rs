@@ -1,0 +1,87 @@
+//! Web Messaging guests: the staff's list, detail and actions (each a form POST that lands on
+//! the guest's page), and the guest's own "who am I" for the page an invitation lands on.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::backend::{guests, request};
+use crate::model::{AppError, GuestDetail, GuestList, GuestView};
+
+#[server]
+pub async fn list_guests(search: String, page: u32) -> Result<GuestList, AppError> {
+    let (portal, session) = request::context().await?;
+    guests::list(&portal, &session, &search, page).await
+}
+
+#[server]
+pub async fn get_guest(id: String) -> Result<GuestDetail, AppError> {
+    let (portal, session) = request::context().await?;
+    guests::detail(&portal, &session, &id).await
+}
+
+#[server]
+pub async fn create_guest(
+    given_name: String,
+    family_name: String,
+    email: String,
+    attributes: String,
+) -> Result<String, AppError> {
+    let (portal, session) = request::context().await?;
+    let id = guests::create(
+        &portal,
+        &session,
+        &given_name,
+        &family_name,
+        &email,
+        &attributes,
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/guests/{id}"));
+    Ok(id)
+}
+
+#[server]
+pub async fn reinvite_guest(id: String) -> Result<(), AppError> {
+    let (portal, session) = request::context().await?;
+    guests::reinvite(&portal, &session, &id).await?;
+    leptos_axum::redirect(&format!("/guests/{id}"));
+    Ok(())
+}
+
+#[server]
+pub async fn set_guest_disabled(id: String, disabled: bool) -> Result<(), AppError> {
+    let (portal, session) = request::context().await?;
+    guests::set_disabled(&portal, &session, &id, disabled).await?;
+    leptos_axum::redirect(&format!("/guests/{id}"));
+    Ok(())
+}
+
+#[server]
+pub async fn delete_guest(id: String) -> Result<(), AppError> {
+    let (portal, session) = request::context().await?;
+    guests::delete(&portal, &session, &id).await?;
+    leptos_axum::redirect("/guests");
+    Ok(())
+}
+
+/// The guest signed in at the guest provider in this browser, if any.
+#[server]
+pub async fn get_signed_in_guest() -> Result<Option<GuestView>, AppError> {
+    let portal = request::portal()?;
+    let cookies = request::RequestScope::current().and_then(|s| s.cookies().map(str::to_string));
+    guests::signed_in_guest(&portal, cookies.as_deref()).await
+}
+
+/// The `kid` that signs the guest provider's ID tokens now (admins only).
+#[server]
+pub async fn get_guest_signing_key() -> Result<String, AppError> {
+    let (portal, session) = request::context().await?;
+    guests::signing_key(&portal, &session).await
+}
+
+/// Rotates the guest provider's signing key (admins only); returns the new `kid`.
+#[server]
+pub async fn rotate_guest_signing_key() -> Result<String, AppError> {
+    let (portal, session) = request::context().await?;
+    guests::rotate_signing_key(&portal, &session).await
+}

@@ -1,0 +1,114 @@
+//! `/guests/:id`: one guest for the staff: who they are, the invitation link made just now
+//! (shown once), re-invite, disable or enable, delete, and their audit trail.
+
+use leptos::{either::Either, prelude::*};
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    api::{get_guest, DeleteGuest, ReinviteGuest, SetGuestDisabled},
+    model::GuestDetail,
+    ui::{ErrorView, Loading},
+};
+
+#[component]
+pub fn GuestDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let (reinvite, toggle, delete) = (
+        ServerAction::<ReinviteGuest>::new(),
+        ServerAction::<SetGuestDisabled>::new(),
+        ServerAction::<DeleteGuest>::new(),
+    );
+    // Each action lands back on this page: load it again once the action is done.
+    let detail = ArcResource::new(
+        move || (id.get(), reinvite.version().get(), toggle.version().get()),
+        |(id, _, _)| get_guest(id),
+    );
+    let actions = GuestActions {
+        reinvite,
+        toggle,
+        delete,
+    };
+    view! {
+        <p><a href="/guests">"← Guests"</a></p>
+        <Suspense fallback=|| view! { <Loading what="the guest"/> }>
+            {let detail = detail.clone(); move || { let detail = detail.clone(); Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => Either::Left(view! { <GuestView d actions/> }),
+                    Err(error) => Either::Right(view! { <ErrorView error/> }),
+                }
+            })}}
+        </Suspense>
+    }
+}
+
+/// What staff can do to a guest, each a form POST to a server function.
+#[derive(Clone, Copy)]
+struct GuestActions {
+    reinvite: ServerAction<ReinviteGuest>,
+    toggle: ServerAction<SetGuestDisabled>,
+    delete: ServerAction<DeleteGuest>,
+}
+
+#[component]
+fn GuestView(d: GuestDetail, actions: GuestActions) -> impl IntoView {
+    let g = d.guest;
+    let GuestActions {
+        reinvite,
+        toggle,
+        delete,
+    } = actions;
+    let state = if g.disabled { "disabled" } else { "active" };
+    let id = g.id.clone();
+    let (id_reinvite, id_toggle, id_delete) = (id.clone(), id.clone(), id.clone());
+    view! {
+        <section class="card">
+            <h1 data-testid="guest-detail-name">{g.name()}</h1>
+            <dl class="fields">
+                <dt>"Email"</dt><dd>{g.email.clone()}</dd>
+                <dt>"State"</dt><dd data-testid="guest-state">{state}</dd>
+                <dt>"Subject (sub)"</dt><dd><code>{id}</code></dd>
+                {g.attributes.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view()}
+            </dl>
+        </section>
+        {d.new_invitation.map(|link| view! {
+            <section class="card" data-testid="invitation">
+                <h2>"Invitation link"</h2>
+                <p class="muted">"Copy it to the guest now: it is shown once, works once, and expires."</p>
+                <label>"Link " <input readonly class="wide" value=link.url data-testid="invitation-link"/></label>
+            </section>
+        })}
+        <section class="card">
+            <h2>"Actions"</h2>
+            <div class="toolbar">
+                <ActionForm action=reinvite attr:class="inline-form">
+                    <input type="hidden" name="id" value=id_reinvite/>
+                    <button type="submit" class="button" data-testid="guest-reinvite">"New invitation link"</button>
+                </ActionForm>
+                <ActionForm action=toggle attr:class="inline-form">
+                    <input type="hidden" name="id" value=id_toggle/>
+                    <input type="hidden" name="disabled" value=(!g.disabled).to_string()/>
+                    <button type="submit" class="button" data-testid="guest-toggle">{if g.disabled { "Enable" } else { "Disable" }}</button>
+                </ActionForm>
+                <ActionForm action=delete attr:class="inline-form">
+                    <input type="hidden" name="id" value=id_delete/>
+                    <button type="submit" class="button" data-testid="guest-delete">"Delete"</button>
+                </ActionForm>
+            </div>
+            {move || [reinvite.value().get(), toggle.value().get(), delete.value().get()]
+                .into_iter()
+                .flatten()
+                .find_map(|r| r.err())
+                .map(|error| view! { <ErrorView error/> })}
+        </section>
+        <section class="card">
+            <h2>"Audit trail"</h2>
+            <ul class="audit" data-testid="guest-audit">
+                {d.events.into_iter().map(|e| view! {
+                    <li><span data-testid="guest-audit-action">{e.action}</span>" · "{e.actor}{e.detail.map(|d| format!(" · {d}"))}</li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,89 @@
+import { test, expect, Page } from '@playwright/test';
+import { signIn, waitHydrated } from './support';
+
+// Provisions a guest as the signed-in staff member and returns the invitation link shown once.
+// Opens an invitation link as the guest would: the link's page, then its Continue button.
+async function openInvitation(page: Page, link: string) {
+  const shown = await page.goto(link);
+  expect(shown?.status()).toBe(200);
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === link),
+    page.getByTestId('invitation-continue').click(),
+  ]);
+  return answer;
+}
+
+async function provision(page: Page, given: string, family: string, email: string): Promise<string> {
+  await page.goto('/guests');
+  await page.getByTestId('guest-given-name').fill(given);
+  await page.getByTestId('guest-family-name').fill(family);
+  await page.getByTestId('guest-email').fill(email);
+  await page.getByTestId('guest-attributes').fill('tier=gold\naccount=A-1001');
+  await page.getByTestId('guest-create').click();
+  await expect(page).toHaveURL(/\/guests\/[^/]+$/);
+  await expect(page.getByTestId('guest-detail-name')).toHaveText(`${given} ${family}`);
+  const link = await page.getByTestId('invitation-link').inputValue();
+  expect(link).toMatch(/\/guest-idp\/invite\/[A-Za-z0-9_-]{22,}$/);
+  return link;
+}
+
+test('an admin provisions a guest, who signs in once through the invitation link', async ({ page, browser }) => {
+  await page.goto('/');
+  await signIn(page);
+  await expect(page.getByRole('link', { name: 'Guests' })).toBeVisible();
+  const link = await provision(page, 'Zoë', 'Okafor', `zoe.okafor+${Date.now()}@example.com`);
+  await expect(page.getByTestId('guest-audit')).toContainText('created');
+  // Shown once: reloading the staff page does not show it again.
+  await page.reload();
+  await expect(page.getByTestId('invitation-link')).toHaveCount(0);
+
+  const guest = await browser.newContext();
+  const guestPage = await guest.newPage();
+  expect((await openInvitation(guestPage, link)).status()).toBe(303);
+  await expect(guestPage).toHaveURL(/\/guest$/);
+  await expect(guestPage.getByTestId('guest-signed-in-as')).toHaveText('Zoë Okafor');
+  await guest.close();
+
+  // The link works once.
+  const again = await browser.newContext();
+  const againPage = await again.newPage();
+  expect((await openInvitation(againPage, link)).status()).toBe(410);
+  await againPage.goto('/guest');
+  await expect(againPage.getByTestId('guest-signed-out')).toBeVisible();
+  await again.close();
+
+  // The list finds the guest.
+  await page.goto('/guests?q=okafor');
+  await expect(page.getByTestId('guest-name').first()).toHaveText('Zoë Okafor');
+});
+
+test('a disabled guest is refused at the invitation link', async ({ page, browser }) => {
+  await page.goto('/');
+  await signIn(page);
+  const link = await provision(page, 'Iker', 'Basterra', `iker.basterra+${Date.now()}@example.com`);
+  await page.getByTestId('guest-toggle').click();
+  await expect(page.getByTestId('guest-state')).toHaveText('disabled');
+  await expect(page.getByTestId('guest-audit')).toContainText('disabled');
+
+  const guest = await browser.newContext();
+  const guestPage = await guest.newPage();
+  expect((await openInvitation(guestPage, link)).status()).toBe(403);
+  await guestPage.goto('/guest');
+  await expect(guestPage.getByTestId('guest-signed-out')).toBeVisible();
+  await guest.close();
+});
+
+test('an admin rotates the guest signing key and the JWKS keeps the old one', async ({ page, request }) => {
+  await page.goto('/');
+  await signIn(page);
+  await page.goto('/admin/service');
+  const before = (await page.getByTestId('guest-signing-kid').innerText()).trim();
+  await waitHydrated(page);
+  await page.getByTestId('rotate-guest-key').click();
+  await expect(page.getByTestId('guest-signing-kid')).not.toHaveText(before);
+  const after = (await page.getByTestId('guest-signing-kid').innerText()).trim();
+  const jwks = await (await request.get('/guest-idp/jwks')).json();
+  const kids = jwks.keys.map((k: { kid: string }) => k.kid);
+  expect(kids).toContain(before);
+  expect(kids).toContain(after);
+});
