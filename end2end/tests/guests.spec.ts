@@ -87,3 +87,37 @@ test('an admin rotates the guest signing key and the JWKS keeps the old one', as
   expect(kids).toContain(before);
   expect(kids).toContain(after);
 });
+
+test('a guest chats with the sandbox agent as themselves, and the history survives a reload', async ({ page, browser }) => {
+  await page.goto('/');
+  await signIn(page);
+  const link = await provision(page, 'Amara', 'Nwosu', `amara.nwosu+${Date.now()}@example.com`);
+  const guest = await browser.newContext();
+  const guestPage = await guest.newPage();
+  expect((await openInvitation(guestPage, link)).status()).toBe(303);
+  await expect(guestPage.getByTestId('guest-signed-in-as')).toHaveText('Amara Nwosu');
+  // Sign-in at the provider (PKCE, nonce), the code exchanged at Genesys, back on the page.
+  await guestPage.getByTestId('chat-start').click();
+  await expect(guestPage).toHaveURL(/\/guest$/);
+  await waitHydrated(guestPage);
+  await expect(guestPage.getByTestId('chat-status')).toHaveText('Connected');
+  // The agent greets the guest by the name the provider vouched for.
+  await expect(guestPage.getByTestId('chat-text').first()).toContainText('Amara');
+  await expect(guestPage.getByTestId('agent-present')).toBeVisible();
+  await guestPage.getByTestId('chat-input').fill('Where is my parcel?');
+  await guestPage.getByTestId('chat-send').click();
+  await expect(guestPage.getByTestId('chat-text').filter({ hasText: 'Where is my parcel?' }).first()).toBeVisible();
+  const lines = guestPage.getByTestId('chat-line');
+  await expect(lines).toHaveCount(3);
+  await expect(lines.nth(2)).toContainText('Where is my parcel?');
+  // No token in the page's storage or markup.
+  const stored = await guestPage.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  expect(stored).toBe('{}{}');
+  // Reload: the same gateway session, its history replayed.
+  await guestPage.reload();
+  await waitHydrated(guestPage);
+  await expect(guestPage.getByTestId('chat-status')).toHaveText('Connected');
+  await expect(guestPage.getByTestId('chat-line')).toHaveCount(3);
+  await expect(guestPage.getByTestId('chat-text').nth(1)).toHaveText('Where is my parcel?');
+  await guest.close();
+});

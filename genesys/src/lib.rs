@@ -64,7 +64,9 @@ mod wire;
 
 pub use api::{ApiError, ApiResponse, RateLimitInfo, UserListQuery, MAX_PAGE_SIZE};
 pub use client::{
-    ClientBuildError, ClientOptions, GenesysClient, Reachability, MAX_SEARCH_PAGE_SIZE,
+    ClientBuildError, ClientOptions, GenesysClient, Reachability, SignedData,
+    WebDeploymentsAuthorizationResponse, WebDeploymentsOAuthExchangeRequest,
+    WebDeploymentsOAuthRequestParameters, WebDeploymentsRefreshJwtRequest, MAX_SEARCH_PAGE_SIZE,
 };
 pub use environment::{Environment, EnvironmentError, Region, ALL_REGION_DOMAINS};
 pub use oauth::{logout_url, AuthorizeRequest, ClientId, OAuthClientConfig, OAuthError, TokenSet};
@@ -74,7 +76,7 @@ pub use pkce::{
 };
 pub use retry::{Idempotency, RateGate, RetryPolicy};
 pub use secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CsrfState, PkceVerifier, RefreshToken,
+    AccessToken, AuthorizationCode, ClientSecret, CsrfState, GuestJwt, PkceVerifier, RefreshToken,
 };
 pub use token_manager::{
     check_token_info, sign_webhook_body, verify_webhook_signature, AcquireError, AuditEvent,

@@ -71,6 +71,12 @@ secret_type!(
     /// A PKCE code verifier (RFC 7636). Deliberately not `Clone`: it is used once.
     PkceVerifier
 );
+secret_type!(
+    /// The `jwt` Genesys' Web Messaging issues an authenticated guest (the Messenger's
+    /// session credential; bearer for `token/revoke`).
+    #[derive(Clone)]
+    GuestJwt
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ use crate::clients::{
     LIMITED_CLIENT_ID, PKCE_CLIENT_ID, SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET, WEB_CLIENT_ID,
     WEB_CLIENT_SECRET,
 };
+use crate::webmessaging::WebMessagingConfig;
 
 /// The most users a sandbox org can hold.
 pub const MAX_USERS: usize = 100_000;
@@ -40,6 +41,9 @@ pub struct SandboxConfig {
     pub state_file: Option<PathBuf>,
     /// The URL clients reach the sandbox at, when it is not `http://{bind}`.
     pub public_base_url: Option<Url>,
+    /// Genesys' Web Messaging side (deployment, guest token endpoints, gateway, agent); off
+    /// when `None` (the default).
+    pub web_messaging: Option<WebMessagingConfig>,
 }
 
 impl Default for SandboxConfig {
@@ -54,6 +58,7 @@ impl Default for SandboxConfig {
             faults: FaultSettings::default(),
             state_file: None,
             public_base_url: None,
+            web_messaging: None,
         }
     }
 }
@@ -76,6 +81,9 @@ impl SandboxConfig {
             if !seen.insert(client.id.as_str()) {
                 return Err(format!("client id {:?} is configured twice", client.id));
             }
+        }
+        if let Some(wm) = &self.web_messaging {
+            wm.validate()?;
         }
         Ok(())
     }
@@ -252,6 +260,11 @@ pub struct FaultSettings {
     pub token_endpoint_down: bool,
     /// `/oauth/token` answers 200 with a body that is not valid JSON.
     pub malformed_token_body: bool,
+    /// Share of guest frames on the Web Messaging gateway after which the socket is dropped
+    /// (no close frame, as when the network path dies).
+    pub socket_drop_rate: f64,
+    /// Added before every frame the gateway sends.
+    pub socket_delay: Duration,
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ impl Faults {
     pub fn replace(&self, mut settings: FaultSettings) {
         settings.error_rate = clamp_rate(settings.error_rate);
         settings.rate_limit_rate = clamp_rate(settings.rate_limit_rate);
+        settings.socket_drop_rate = clamp_rate(settings.socket_drop_rate);
         *self.write() = settings;
     }
 
@@ -67,6 +68,25 @@ impl Faults {
 
     pub fn set_malformed_token_body(&self, malformed: bool) {
         self.write().malformed_token_body = malformed;
+    }
+
+    /// Share (0..=1) of guest frames after which the gateway drops the socket.
+    pub fn set_socket_drop_rate(&self, rate: f64) {
+        self.write().socket_drop_rate = clamp_rate(rate);
+    }
+
+    /// Delay before every frame the gateway sends.
+    pub fn set_socket_delay(&self, delay: Duration) {
+        self.write().socket_delay = delay;
+    }
+
+    pub(crate) fn socket_delay(&self) -> Duration {
+        self.read().socket_delay
+    }
+
+    /// Draws whether the gateway drops this socket now.
+    pub(crate) fn roll_socket_drop(&self) -> bool {
+        roll(self.read().socket_drop_rate)
     }
 
     pub(crate) fn latency(&self) -> Duration {
@@ -112,6 +132,10 @@ pub struct FaultsBody {
     pub token_endpoint_down: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub malformed_token_body: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket_drop_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket_delay_ms: Option<u64>,
 }
 
 impl From<&FaultSettings> for FaultsBody {
@@ -122,6 +146,8 @@ impl From<&FaultSettings> for FaultsBody {
             rate_limit_rate: Some(s.rate_limit_rate),
             token_endpoint_down: Some(s.token_endpoint_down),
             malformed_token_body: Some(s.malformed_token_body),
+            socket_drop_rate: Some(s.socket_drop_rate),
+            socket_delay_ms: Some(u64::try_from(s.socket_delay.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 }
@@ -143,6 +169,12 @@ impl FaultsBody {
         }
         if let Some(m) = self.malformed_token_body {
             settings.malformed_token_body = m;
+        }
+        if let Some(r) = self.socket_drop_rate {
+            settings.socket_drop_rate = r;
+        }
+        if let Some(ms) = self.socket_delay_ms {
+            settings.socket_delay = Duration::from_millis(ms);
         }
     }
 }

@@ -23,6 +23,7 @@ mod respond;
 mod store;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+mod webmessaging;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,6 +49,11 @@ pub use config::{
 };
 pub use faults::{Faults, FaultsBody};
 pub use org::EMAIL_DOMAIN;
+pub use webmessaging::{
+    gateway_url, AgentScript, WebMessagingConfig, MAX_FRAME_BYTES, MAX_JWT_LIFETIME,
+    MAX_MESSAGE_CHARS, MAX_REFRESH_LIFETIME, MAX_SOCKET_MESSAGE_BYTES, MIN_REFRESH_LIFETIME,
+    WEB_DEPLOYMENT_ID,
+};
 
 use org::Org;
 use ratelimit::RateLimiter;
@@ -67,6 +73,8 @@ struct Inner {
     limiter: RateLimiter,
     faults: Faults,
     code_lifetime: Duration,
+    public_base_url: Option<Url>,
+    web_messaging: Option<Arc<webmessaging::WebMessaging>>,
 }
 
 impl SandboxState {
@@ -76,6 +84,13 @@ impl SandboxState {
             .validate()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let store = Store::open(config.state_file.clone())?;
+        let web_messaging = match &config.web_messaging {
+            Some(wm) => Some(Arc::new(
+                webmessaging::WebMessaging::new(wm)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+            )),
+            None => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 clients: config
@@ -88,6 +103,8 @@ impl SandboxState {
                 limiter: RateLimiter::new(config.rate_limit_per_minute),
                 faults: Faults::new(config.faults.clone()),
                 code_lifetime: config.code_lifetime,
+                public_base_url: config.public_base_url.clone(),
+                web_messaging,
             }),
         })
     }
@@ -138,7 +155,11 @@ pub fn router(state: SandboxState) -> Router {
             get(api::tokens_me).delete(api::delete_tokens_me),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), api::guard));
-    Router::new()
+    let mut router = Router::new();
+    if state.inner.web_messaging.is_some() {
+        router = router.merge(webmessaging::routes());
+    }
+    router
         .route("/", get(home::home))
         .route(
             "/oauth/authorize",
@@ -228,6 +249,12 @@ impl RunningSandbox {
 
     pub fn state(&self) -> &SandboxState {
         &self.state
+    }
+
+    /// The Web Messaging gateway, `ws://HOST:PORT/v1?deploymentId=ID`, when configured.
+    pub fn web_messaging_gateway_url(&self) -> Option<Url> {
+        let wm = self.state.inner.web_messaging.as_ref()?;
+        Some(gateway_url(&self.base_url, &wm.config.deployment_id))
     }
 
     /// Stops accepting connections and waits for the open ones to finish.

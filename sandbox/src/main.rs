@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sandbox::{ClientsFile, SandboxConfig};
+use sandbox::{ClientsFile, SandboxConfig, WebMessagingConfig};
 
 const USAGE: &str = "\
 Usage: sandbox [OPTIONS]
@@ -25,6 +25,9 @@ Options:
   --config FILE        JSON file with the OAuth clients ([...] or {\"clients\": [...]})
   --state-file FILE    keep grants and tokens in FILE across restarts
   --public-url URL     the URL clients reach the sandbox at
+  --web-messaging-issuer URL
+                       turn on Web Messaging, trusting this guest OpenID provider
+  --agent-delay-ms N   the Web Messaging agent's reply delay (default 300)
   -h, --help           print this help
 ";
 
@@ -40,6 +43,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<SandboxCo
     let mut config = SandboxConfig::default();
     let mut host: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut port: u16 = 8090;
+    let mut agent_delay = None;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
@@ -67,10 +71,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<SandboxCo
             }
             "--state-file" => config.state_file = Some(value(&flag, next())?),
             "--public-url" => config.public_base_url = Some(value(&flag, next())?),
+            "--web-messaging-issuer" => {
+                let issuer = value(&flag, next())?;
+                config.web_messaging = Some(WebMessagingConfig::new(issuer));
+            }
+            "--agent-delay-ms" => agent_delay = Some(Duration::from_millis(value(&flag, next())?)),
             other => return Err(format!("unknown option {other:?}")),
         }
     }
     config.bind = SocketAddr::new(host, port);
+    match (&mut config.web_messaging, agent_delay) {
+        (Some(wm), Some(delay)) => wm.agent.reply_delay = delay,
+        (None, Some(_)) => return Err("--agent-delay-ms needs --web-messaging-issuer".into()),
+        _ => {}
+    }
     config.validate()?;
     Ok(Some(config))
 }
@@ -103,6 +117,9 @@ async fn main() -> ExitCode {
         }
     };
     println!("Genesys Cloud sandbox listening on {}", running.base_url());
+    if let Some(gateway) = running.web_messaging_gateway_url() {
+        println!("Web Messaging gateway at {gateway}");
+    }
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("sandbox: cannot wait for Ctrl-C: {e}");
     }
@@ -149,5 +166,21 @@ mod tests {
             .contains("unknown option"));
         assert!(parse(&["--seed"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--help"]).unwrap().is_none());
+        assert!(parse(&["--agent-delay-ms", "5"]).is_err());
+    }
+
+    #[test]
+    fn web_messaging_is_turned_on_by_its_issuer() {
+        let c = parse(&[
+            "--web-messaging-issuer",
+            "http://127.0.0.1:3000/guest-idp",
+            "--agent-delay-ms",
+            "0",
+        ])
+        .unwrap()
+        .unwrap();
+        let wm = c.web_messaging.unwrap();
+        assert_eq!(wm.deployment_id, sandbox::WEB_DEPLOYMENT_ID);
+        assert!(wm.agent.reply_delay.is_zero());
     }
 }

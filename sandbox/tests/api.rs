@@ -633,7 +633,8 @@ async fn admin_endpoint_changes_faults_and_expires_tokens() {
         .unwrap();
     assert_eq!(
         v,
-        json!({"latencyMs": 0, "errorRate": 0.0, "rateLimitRate": 0.0, "tokenEndpointDown": false, "malformedTokenBody": false})
+        json!({"latencyMs": 0, "errorRate": 0.0, "rateLimitRate": 0.0, "tokenEndpointDown": false,
+            "malformedTokenBody": false, "socketDropRate": 0.0, "socketDelayMs": 0})
     );
     let r = h
         .http

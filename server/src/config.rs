@@ -85,6 +85,9 @@ pub struct Config {
     /// The relying party of the guest identity provider: Genesys' "OpenID Connect Messenger
     /// Configuration" integration.
     pub guest_client: GuestClientSettings,
+    /// The Messenger deployment guests chat on (`GENESYS_WEB_DEPLOYMENT_ID`); on the sandbox its
+    /// own seeded deployment.
+    pub web_deployment_id: Option<String>,
 }
 
 /// The one relying party of the guest identity provider (Genesys' Web Messaging side).
@@ -92,7 +95,7 @@ pub struct Config {
 pub struct GuestClientSettings {
     pub client_id: String,
     pub client_secret: String,
-    /// Where the provider may send codes: the page hosting the Messenger (`/guest` here).
+    /// Where the provider may send codes: the guest chat's callback (`/guest/callback`).
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
 }
@@ -321,6 +324,14 @@ pub fn from_vars(
         None => admins.clone(),
     };
     let guest_client = guest_client(&get, &upstream, &public_url, &mut errors);
+    let web_deployment_id = get("GENESYS_WEB_DEPLOYMENT_ID");
+    if let Some(id) = &web_deployment_id {
+        if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            errors.push(format!(
+                "GENESYS_WEB_DEPLOYMENT_ID must be a deployment id (a UUID); got `{id}`"
+            ));
+        }
+    }
     let webhook = match (get("PORTAL_WEBHOOK_URL"), get("PORTAL_WEBHOOK_SECRET")) {
         (None, None) => None,
         (Some(raw), Some(secret)) => match url::Url::parse(&raw) {
@@ -370,6 +381,7 @@ pub fn from_vars(
         webhook,
         guest_managers,
         guest_client,
+        web_deployment_id,
     })
 }
 
@@ -395,7 +407,7 @@ fn guest_client(
             }
             uris
         }
-        None => vec![format!("{base}/guest")],
+        None => vec![format!("{base}/guest/callback")],
     };
     let scopes = get("PORTAL_GUEST_SCOPES")
         .map(|s| split_scopes(&s))

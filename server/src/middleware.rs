@@ -91,7 +91,7 @@ pub async fn security_headers(
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert_with(|| {
         STRICT_CSP
             .get_or_init(|| {
-                HeaderValue::from_str(&content_security_policy(None, None, None))
+                HeaderValue::from_str(&content_security_policy(None, None, &[]))
                     .expect("the policy is ASCII")
             })
             .clone()

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::backend::{guests, request};
-use crate::model::{AppError, GuestDetail, GuestList, GuestView};
+use crate::backend::{guest_chat, guests, request};
+use crate::model::{AppError, ChatState, GuestDetail, GuestList, GuestView};
 
 #[server]
 pub async fn list_guests(search: String, page: u32) -> Result<GuestList, AppError> {
@@ -84,4 +84,18 @@ pub async fn get_guest_signing_key() -> Result<String, AppError> {
 pub async fn rotate_guest_signing_key() -> Result<String, AppError> {
     let (portal, session) = request::context().await?;
     guests::rotate_signing_key(&portal, &session).await
+}
+
+/// Where this browser's guest chat stands, with a fresh `jwt` when it is ready.
+#[server]
+pub async fn get_chat_state() -> Result<ChatState, AppError> {
+    let (portal, session) = request::context().await?;
+    guest_chat::state(&portal, &session).await
+}
+
+/// Ends this browser's Web Messaging session at Genesys.
+#[server]
+pub async fn end_chat() -> Result<(), AppError> {
+    let (portal, session) = request::context().await?;
+    guest_chat::end(&portal, &session).await
 }

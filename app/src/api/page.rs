@@ -33,17 +33,31 @@ pub fn set_document_headers(options: &leptos::prelude::LeptosOptions) {
     ) else {
         return;
     };
-    let form_target = request::portal().ok().map(|p| {
+    let portal = request::portal().ok();
+    let form_target = portal.as_ref().map(|p| {
         let login = p.genesys.environment().login_base();
         login.origin().ascii_serialization()
     });
+    let mut sockets = Vec::new();
+    // The guest chat's Web Messaging gateway.
+    if let Some(gateway) = portal.as_ref().and_then(|p| p.web_messaging.as_ref()) {
+        if let Ok(url) = url::Url::parse(&gateway.gateway_url) {
+            // The socket's scheme: CSP matches ws/wss sources by scheme and host.
+            let host = url.host_str().unwrap_or_default();
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            sockets.push(format!("{}://{host}{port}", url.scheme()));
+        }
+    }
     // `cargo leptos watch` reloads the page through a websocket on the reload port.
-    let reload = std::env::var("LEPTOS_WATCH")
-        .is_ok_and(|v| v == "true" || v == "ON")
-        .then(|| format!("ws://{}:{}", options.site_addr.ip(), options.reload_port));
+    if std::env::var("LEPTOS_WATCH").is_ok_and(|v| v == "true" || v == "ON") {
+        sockets.push(format!(
+            "ws://{}:{}",
+            options.site_addr.ip(),
+            options.reload_port
+        ));
+    }
     let nonce = nonce.to_string();
-    let csp =
-        headers::content_security_policy(Some(&nonce), form_target.as_deref(), reload.as_deref());
+    let csp = headers::content_security_policy(Some(&nonce), form_target.as_deref(), &sockets);
     if let Ok(value) = HeaderValue::from_str(&csp) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }

@@ -10,6 +10,7 @@ pub mod directory;
 pub mod errors;
 pub mod export;
 pub mod grants;
+pub mod guest_chat;
 pub mod guests;
 pub mod headers;
 pub mod ids;

@@ -56,5 +56,19 @@ pub struct Portal {
     pub guest_managers: AdminPolicy,
     /// The guests' OpenID Connect provider.
     pub guest_idp: guest_idp::Idp,
+    /// The Web Messaging deployment guests chat on, when one is configured.
+    pub web_messaging: Option<WebMessaging>,
     pub settings: SessionSettings,
+}
+
+/// The Web Messaging deployment and how this portal's guests reach it.
+#[derive(Debug, Clone)]
+pub struct WebMessaging {
+    pub deployment_id: String,
+    /// The gateway socket, `wss://webmessaging.{domain}/v1?deploymentId=…`.
+    pub gateway_url: String,
+    /// The client Genesys uses at the guest provider (the code is issued to it).
+    pub client_id: String,
+    /// Where the provider sends the chat sign-in back: this portal's `/guest/callback`.
+    pub redirect_uri: String,
 }

@@ -13,6 +13,10 @@ pub(super) const PENDING_LOGINS: &str = "pending_logins";
 pub(super) const SIGNED_IN: &str = "signed_in";
 /// Session key of the last sign-in failure, shown once on `/auth/failed`.
 pub(super) const AUTH_FAILURE: &str = "auth_failure";
+/// Session key of a guest's chat sign-in in progress (state, verifier, nonce).
+pub(super) const GUEST_CHAT_PENDING: &str = "guest_chat_pending";
+/// Session key of a guest's Web Messaging session (jwt, refresh token, session token).
+pub(super) const GUEST_CHAT: &str = "guest_chat";
 /// Session key of a guest invitation link waiting to be shown once to the staff who made it.
 pub(super) const GUEST_INVITATION: &str = "guest_invitation";
 

@@ -1,6 +1,7 @@
 //! What the browser and the server exchange: plain data that compiles for both sides and
 //! never carries a token. Every page reads these; the backend builds them.
 
+mod chat;
 mod dashboard;
 mod directory;
 mod error;
@@ -11,6 +12,7 @@ mod service;
 mod session;
 mod upstream;
 
+pub use chat::{ChatSession, ChatState};
 pub use dashboard::Dashboard;
 pub use directory::{UserDetail, UserPage, UserRow};
 pub use error::AppError;

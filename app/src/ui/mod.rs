@@ -2,6 +2,7 @@
 //! and sign-out forms, error and loading views, avatars and presence, countdowns.
 
 mod avatar;
+mod chat;
 mod feedback;
 mod forms;
 mod header;
@@ -9,6 +10,7 @@ mod summary;
 mod time;
 
 pub use avatar::{initials, presence_class, Avatar};
+pub use chat::ChatWindow;
 pub use feedback::{reachability_text, ErrorView, Loading};
 pub use forms::{return_path_for, LogoutForm, SignInForm};
 pub use header::Header;

@@ -5,6 +5,7 @@ mod grants;
 mod tokens;
 mod transport;
 mod users;
+mod webdeployments;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,10 @@ use crate::retry::RetryPolicy;
 
 pub use tokens::Reachability;
 pub use users::MAX_SEARCH_PAGE_SIZE;
+pub use webdeployments::{
+    SignedData, WebDeploymentsAuthorizationResponse, WebDeploymentsOAuthExchangeRequest,
+    WebDeploymentsOAuthRequestParameters, WebDeploymentsRefreshJwtRequest,
+};
 
 /// How the client talks HTTP.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 
+use crate::faults::Faults;
 use crate::ratelimit::RateStatus;
 use crate::respond::ApiError;
 use crate::SandboxState;
@@ -54,38 +55,58 @@ pub(crate) async fn guard(State(s): State<SandboxState>, mut req: Request, next:
     let rate = s.inner.limiter.hit(&ctx.key);
     if rate.exceeded || s.inner.faults.roll_rate_limit() {
         let retry = if rate.exceeded { rate.reset_secs } else { 1 };
-        let mut response = ApiError::templated(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too.many.requests",
-            "Rate limit exceeded the maximum. [{limit}] requests for [{window}] seconds",
-            &[
-                ("limit", rate.allowed.to_string()),
-                ("window", "60".to_string()),
-            ],
-        )
-        .header(header::RETRY_AFTER, retry.to_string())
-        .into_response();
+        let mut response = too_many_requests(rate.allowed, retry).into_response();
         rate_headers(&mut response, &rate);
         return response;
     }
-    if s.inner.faults.roll_error() {
-        let status = [
-            StatusCode::INTERNAL_SERVER_ERROR,
-            StatusCode::BAD_GATEWAY,
-            StatusCode::SERVICE_UNAVAILABLE,
-            StatusCode::GATEWAY_TIMEOUT,
-        ][rand::thread_rng().gen_range(0..4)];
-        let code = match status {
-            StatusCode::INTERNAL_SERVER_ERROR => "internal.server.error",
-            StatusCode::BAD_GATEWAY => "bad.gateway",
-            StatusCode::SERVICE_UNAVAILABLE => "service.unavailable",
-            _ => "gateway.timeout",
-        };
-        return ApiError::new(status, code, "The service is unavailable (sandbox fault).")
-            .into_response();
+    if let Some(error) = server_fault(&s.inner.faults) {
+        return error.into_response();
     }
     req.extensions_mut().insert(ctx);
     let mut response = next.run(req).await;
     rate_headers(&mut response, &rate);
     response
+}
+
+fn too_many_requests(limit: u32, retry_secs: u64) -> ApiError {
+    ApiError::templated(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too.many.requests",
+        "Rate limit exceeded the maximum. [{limit}] requests for [{window}] seconds",
+        &[("limit", limit.to_string()), ("window", "60".to_string())],
+    )
+    .header(header::RETRY_AFTER, retry_secs.to_string())
+}
+
+/// Draws an injected 5xx (500, 502, 503 or 504 in Genesys' shape).
+fn server_fault(faults: &Faults) -> Option<ApiError> {
+    if !faults.roll_error() {
+        return None;
+    }
+    let status = [
+        StatusCode::INTERNAL_SERVER_ERROR,
+        StatusCode::BAD_GATEWAY,
+        StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::GATEWAY_TIMEOUT,
+    ][rand::thread_rng().gen_range(0..4)];
+    let code = match status {
+        StatusCode::INTERNAL_SERVER_ERROR => "internal.server.error",
+        StatusCode::BAD_GATEWAY => "bad.gateway",
+        StatusCode::SERVICE_UNAVAILABLE => "service.unavailable",
+        _ => "gateway.timeout",
+    };
+    Some(ApiError::new(
+        status,
+        code,
+        "The service is unavailable (sandbox fault).",
+    ))
+}
+
+/// The injected faults of an endpoint outside the bearer guard (the Web Messaging token
+/// endpoints): a forced 429 with `Retry-After: 1`, or a 5xx.
+pub(crate) fn injected_fault(faults: &Faults) -> Option<ApiError> {
+    if faults.roll_rate_limit() {
+        return Some(too_many_requests(300, 1));
+    }
+    server_fault(faults)
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::respond::ApiError;
 use crate::store::TokenContext;
 
-pub(crate) use guard::guard;
+pub(crate) use guard::{guard, injected_fault};
 pub(crate) use search::{search_users, search_users_q64};
 pub(crate) use tokens::{delete_tokens_me, tokens_me};
 pub(crate) use users::{get_user, list_users, users_me};
@@ -82,7 +82,12 @@ pub(super) fn page_count(total: u64, page_size: u32) -> u32 {
 
 /// Anything else: Genesys' 404 body.
 pub(crate) async fn not_found(req: Request) -> Response {
-    let path: String = req.uri().path().chars().take(200).collect();
+    not_found_response(req.uri().path())
+}
+
+/// Genesys' 404 body for `path`.
+pub(crate) fn not_found_response(path: &str) -> Response {
+    let path: String = path.chars().take(200).collect();
     ApiError::templated(
         StatusCode::NOT_FOUND,
         "not.found",

@@ -78,3 +78,35 @@ pub async fn logout(State(portal): State<Arc<Portal>>, session: Session) -> Resp
         Err(e) => unavailable(e),
     }
 }
+
+/// POST /guest/chat/start: the guest's chat sign-in at the portal's provider (PKCE, nonce).
+pub async fn start_guest_chat(State(portal): State<Arc<Portal>>, session: Session) -> Response {
+    match app::backend::guest_chat::start(&portal, &session).await {
+        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+/// GET /guest/callback: the provider's code, exchanged at Genesys for the guest's jwt.
+pub async fn guest_chat_callback(
+    State(portal): State<Arc<Portal>>,
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<app::backend::guest_chat::CallbackQuery>,
+) -> Response {
+    match app::backend::guest_chat::finish(&portal, &session, &query).await {
+        Ok(()) => {
+            let mut response = Redirect::to("/guest").into_response();
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            response
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+fn error_page(e: app::model::AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, format!("{} {}", e, e.advice())).into_response()
+}

@@ -55,6 +55,7 @@ pub async fn assemble(
         admins: policy(&config.admins),
         guest_managers: policy(&config.guest_managers),
         guest_idp,
+        web_messaging: connection.web_messaging.clone(),
         settings: SessionSettings {
             idle_timeout: config.idle_timeout,
             absolute_timeout: config.absolute_timeout,

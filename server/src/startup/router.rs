@@ -34,6 +34,8 @@ pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Rou
         .route("/auth/login", post(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
+        .route("/guest/chat/start", post(auth::start_guest_chat))
+        .route("/guest/callback", get(auth::guest_chat_callback))
         .route("/api/{*fn_name}", post(routes::server_fns))
         .route("/export/{id}/users.csv", get(export::download))
         .route("/healthz", get(health::healthz))

@@ -3,7 +3,7 @@
 
 use genesys::{ClientId, ClientSecret, Environment, OAuthClientConfig};
 
-use app::model::Upstream;
+use app::{backend::portal::WebMessaging, model::Upstream};
 
 use crate::config::{Config, OrgSettings, SandboxSettings, UpstreamConfig};
 
@@ -14,6 +14,8 @@ pub struct Connection {
     pub upstream: Upstream,
     /// The embedded sandbox, when no org is configured (stops when dropped).
     pub sandbox: Option<sandbox::RunningSandbox>,
+    /// The Web Messaging deployment guests chat on, if any.
+    pub web_messaging: Option<WebMessaging>,
 }
 
 pub async fn connect(config: &Config) -> Result<Connection, String> {
@@ -22,7 +24,18 @@ pub async fn connect(config: &Config) -> Result<Connection, String> {
         .join("/auth/callback")
         .map_err(|e| e.to_string())?;
     match &config.upstream {
-        UpstreamConfig::Org(org) => org_connection(org, redirect_uri),
+        UpstreamConfig::Org(org) => {
+            let mut connection = org_connection(org, redirect_uri)?;
+            connection.web_messaging = config.web_deployment_id.as_ref().and_then(|id| {
+                let domain = connection.environment.region_domain()?;
+                Some(web_messaging(
+                    config,
+                    id,
+                    format!("wss://webmessaging.{domain}/v1?deploymentId={id}"),
+                ))
+            });
+            Ok(connection)
+        }
         UpstreamConfig::Sandbox(s) => sandbox_connection(config, s, redirect_uri).await,
     }
 }
@@ -53,7 +66,22 @@ fn org_connection(org: &OrgSettings, redirect_uri: url::Url) -> Result<Connectio
         oauth_client,
         upstream,
         sandbox: None,
+        web_messaging: None,
     })
+}
+
+fn web_messaging(config: &Config, deployment_id: &str, gateway_url: String) -> WebMessaging {
+    let client = &config.guest_client;
+    WebMessaging {
+        deployment_id: deployment_id.to_string(),
+        gateway_url,
+        client_id: client.client_id.clone(),
+        redirect_uri: client
+            .redirect_uris
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("{}/guest/callback", config.public_origin())),
+    }
 }
 
 async fn sandbox_connection(
@@ -67,6 +95,7 @@ async fn sandbox_connection(
         seed: s.seed,
         rate_limit_per_minute: s.rate_limit_per_minute,
         state_file: Some(config.data_dir.join("sandbox-state.json")),
+        web_messaging: Some(sandbox::WebMessagingConfig::new(config.guest_issuer())),
         ..Default::default()
     };
     let home = config.public_url.join("/").map_err(|e| e.to_string())?;
@@ -94,10 +123,13 @@ async fn sandbox_connection(
         client_secret: secret.map(ClientSecret::new),
         redirect_uri,
     };
+    let deployment = sandbox::WEB_DEPLOYMENT_ID;
+    let gateway = sandbox::gateway_url(&base, deployment).to_string();
     Ok(Connection {
         environment,
         oauth_client,
         upstream: Upstream::Sandbox,
         sandbox: Some(running),
+        web_messaging: Some(web_messaging(config, deployment, gateway)),
     })
 }
