@@ -88,7 +88,7 @@ test('an admin rotates the guest signing key and the JWKS keeps the old one', as
   expect(kids).toContain(after);
 });
 
-test('a guest chats with the sandbox agent as themselves, and the history survives a reload', async ({ page, browser }) => {
+test('a guest chats with the sandbox agent as themselves, the history survives a reload, and staff can end the session', async ({ page, browser }) => {
   await page.goto('/');
   await signIn(page);
   const link = await provision(page, 'Amara', 'Nwosu', `amara.nwosu+${Date.now()}@example.com`);
@@ -119,5 +119,13 @@ test('a guest chats with the sandbox agent as themselves, and the history surviv
   await expect(guestPage.getByTestId('chat-status')).toHaveText('Connected');
   await expect(guestPage.getByTestId('chat-line')).toHaveCount(3);
   await expect(guestPage.getByTestId('chat-text').nth(1)).toHaveText('Where is my parcel?');
+  // Staff end the guest's messaging session from the guest's page: the guest's socket is
+  // logged out and the page says so.
+  await waitHydrated(page);
+  await page.getByTestId('guest-end-chats').click();
+  await expect(page.getByTestId('guest-chats-ended')).toHaveText('Ended 1 messaging session(s).');
+  await expect(guestPage.getByTestId('chat-status')).toHaveText('Your messaging session has ended.');
+  await guestPage.reload();
+  await expect(guestPage.getByTestId('chat-start')).toBeVisible();
   await guest.close();
 });

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::backend::{guest_chat, guests, request};
+use crate::backend::{guest_chat, guest_session, guests, request};
 use crate::model::{AppError, ChatState, GuestDetail, GuestList, GuestView};
 
 #[server]
@@ -64,12 +64,19 @@ pub async fn delete_guest(id: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Ends every messaging session of a guest; how many there were.
+#[server]
+pub async fn end_guest_chats(id: String) -> Result<usize, AppError> {
+    let (portal, session) = request::context().await?;
+    guests::end_chats(&portal, &session, &id).await
+}
+
 /// The guest signed in at the guest provider in this browser, if any.
 #[server]
 pub async fn get_signed_in_guest() -> Result<Option<GuestView>, AppError> {
     let portal = request::portal()?;
     let cookies = request::RequestScope::current().and_then(|s| s.cookies().map(str::to_string));
-    guests::signed_in_guest(&portal, cookies.as_deref()).await
+    guest_session::signed_in_guest(&portal, cookies.as_deref()).await
 }
 
 /// The `kid` that signs the guest provider's ID tokens now (admins only).

@@ -1,5 +1,5 @@
-//! Genesys' errors onto the UI's error type: the token endpoint's, the authorization
-//! endpoint's (an `error` on the callback) and the Platform API's.
+//! Upstream errors onto the UI's error type: the token endpoint's, the authorization
+//! endpoint's (an `error` on the callback), the Platform API's and the guest provider's.
 
 use genesys::{ApiError, OAuthError};
 
@@ -99,4 +99,16 @@ fn missing_scope(message: &str) -> Option<String> {
         .iter()
         .find(|s| message.contains(*s))
         .map(|s| s.to_string())
+}
+
+/// An error of the guest identity provider.
+pub fn from_idp(e: guest_idp::IdpError) -> AppError {
+    match e {
+        guest_idp::IdpError::Invalid { message, .. } => AppError::BadRequest { message },
+        guest_idp::IdpError::NotFound => AppError::NotFound,
+        other => {
+            tracing::error!(error = %other, "guest identity provider error");
+            AppError::internal("the guest directory is unavailable")
+        }
+    }
 }

@@ -1,19 +1,22 @@
 //! The guest's side of authenticated Web Messaging, as the Messenger does it: an authorization
 //! code from this portal's provider (PKCE, `nonce`), exchanged at Genesys for the guest `jwt`,
-//! which the page uses on the gateway socket. Verifier, nonce and refresh token stay here, in
-//! the browser's server-side session; the page only ever holds the current `jwt`.
+//! which the page uses on the gateway socket. Verifier and nonce wait in the browser's
+//! server-side session, the messaging session itself in the chat store (so staff can end it);
+//! the page only ever holds the current `jwt`.
 
 use genesys::{
-    CsrfState, GuestJwt, PkceChallenge, PkceVerifier, RefreshToken,
-    WebDeploymentsOAuthExchangeRequest, WebDeploymentsOAuthRequestParameters,
+    CsrfState, PkceChallenge, PkceVerifier, WebDeploymentsOAuthExchangeRequest,
+    WebDeploymentsOAuthRequestParameters,
 };
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use url::Url;
 
 use super::{
+    chat_store::GuestChat,
     clock::now_unix,
     errors::from_api,
+    guest_session::signed_in_guest,
     ids::random_id,
     portal::{Portal, WebMessaging},
     session::{store_error, GUEST_CHAT, GUEST_CHAT_PENDING},
@@ -33,14 +36,6 @@ struct PendingChat {
     verifier: PkceVerifier,
     nonce: String,
     created_unix: i64,
-}
-
-#[derive(Serialize, Deserialize)]
-struct GuestChat {
-    jwt: GuestJwt,
-    refresh_token: RefreshToken,
-    session_token: String,
-    expires_unix: i64,
 }
 
 fn messaging(portal: &Portal) -> Result<&WebMessaging, AppError> {
@@ -86,9 +81,13 @@ pub async fn start(portal: &Portal, session: &Session) -> Result<Url, AppError> 
 pub async fn finish(
     portal: &Portal,
     session: &Session,
+    cookies: Option<&str>,
     query: &CallbackQuery,
 ) -> Result<(), AppError> {
     let wm = messaging(portal)?;
+    let guest = signed_in_guest(portal, cookies)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
     let pending: Option<PendingChat> = session
         .remove(GUEST_CHAT_PENDING)
         .await
@@ -130,13 +129,22 @@ pub async fn finish(
         .exchange_guest_code(&request)
         .await
         .map_err(from_api)?;
-    let chat = GuestChat {
-        jwt: answer.jwt,
-        refresh_token: answer.refresh_token,
-        session_token: uuid_like(),
-        expires_unix: now_unix() + JWT_LIFETIME_SECS,
-    };
-    session.insert(GUEST_CHAT, chat).await.map_err(store_error)
+    let expires = now_unix() + JWT_LIFETIME_SECS;
+    let chat_id = portal
+        .guest_chats
+        .insert(
+            &guest.id,
+            &answer.jwt,
+            &answer.refresh_token,
+            &uuid_like(),
+            expires,
+        )
+        .await
+        .map_err(store_error)?;
+    session
+        .insert(GUEST_CHAT, chat_id)
+        .await
+        .map_err(store_error)
 }
 
 /// The provider's answer on the chat's redirect URI.
@@ -154,31 +162,18 @@ pub async fn state(portal: &Portal, session: &Session) -> Result<ChatState, AppE
     let Some(wm) = portal.web_messaging.as_ref() else {
         return Ok(ChatState::Unavailable);
     };
-    let chat: Option<GuestChat> = session.get(GUEST_CHAT).await.map_err(store_error)?;
+    let chat_id: Option<String> = session.get(GUEST_CHAT).await.map_err(store_error)?;
+    let chat = match chat_id {
+        Some(id) => portal.guest_chats.get(&id).await.map_err(store_error)?,
+        None => None,
+    };
     let Some(mut chat) = chat else {
+        // Never started, or ended (by the guest or by staff).
         return Ok(ChatState::NotStarted);
     };
-    if chat.expires_unix - now_unix() < REFRESH_MARGIN_SECS {
-        match portal
-            .genesys
-            .refresh_guest_jwt(&wm.deployment_id, &chat.refresh_token)
-            .await
-        {
-            Ok(jwt) => {
-                chat.jwt = jwt;
-                chat.expires_unix = now_unix() + JWT_LIFETIME_SECS;
-                session
-                    .insert(GUEST_CHAT, &chat)
-                    .await
-                    .map_err(store_error)?;
-            }
-            Err(e) if e.is_unauthorized() => {
-                // Revoked, or the guest was disabled: the session is over.
-                let _ = session.remove_value(GUEST_CHAT).await;
-                return Ok(ChatState::NotStarted);
-            }
-            Err(e) => return Err(from_api(e)),
-        }
+    if !fresh_jwt(portal, wm, &mut chat).await? {
+        let _ = session.remove_value(GUEST_CHAT).await;
+        return Ok(ChatState::NotStarted);
     }
     Ok(ChatState::Ready(ChatSession {
         gateway_url: wm.gateway_url.clone(),
@@ -189,15 +184,85 @@ pub async fn state(portal: &Portal, session: &Session) -> Result<ChatState, AppE
     }))
 }
 
+/// Makes sure `chat` has a jwt with a minute left, refreshing it at Genesys; `false` when the
+/// session is over (revoked, or the guest disabled at the provider), and then it is forgotten.
+async fn fresh_jwt(
+    portal: &Portal,
+    wm: &WebMessaging,
+    chat: &mut GuestChat,
+) -> Result<bool, AppError> {
+    if chat.expires_unix - now_unix() >= REFRESH_MARGIN_SECS {
+        return Ok(true);
+    }
+    match portal
+        .genesys
+        .refresh_guest_jwt(&wm.deployment_id, &chat.refresh_token)
+        .await
+    {
+        Ok(jwt) => {
+            chat.jwt = jwt;
+            chat.expires_unix = now_unix() + JWT_LIFETIME_SECS;
+            portal
+                .guest_chats
+                .update_jwt(&chat.id, &chat.jwt, chat.expires_unix)
+                .await
+                .map_err(store_error)?;
+            Ok(true)
+        }
+        Err(e) if e.is_unauthorized() => {
+            portal
+                .guest_chats
+                .delete(&chat.id)
+                .await
+                .map_err(store_error)?;
+            Ok(false)
+        }
+        Err(e) => Err(from_api(e)),
+    }
+}
+
 /// Ends this browser's messaging session at Genesys (its sockets are logged out).
 pub async fn end(portal: &Portal, session: &Session) -> Result<(), AppError> {
-    let chat: Option<GuestChat> = session.remove(GUEST_CHAT).await.map_err(store_error)?;
-    if let Some(chat) = chat {
+    let chat_id: Option<String> = session.remove(GUEST_CHAT).await.map_err(store_error)?;
+    if let Some(chat) = match chat_id {
+        Some(id) => portal.guest_chats.get(&id).await.map_err(store_error)?,
+        None => None,
+    } {
+        revoke(portal, chat).await?;
+    }
+    Ok(())
+}
+
+/// Ends every messaging session of a guest (staff, from the guest's page); returns how many.
+pub async fn end_all_of(portal: &Portal, guest_id: &str) -> Result<usize, AppError> {
+    let chats = portal
+        .guest_chats
+        .of_guest(guest_id)
+        .await
+        .map_err(store_error)?;
+    let count = chats.len();
+    for chat in chats {
+        revoke(portal, chat).await?;
+    }
+    Ok(count)
+}
+
+/// Revokes a session's jwt (refreshed first if it expired: revoke needs a live one) and
+/// forgets the session.
+async fn revoke(portal: &Portal, mut chat: GuestChat) -> Result<(), AppError> {
+    let wm = messaging(portal)?;
+    if fresh_jwt(portal, wm, &mut chat).await? {
+        match portal.genesys.revoke_guest_jwt(&chat.jwt).await {
+            Ok(()) => {}
+            // Already dead at Genesys: nothing left to end.
+            Err(e) if e.is_unauthorized() => {}
+            Err(e) => return Err(from_api(e)),
+        }
         portal
-            .genesys
-            .revoke_guest_jwt(&chat.jwt)
+            .guest_chats
+            .delete(&chat.id)
             .await
-            .map_err(from_api)?;
+            .map_err(store_error)?;
     }
     Ok(())
 }

@@ -1,17 +1,19 @@
 //! Web Messaging guests, for the staff who may manage them (`PORTAL_GUEST_MANAGERS`) and for
 //! the guest's own page: the portal's guest identity provider (`guest_idp`) does the work.
 
-use guest_idp::{Guest, IdpError, NewGuest};
+use guest_idp::NewGuest;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{
     access::require_user,
+    errors::from_idp,
+    mapping::guest_view,
     portal::Portal,
     session::{store_error, SignedIn, GUEST_INVITATION},
 };
 use crate::model::{
-    parse_attributes, AppError, GuestDetail, GuestEvent, GuestList, GuestView, InvitationLink,
+    parse_attributes, AppError, GuestDetail, GuestEvent, GuestList, InvitationLink,
 };
 
 /// Guests shown per page of the list.
@@ -41,30 +43,6 @@ fn actor(user: &SignedIn) -> String {
     format!("{} ({})", user.user_name, user.user_id)
 }
 
-fn from_idp(e: IdpError) -> AppError {
-    match e {
-        IdpError::Invalid { message, .. } => AppError::BadRequest { message },
-        IdpError::NotFound => AppError::NotFound,
-        other => {
-            tracing::error!(error = %other, "guest identity provider error");
-            AppError::internal("the guest directory is unavailable")
-        }
-    }
-}
-
-fn view(g: Guest) -> GuestView {
-    GuestView {
-        id: g.id,
-        given_name: g.given_name,
-        family_name: g.family_name,
-        email: g.email,
-        attributes: g.attributes.into_iter().collect(),
-        disabled: g.disabled,
-        created_unix: g.created_unix,
-        last_sign_in_unix: g.last_sign_in_unix,
-    }
-}
-
 pub async fn list(
     portal: &Portal,
     session: &Session,
@@ -79,7 +57,7 @@ pub async fn list(
         .await
         .map_err(from_idp)?;
     Ok(GuestList {
-        guests: found.guests.into_iter().map(view).collect(),
+        guests: found.guests.into_iter().map(guest_view).collect(),
         total: found.total,
         page: found.page,
         page_count: found.page_count,
@@ -115,7 +93,7 @@ pub async fn detail(portal: &Portal, session: &Session, id: &str) -> Result<Gues
         .map_err(store_error)?;
     let new_invitation = pending.filter(|p| p.guest_id == id).map(|p| p.link);
     Ok(GuestDetail {
-        guest: view(guest),
+        guest: guest_view(guest),
         events,
         new_invitation,
     })
@@ -201,6 +179,14 @@ async fn keep_invitation(
         .map_err(store_error)
 }
 
+/// Ends every Web Messaging session of a guest (their sockets are logged out); how many.
+pub async fn end_chats(portal: &Portal, session: &Session, id: &str) -> Result<usize, AppError> {
+    let user = manager(portal, session).await?;
+    let ended = super::guest_chat::end_all_of(portal, id).await?;
+    tracing::info!(user = %user.user_id, guest = %id, ended, "guest messaging sessions ended by staff");
+    Ok(ended)
+}
+
 /// The `kid` of the provider's signing key, for the portal's admins.
 pub async fn signing_key(portal: &Portal, session: &Session) -> Result<String, AppError> {
     admin(portal, session).await?;
@@ -226,41 +212,5 @@ async fn admin(portal: &Portal, session: &Session) -> Result<SignedIn, AppError>
         Ok(user)
     } else {
         Err(AppError::NotAdmin)
-    }
-}
-
-/// The guest signed in at the provider in this browser (its own cookie, not the staff session).
-pub async fn signed_in_guest(
-    portal: &Portal,
-    cookies: Option<&str>,
-) -> Result<Option<GuestView>, AppError> {
-    let name = portal.guest_idp.session_cookie_name();
-    let Some(value) = cookies.and_then(|c| cookie_value(c, name)) else {
-        return Ok(None);
-    };
-    let guest = portal
-        .guest_idp
-        .guest_for_session(value)
-        .await
-        .map_err(from_idp)?;
-    Ok(guest.filter(|g| !g.disabled).map(view))
-}
-
-/// The value of cookie `name` in a `Cookie` header.
-fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cookies_are_found_by_exact_name() {
-        let header = "portal-session=abc; guest-session=xyz; xguest-session=no";
-        assert_eq!(super::cookie_value(header, "guest-session"), Some("xyz"));
-        assert_eq!(super::cookie_value(header, "guest"), None);
     }
 }

@@ -3,7 +3,9 @@
 
 use genesys::{SortOrder, StateFilter, TokenManagerStatus, User, UserImage};
 
-use crate::model::{ServiceEvent, ServiceStatus, Sort, StateView, UpstreamCheck, UserRow};
+use crate::model::{
+    GuestView, ServiceEvent, ServiceStatus, Sort, StateView, UpstreamCheck, UserRow,
+};
 
 pub fn sort_order(s: Sort) -> SortOrder {
     match s {
@@ -89,5 +91,19 @@ pub fn service_status(
             .collect(),
         now_unix,
         upstream,
+    }
+}
+
+/// A guest of the provider, for the staff pages and the guest's own.
+pub fn guest_view(g: guest_idp::Guest) -> GuestView {
+    GuestView {
+        id: g.id,
+        given_name: g.given_name,
+        family_name: g.family_name,
+        email: g.email,
+        attributes: g.attributes.into_iter().collect(),
+        disabled: g.disabled,
+        created_unix: g.created_unix,
+        last_sign_in_unix: g.last_sign_in_unix,
     }
 }

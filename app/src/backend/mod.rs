@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod admins;
+pub mod chat_store;
 pub mod clock;
 pub mod dashboard;
 pub mod directory;
@@ -11,6 +12,7 @@ pub mod errors;
 pub mod export;
 pub mod grants;
 pub mod guest_chat;
+pub mod guest_session;
 pub mod guests;
 pub mod headers;
 pub mod ids;

@@ -58,6 +58,8 @@ pub struct Portal {
     pub guest_idp: guest_idp::Idp,
     /// The Web Messaging deployment guests chat on, when one is configured.
     pub web_messaging: Option<WebMessaging>,
+    /// The guests' messaging sessions (jwt, refresh token), by guest.
+    pub guest_chats: super::chat_store::ChatStore,
     pub settings: SessionSettings,
 }
 

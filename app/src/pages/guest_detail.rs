@@ -5,7 +5,7 @@ use leptos::{either::Either, prelude::*};
 use leptos_router::hooks::use_params_map;
 
 use crate::{
-    api::{get_guest, DeleteGuest, ReinviteGuest, SetGuestDisabled},
+    api::{get_guest, DeleteGuest, EndGuestChats, ReinviteGuest, SetGuestDisabled},
     model::GuestDetail,
     ui::{ErrorView, Loading},
 };
@@ -58,6 +58,8 @@ fn GuestView(d: GuestDetail, actions: GuestActions) -> impl IntoView {
         toggle,
         delete,
     } = actions;
+    let end_chats = ServerAction::<EndGuestChats>::new();
+    let id_end = g.id.clone();
     let state = if g.disabled { "disabled" } else { "active" };
     let id = g.id.clone();
     let (id_reinvite, id_toggle, id_delete) = (id.clone(), id.clone(), id.clone());
@@ -90,11 +92,22 @@ fn GuestView(d: GuestDetail, actions: GuestActions) -> impl IntoView {
                     <input type="hidden" name="disabled" value=(!g.disabled).to_string()/>
                     <button type="submit" class="button" data-testid="guest-toggle">{if g.disabled { "Enable" } else { "Disable" }}</button>
                 </ActionForm>
+                <ActionForm action=end_chats attr:class="inline-form">
+                    <input type="hidden" name="id" value=id_end/>
+                    <button type="submit" class="button" data-testid="guest-end-chats">"End messaging sessions"</button>
+                </ActionForm>
                 <ActionForm action=delete attr:class="inline-form">
                     <input type="hidden" name="id" value=id_delete/>
                     <button type="submit" class="button" data-testid="guest-delete">"Delete"</button>
                 </ActionForm>
             </div>
+            <p data-testid="guest-chats-ended" aria-live="polite">
+                {move || match end_chats.value().get() {
+                    Some(Ok(n)) => format!("Ended {n} messaging session(s)."),
+                    Some(Err(e)) => e.to_string(),
+                    None => String::new(),
+                }}
+            </p>
             {move || [reinvite.value().get(), toggle.value().get(), delete.value().get()]
                 .into_iter()
                 .flatten()

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use app::backend::{
     admins::AdminPolicy,
+    chat_store::ChatStore,
     export::ExportJobs,
     grants::GrantStore,
     portal::{Portal, SessionSettings},
@@ -34,6 +35,9 @@ pub async fn assemble(
         .map_err(|e| format!("HTTP client: {e}"))?;
     let exports = ExportJobs::new(config.data_dir.join("exports"))
         .map_err(|e| format!("export folder in `{}`: {e}", config.data_dir.display()))?;
+    let guest_chats = ChatStore::new(pool.clone())
+        .await
+        .map_err(|e| format!("guest chat table: {e}"))?;
     let guest_idp = guest_provider(config, pool).await?;
     let service = match &config.service_client {
         Some(settings) => Some(token_manager(config, settings, &genesys)?),
@@ -56,6 +60,7 @@ pub async fn assemble(
         guest_managers: policy(&config.guest_managers),
         guest_idp,
         web_messaging: connection.web_messaging.clone(),
+        guest_chats,
         settings: SessionSettings {
             idle_timeout: config.idle_timeout,
             absolute_timeout: config.absolute_timeout,
