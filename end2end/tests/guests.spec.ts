@@ -88,9 +88,9 @@ test('an admin rotates the guest signing key and the JWKS keeps the old one', as
   expect(kids).toContain(after);
 });
 
-test('a guest chats with the sandbox agent as themselves, the history survives a reload, and staff can end the session', async ({ page, browser }) => {
+test('a guest chats with the sandbox agent as themselves, the history survives a reload and a cut connection, and staff can end the session', async ({ page, browser }) => {
   await page.goto('/');
-  await signIn(page);
+  const sandbox = await signIn(page);
   const link = await provision(page, 'Amara', 'Nwosu', `amara.nwosu+${Date.now()}@example.com`);
   const guest = await browser.newContext();
   const guestPage = await guest.newPage();
@@ -119,6 +119,17 @@ test('a guest chats with the sandbox agent as themselves, the history survives a
   await expect(guestPage.getByTestId('chat-status')).toHaveText('Connected');
   await expect(guestPage.getByTestId('chat-line')).toHaveCount(3);
   await expect(guestPage.getByTestId('chat-text').nth(1)).toHaveText('Where is my parcel?');
+  // The connection is cut (the gateway drops the socket at the next frame, without a close):
+  // the page reconnects and what the guest sent meanwhile is not lost.
+  const faults = (rate: number) => page.request.put(`${sandbox}/sandbox/faults`, { data: { socketDropRate: rate } });
+  expect((await faults(1)).ok()).toBeTruthy();
+  await guestPage.getByTestId('chat-input').fill('Still there?');
+  await guestPage.getByTestId('chat-send').click();
+  await expect(guestPage.getByTestId('chat-status')).toContainText('reconnecting');
+  expect((await faults(0)).ok()).toBeTruthy();
+  await expect(guestPage.getByTestId('chat-status')).toHaveText('Connected', { timeout: 20_000 });
+  await expect(guestPage.getByTestId('chat-line')).toHaveCount(5);
+  await expect(guestPage.getByTestId('chat-text').nth(3)).toHaveText('Still there?');
   // Staff end the guest's messaging session from the guest's page: the guest's socket is
   // logged out and the page says so.
   await waitHydrated(page);

@@ -297,6 +297,13 @@ mod browser {
                     Seen::Connected => {
                         shared.borrow_mut().attempt = 0;
                         status.try_set("Connected".into());
+                        // What the guest sent while the connection was down goes out now.
+                        let s = shared.borrow();
+                        if let (Some(ws), Some(lines)) = (&s.socket, lines.try_get_untracked()) {
+                            for line in lines.iter().filter(|l| l.from_guest && !l.delivered) {
+                                let _ = ws.send_with_str(&message_frame(&s.session, &line.text));
+                            }
+                        }
                     }
                     Seen::Line(line) => {
                         lines.try_update(|l| merge(l, line));
