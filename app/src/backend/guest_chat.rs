@@ -269,17 +269,7 @@ async fn revoke(portal: &Portal, mut chat: GuestChat) -> Result<(), AppError> {
 
 /// A random version-4 UUID, the shape Genesys' gateway expects for a session token.
 fn uuid_like() -> String {
-    let hex = random_id();
-    let variant = ["8", "9", "a", "b"][usize::from(hex.as_bytes()[16] % 4)];
-    format!(
-        "{}-{}-4{}-{}{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        variant,
-        &hex[17..20],
-        &hex[20..32]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]
