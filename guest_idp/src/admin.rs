@@ -8,6 +8,15 @@ use crate::store;
 use crate::{Idp, IdpError};
 
 impl Idp {
+    /// The guest whose provider session cookie is in this `Cookie` header, if any (the
+    /// portal's own pages ask this; other cookies in the header are ignored).
+    pub async fn guest_for_cookies(&self, cookie_header: &str) -> Result<Option<Guest>, IdpError> {
+        match crate::form::cookie_in(cookie_header, self.session_cookie_name()) {
+            Some(value) => self.guest_for_session(value).await,
+            None => Ok(None),
+        }
+    }
+
     /// The guest signed in with this session cookie value, if the session is live and the
     /// guest enabled. A garbage value is simply no guest.
     pub async fn guest_for_session(&self, cookie_value: &str) -> Result<Option<Guest>, IdpError> {

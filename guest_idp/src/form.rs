@@ -56,7 +56,13 @@ pub(crate) fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Opti
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
+        .find_map(|v| cookie_in(v, name))
+}
+
+/// The value of cookie `name` in one `Cookie` header's text.
+pub(crate) fn cookie_in<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
@@ -83,5 +89,9 @@ mod tests {
         h.insert("cookie", "x=1; guest-session=abc".parse().unwrap());
         assert_eq!(cookie(&h, "guest-session"), Some("abc"));
         assert_eq!(cookie(&h, "y"), None);
+        // By exact name: a longer or shorter name is another cookie.
+        let header = "portal-session=abc; guest-session=xyz; xguest-session=no";
+        assert_eq!(cookie_in(header, "guest-session"), Some("xyz"));
+        assert_eq!(cookie_in(header, "guest"), None);
     }
 }

@@ -91,16 +91,12 @@ pub async fn start_guest_chat(State(portal): State<Arc<Portal>>, session: Sessio
 pub async fn guest_chat_callback(
     State(portal): State<Arc<Portal>>,
     session: Session,
-    headers: axum::http::HeaderMap,
     axum::extract::Query(query): axum::extract::Query<app::backend::guest_chat::CallbackQuery>,
 ) -> Response {
-    let cookies: Vec<&str> = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let cookies = cookies.join("; ");
-    match app::backend::guest_chat::finish(&portal, &session, Some(&cookies), &query).await {
+    // The request scope already holds the request's cookies (the provider's is among them).
+    let scope = app::backend::request::RequestScope::current();
+    let cookies = scope.as_ref().and_then(|s| s.cookies());
+    match app::backend::guest_chat::finish(&portal, &session, cookies, &query).await {
         Ok(()) => {
             let mut response = Redirect::to("/guest").into_response();
             response.headers_mut().insert(
