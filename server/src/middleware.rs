@@ -112,3 +112,30 @@ pub async fn security_headers(
     }
     response
 }
+
+/// Leptos answers every failed server function with 500; this gives the answer the status of
+/// its `AppError` (401, 403, 400, 429, 502 …), so a client can tell a bad request from a broken
+/// server. Only `/api/` answers are read, and only error answers (small JSON).
+pub async fn server_fn_status(request: Request<Body>, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server function failed",
+        )
+            .into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::model::AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// An error answer is a small JSON `AppError`; a larger one is cut to a plain 500.
+const MAX_ERROR_BODY: usize = 64 * 1024;

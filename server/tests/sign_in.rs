@@ -619,3 +619,72 @@ async fn the_guest_providers_token_endpoint_answers_other_servers() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+/// Hostile input on the guest pages: a forged or garbage chat callback is a clear 4xx (never a
+/// 500, nothing stored), oversized or bad provisioning input is refused by name, and a hostile
+/// guest name is shown as text.
+#[tokio::test]
+async fn guest_pages_refuse_forged_oversized_and_hostile_input() {
+    let p = start(&[]).await;
+    for query in [
+        "code=abc&state=never-issued".to_string(),
+        "state=x&state=y".to_string(),
+        format!("code={}&state=s", "c".repeat(20_000)),
+        "%ff%fe=%00".to_string(),
+        String::new(),
+    ] {
+        let (status, _) = p.get(&format!("/guest/callback?{query}")).await;
+        assert!(status.is_client_error(), "{query:.40}: {status}");
+    }
+    p.sign_in("/guests").await;
+    // The provisioning form's own action: server function URLs carry a hash.
+    let (_, page) = p.get("/guests").await;
+    let action = page
+        .split("action=\"")
+        .map(|rest| rest.split('"').next().unwrap())
+        .find(|a| a.starts_with("/api/create_guest"))
+        .expect("the provisioning form posts to its server function")
+        .to_string();
+    let create = |given: String, email: &'static str, attributes: String| {
+        p.http
+            .post(p.url(&action))
+            .header(header::ORIGIN, &p.base)
+            .header(header::ACCEPT, "application/json")
+            .form(&[
+                ("given_name", given.as_str()),
+                ("family_name", "Test"),
+                ("email", email),
+                ("attributes", attributes.as_str()),
+            ])
+            .send()
+    };
+    let r = create("A".repeat(500), "long@example.com", String::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let r = create("Ann".into(), "not-an-email", String::new())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = create("Ann".into(), "ann@example.com", "no equals sign".into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("key=value"), "{body}");
+    let hostile = "<script>alert(1)</script>";
+    let r = create(hostile.into(), "x@example.com", "tier=<b>gold</b>".into())
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let id: String = r.json().await.unwrap();
+    let (status, html) = p.get(&format!("/guests/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains(hostile) && !html.contains("<b>gold"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}

@@ -104,7 +104,18 @@ fn missing_scope(message: &str) -> Option<String> {
 /// An error of the guest identity provider.
 pub fn from_idp(e: guest_idp::IdpError) -> AppError {
     match e {
-        guest_idp::IdpError::Invalid { message, .. } => AppError::BadRequest { message },
+        // `given_name` → "Given name must be …": the form's own words for the field.
+        guest_idp::IdpError::Invalid { field, message } => {
+            let field = field.replace('_', " ");
+            let mut chars = field.chars();
+            let field: String = chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
+            AppError::BadRequest {
+                message: format!("{field} {message}."),
+            }
+        }
         guest_idp::IdpError::NotFound => AppError::NotFound,
         other => {
             tracing::error!(error = %other, "guest identity provider error");

@@ -52,6 +52,7 @@ pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Rou
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(from_fn(middleware::server_fn_status))
         .layer(from_fn(scope::scope_session))
         .layer(session_layer(config, sessions))
         .layer(from_fn_with_state(site.clone(), middleware::require_same_origin))
