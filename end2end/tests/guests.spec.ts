@@ -1,4 +1,7 @@
 import { test, expect, Page } from '@playwright/test';
+import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { signIn, waitHydrated } from './support';
 
 // Provisions a guest as the signed-in staff member and returns the invitation link shown once.
@@ -139,4 +142,87 @@ test('a guest chats with the sandbox agent as themselves, the history survives a
   await guestPage.reload();
   await expect(guestPage.getByTestId('chat-start')).toBeVisible();
   await guest.close();
+});
+
+// The official Genesys Cloud JavaScript SDK (installed for the SDK smoke test) calls the
+// sandbox's three Web Messaging token endpoints with a real code from the portal's provider,
+// the way a Messenger integration would: exchange, refresh, revoke.
+test('the official SDK WebDeploymentsApi exchanges a provider code, refreshes and revokes the jwt', async ({ page, browser, baseURL }) => {
+  const sdkRequire = createRequire(join(__dirname, '..', '..', 'sandbox', 'sdk-smoke', 'package.json'));
+  const platformClient = sdkRequire('purecloud-platform-client-v2');
+  await page.goto('/');
+  const sandbox = new URL(await signIn(page));
+  const link = await provision(page, 'Tomás', 'Reyes', `tomas.reyes+${Date.now()}@example.com`);
+  const guest = await browser.newContext();
+  const guestPage = await guest.newPage();
+  expect((await openInvitation(guestPage, link)).status()).toBe(303);
+
+  // The guest's authorization at the provider: PKCE S256 and a nonce, as the Messenger sends.
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const nonce = randomBytes(16).toString('base64url');
+  const redirectUri = new URL('/guest/callback', baseURL).toString();
+  const discovery = await (await guest.request.get('/guest-idp/.well-known/openid-configuration')).json();
+  const authorize = new URL(discovery.authorization_endpoint);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'genesys-webmessaging',
+    redirect_uri: redirectUri,
+    scope: 'openid email profile offline_access',
+    state: 'sdk-state',
+    nonce,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  }).toString();
+  const answer = await guest.request.get(authorize.toString(), { maxRedirects: 0 });
+  expect([302, 303]).toContain(answer.status());
+  const back = new URL(answer.headers()['location']);
+  expect(back.searchParams.get('state')).toBe('sdk-state');
+  const code = back.searchParams.get('code');
+  expect(code).toBeTruthy();
+  await guest.close();
+
+  const client = new platformClient.ApiClientClass();
+  client.setGateway({
+    host: sandbox.hostname,
+    protocol: sandbox.protocol.replace(':', ''),
+    port: Number(sandbox.port),
+    path_params_login: '',
+    path_params_api: '',
+  });
+  const api = new platformClient.WebDeploymentsApi(client);
+  // The sandbox's seeded deployment (sandbox::WEB_DEPLOYMENT_ID), as its public config says.
+  const deploymentId = '5b8c3a2e-7f41-4d0a-9c6e-2f1b8d4e6a70';
+  const config = await page.request.get(`${sandbox.origin}/webdeployments/v1/deployments/${deploymentId}/config.json`);
+  expect(config.ok()).toBeTruthy();
+
+  const exchanged = await api.postWebdeploymentsTokenOauthcodegrantjwtexchange({
+    deploymentId,
+    oauth: { code, redirectUri, nonce, codeVerifier: verifier },
+  });
+  expect(exchanged.jwt.split('.')).toHaveLength(3);
+  expect(exchanged.refreshToken).toBeTruthy();
+  const claims = JSON.parse(Buffer.from(exchanged.jwt.split('.')[1], 'base64url').toString());
+  expect(claims.exp - claims.iat).toBeLessThanOrEqual(15 * 60);
+
+  // The same code a second time is refused with a Genesys error body.
+  const again = await api
+    .postWebdeploymentsTokenOauthcodegrantjwtexchange({ deploymentId, oauth: { code, redirectUri, nonce, codeVerifier: verifier } })
+    .then(() => null, (e: { status: number; code?: string; message?: string; contextId?: string }) => e);
+  expect(again?.status).toBe(401);
+  expect(again?.code).toBe('bad.credentials');
+  expect(again?.message).toContain('already used');
+  expect(again?.contextId).toBeTruthy();
+
+  const refreshed = await api.postWebdeploymentsTokenRefresh({ body: { refreshToken: exchanged.refreshToken, deploymentId } });
+  expect(refreshed.jwt.split('.')).toHaveLength(3);
+  expect(refreshed.jwt).not.toBe(exchanged.jwt);
+
+  client.setAccessToken(refreshed.jwt);
+  await api.deleteWebdeploymentsTokenRevoke();
+  // Revoked: the refresh token is dead too.
+  const dead = await api
+    .postWebdeploymentsTokenRefresh({ body: { refreshToken: exchanged.refreshToken, deploymentId } })
+    .then(() => null, (e: { status: number }) => e);
+  expect(dead?.status).toBe(401);
 });
