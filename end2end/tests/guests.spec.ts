@@ -141,6 +141,17 @@ test('a guest chats with the sandbox agent as themselves, the history survives a
   await expect(guestPage.getByTestId('chat-status')).toHaveText('Your messaging session has ended.');
   await guestPage.reload();
   await expect(guestPage.getByTestId('chat-start')).toBeVisible();
+  // A new conversation, then staff disable the guest: it ends at once, not when the jwt
+  // next needs the provider, and the guest is signed out of the provider.
+  await guestPage.getByTestId('chat-start').click();
+  await waitHydrated(guestPage);
+  await expect(guestPage.getByTestId('chat-status')).toHaveText('Connected');
+  await page.reload();
+  await page.getByTestId('guest-toggle').click();
+  await expect(page.getByTestId('guest-state')).toHaveText('disabled');
+  await expect(guestPage.getByTestId('chat-status')).toHaveText('Your messaging session has ended.');
+  await guestPage.reload();
+  await expect(guestPage.getByTestId('guest-signed-out')).toBeVisible();
   await guest.close();
 });
 

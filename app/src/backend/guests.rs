@@ -149,11 +149,18 @@ pub async fn set_disabled(
         .set_disabled(id, disabled, &actor(&user))
         .await
         .map_err(from_idp)?;
+    if disabled {
+        // A disabled guest gets no new codes from the provider; the conversations they have
+        // open end now rather than when their jwt next needs the provider.
+        let ended = super::guest_chat::end_all_of(portal, id).await?;
+        tracing::info!(user = %user.user_id, guest = %id, ended, "guest disabled, messaging sessions ended");
+    }
     Ok(())
 }
 
 pub async fn delete(portal: &Portal, session: &Session, id: &str) -> Result<(), AppError> {
     let user = manager(portal, session).await?;
+    super::guest_chat::end_all_of(portal, id).await?;
     portal
         .guest_idp
         .delete_guest(id, &actor(&user))
