@@ -89,36 +89,56 @@ test('logout revokes the session: the old cookie is useless', async ({ page, bro
   await replay.close();
 });
 
-test('no token reaches the page, its storage, its readable cookies or its network answers', async ({ browser }) => {
-  const portal = await startPortal();
+test('no token reaches the page, its storage, its readable cookies, its network traffic or the log', async ({ browser }) => {
+  // Debug logging: the strictest setting a developer would run with.
+  const portal = await startPortal({ RUST_LOG: 'debug' });
   try {
     const context = await browser.newContext({ baseURL: portal.url });
     const page = await context.newPage();
-    const bodies: string[] = [];
-    page.on('response', async (r) => {
-      if (r.url().startsWith(portal.url)) {
+    const traffic: string[] = [];
+    const pending: Promise<void>[] = [];
+    page.on('request', (r) => traffic.push(r.url(), JSON.stringify(r.headers()), r.postData() ?? ''));
+    page.on('response', (r) => {
+      pending.push((async () => {
+        traffic.push(JSON.stringify(await r.allHeaders()));
         try {
-          bodies.push(await r.text());
+          traffic.push(await r.text());
         } catch {
           // redirects have no body
         }
-      }
+      })());
     });
+    const pages: string[] = [];
+    const visit = async (path: string, ready: string) => {
+      await page.goto(path);
+      await expect(page.getByTestId(ready).first()).toBeVisible();
+      await waitHydrated(page);
+      pages.push(await page.content());
+    };
     await page.goto('/');
-    await signIn(page);
+    const sandbox = await signIn(page);
     await expect(page.getByTestId('profile-name')).toBeVisible();
-    await waitHydrated(page);
-    await page.goto('/users');
-    await expect(page.getByTestId('user-row').first()).toBeVisible();
-    const tokens = issuedTokens(portal);
-    expect(tokens.length).toBeGreaterThan(0);
-    const html = await page.content();
+    await visit('/dashboard', 'profile-name');
+    await visit('/users', 'user-row');
+    // The service page uses the client-credentials token.
+    await visit('/admin/service', 'service-client');
+    // Every access token expires: the next pages refresh the user's grant (a new pair).
+    expect((await page.request.post(`${sandbox}/sandbox/expire-tokens`)).status()).toBe(204);
+    await visit('/dashboard', 'profile-name');
+    await visit('/users?q=a', 'user-row');
+    await Promise.all(pending);
+    const tokens = await issuedTokens(sandbox);
+    // Sign-in (access + refresh), the refreshed pair, the service token at least.
+    expect(tokens.length).toBeGreaterThanOrEqual(5);
     const storage = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage }, c: document.cookie }));
     expect(JSON.parse(storage).c).toBe('');
+    const log = portal.log();
+    expect(log.length).toBeGreaterThan(0);
     for (const t of tokens) {
-      expect(html).not.toContain(t);
-      expect(storage).not.toContain(t);
-      for (const b of bodies) expect(b).not.toContain(t);
+      for (const html of pages) expect(html.includes(t), 'a token in a page').toBe(false);
+      expect(storage.includes(t), 'a token in storage').toBe(false);
+      expect(traffic.some((x) => x.includes(t)), 'a token in a URL, header or body').toBe(false);
+      expect(log.includes(t), 'a token in the portal log').toBe(false);
     }
     await context.close();
   } finally {

@@ -26,6 +26,8 @@ export interface Portal {
   port: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** Everything the portal has written to stdout and stderr since it (re)started. */
+  log(): string;
 }
 
 async function waitHealthy(url: string, child: ChildProcess, log: () => string) {
@@ -78,18 +80,14 @@ export async function startPortal(env: Record<string, string> = {}, dataDir?: st
     await exited;
   };
   await launch();
-  return { url, dataDir: dir, port, stop, restart: async () => { await stop(); await launch(); } };
+  return { url, dataDir: dir, port, stop, restart: async () => { await stop(); await launch(); }, log: () => output };
 }
 
-/** Every token the embedded sandbox of a portal has issued (from its state file). */
-export function issuedTokens(portal: Portal): string[] {
-  const file = join(portal.dataDir, 'sandbox-state.json');
-  if (!existsSync(file)) return [];
-  const text = readFileSync(file, 'utf8');
-  // Tokens are long opaque strings: collect every long string value in the file.
-  const found = new Set<string>();
-  for (const m of text.matchAll(/"([A-Za-z0-9_\-.~+/=]{24,})"/g)) found.add(m[1]);
-  return [...found];
+/** The raw access and refresh tokens a sandbox has issued (its loopback-only test hook). */
+export async function issuedTokens(sandboxOrigin: string): Promise<string[]> {
+  const r = await fetch(`${sandboxOrigin}/sandbox/issued-tokens`);
+  if (!r.ok) throw new Error(`issued-tokens answered ${r.status}`);
+  return (await r.json()).tokens;
 }
 
 /** Clicks "Sign in with Genesys Cloud" and answers the sandbox's sign-in page. */

@@ -1,5 +1,6 @@
 //! The loopback-only admin endpoint: read and change the injected faults, expire every
-//! access token. A request whose peer is not on loopback (or unknown) is refused.
+//! access token, list the raw tokens issued (for leak tests). A request whose peer is not on
+//! loopback (or unknown) is refused.
 
 use std::net::SocketAddr;
 
@@ -15,7 +16,8 @@ use crate::SandboxState;
 
 fn from_loopback(req: &Request) -> Result<(), ApiError> {
     match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(peer)) if peer.ip().is_loopback() => Ok(()),
+        // `to_canonical`: a dual-stack listener sees IPv4 loopback as `::ffff:127.0.0.1`.
+        Some(ConnectInfo(peer)) if peer.ip().to_canonical().is_loopback() => Ok(()),
         _ => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -69,4 +71,14 @@ pub(crate) async fn expire_tokens(State(s): State<SandboxState>, req: Request) -
     }
     s.expire_tokens();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /sandbox/issued-tokens`: `{"tokens": [...]}`, the raw access and refresh tokens issued
+/// since start (the last 512, oldest first), so that leak tests search for the real secrets
+/// rather than the hashes the state file keeps.
+pub(crate) async fn issued_tokens(State(s): State<SandboxState>, req: Request) -> Response {
+    if let Err(e) = from_loopback(&req) {
+        return e.into_response();
+    }
+    Json(serde_json::json!({ "tokens": s.store().issued_tokens() })).into_response()
 }

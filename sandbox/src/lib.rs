@@ -172,6 +172,7 @@ pub fn router(state: SandboxState) -> Router {
             get(admin::get_faults).put(admin::put_faults),
         )
         .route("/sandbox/expire-tokens", post(admin::expire_tokens))
+        .route("/sandbox/issued-tokens", get(admin::issued_tokens))
         .merge(api)
         .fallback(api::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), latency))

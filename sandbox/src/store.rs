@@ -2,7 +2,7 @@
 //! Tokens and codes are kept only as SHA-256 hashes, so the optional state file holds no
 //! usable secret; it is written atomically (temp file + rename) after every change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -130,7 +130,14 @@ pub(crate) struct Store {
     /// sweeps them, and a long-running sandbox must not grow without bound).
     #[serde(skip)]
     changes: usize,
+    /// The raw access and refresh tokens issued since start, newest last (at most
+    /// `ISSUED_KEPT`): in memory only, for the leak tests behind `GET /sandbox/issued-tokens`.
+    #[serde(skip)]
+    issued: VecDeque<String>,
 }
+
+/// How many raw tokens the sandbox remembers for the leak tests.
+const ISSUED_KEPT: usize = 512;
 
 /// Changes between two sweeps when there is no state file.
 const SWEEP_EVERY: usize = 1_000;
@@ -354,6 +361,12 @@ impl Store {
             );
             token
         });
+        for token in std::iter::once(&access_token).chain(refresh_token.as_ref()) {
+            if self.issued.len() == ISSUED_KEPT {
+                self.issued.pop_front();
+            }
+            self.issued.push_back(token.clone());
+        }
         IssuedTokens {
             access_token,
             refresh_token,
@@ -440,6 +453,11 @@ impl Store {
             a.revoked = true;
         }
         self.persist();
+    }
+
+    /// The raw tokens issued since start (the last `ISSUED_KEPT`), oldest first.
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.issued.iter().cloned().collect()
     }
 
     /// Makes every access token issued so far expired (refresh tokens stay valid).

@@ -692,54 +692,83 @@ async fn admin_endpoint_changes_faults_and_expires_tokens() {
     api_error(h.api(Some(&token), "/api/v2/tokens/me").await, 401).await;
 }
 
-/// This machine's first non-loopback address, if it has one.
-fn non_loopback_ip() -> Option<std::net::IpAddr> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("10.254.254.254:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+/// One request to the sandbox's router as if it came from `peer` (`None`: no peer address at
+/// all, as when served without connect info).
+async fn from_peer(
+    router: &axum::Router,
+    peer: Option<&str>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, String) {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    if let Some(peer) = peer {
+        let addr: std::net::SocketAddr = peer.parse().unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    }
+    let answer = router.clone().oneshot(req).await.unwrap();
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+    let bytes = axum::body::to_bytes(answer.into_body(), 1 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[tokio::test]
 async fn admin_endpoint_refuses_non_loopback_peers() {
-    let Some(ip) = non_loopback_ip() else {
-        eprintln!("no non-loopback interface here; skipping");
-        return;
-    };
-    let h = start(SandboxConfig {
+    let state = sandbox::SandboxState::new(&SandboxConfig {
         users: 10,
-        bind: "0.0.0.0:0".parse().unwrap(),
         ..Default::default()
     })
+    .unwrap();
+    let router = sandbox::router(state.clone());
+    let admin: [(&str, &str, &str); 4] = [
+        ("GET", "/sandbox/faults", ""),
+        ("PUT", "/sandbox/faults", r#"{"errorRate": 1}"#),
+        ("POST", "/sandbox/expire-tokens", ""),
+        ("GET", "/sandbox/issued-tokens", ""),
+    ];
+    // A LAN peer, a public IPv6 peer, an IPv4-mapped public address and no peer at all.
+    for peer in [
+        Some("10.1.2.3:40000"),
+        Some("[2001:db8::7]:40000"),
+        Some("[::ffff:192.0.2.9]:40000"),
+        None,
+    ] {
+        for (method, path, body) in admin {
+            let (status, text) = from_peer(&router, peer, method, path, body).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} from {peer:?}");
+            assert!(text.contains("loopback"), "{text}");
+        }
+        // The API itself answers from anywhere (here: no token).
+        let (status, _) = from_peer(&router, peer, "GET", "/api/v2/users", "").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{peer:?}");
+    }
+    assert_eq!(state.faults().get().error_rate, 0.0, "a refused PUT changed nothing");
+    // Loopback peers, v4 and v6, are let in.
+    for peer in [
+        "127.0.0.1:40000",
+        "127.0.0.2:40000",
+        "[::1]:40000",
+        "[::ffff:127.0.0.1]:40000",
+    ] {
+        let (status, _) = from_peer(&router, Some(peer), "GET", "/sandbox/faults", "").await;
+        assert_eq!(status, StatusCode::OK, "{peer}");
+    }
+    let (status, _) = from_peer(
+        &router,
+        Some("127.0.0.1:40000"),
+        "PUT",
+        "/sandbox/faults",
+        r#"{"errorRate": 0.5}"#,
+    )
     .await;
-    let port = h.sandbox.local_addr().port();
-    let url = format!("http://{ip}:{port}/sandbox/faults");
-    let r = h.http.get(&url).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = h
-        .http
-        .put(&url)
-        .json(&json!({"errorRate": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = h
-        .http
-        .post(format!("http://{ip}:{port}/sandbox/expire-tokens"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(h.sandbox.faults().get().error_rate, 0.0);
-    // The API itself answers from anywhere.
-    let r = h
-        .http
-        .get(format!("http://{ip}:{port}/api/v2/users"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state.faults().get().error_rate, 0.5);
 }
 
 #[tokio::test]
@@ -852,4 +881,35 @@ async fn state_file_keeps_users_signed_in_across_restarts() {
     assert_eq!(r.status(), StatusCode::OK);
     h.sandbox.shutdown().await;
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn issued_tokens_lists_the_raw_secrets_and_the_state_file_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("state.json");
+    let h = start(SandboxConfig {
+        users: 10,
+        state_file: Some(state_file.clone()),
+        ..Default::default()
+    })
+    .await;
+    let (access, refresh) = h.web_tokens().await;
+    let listed: Value = h
+        .http
+        .get(h.url("/sandbox/issued-tokens"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tokens: Vec<&str> = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(tokens, [access.as_str(), refresh.as_str()]);
+    let on_disk = std::fs::read_to_string(&state_file).unwrap();
+    assert!(!on_disk.contains(&access) && !on_disk.contains(&refresh));
 }
