@@ -96,6 +96,7 @@ async fn thousands_of_users_under_5xx_and_429_faults() {
     )
     .await;
     let token = service_tokens(&h.genesys).await.access_token;
+    h.sandbox.faults().reseed(5000);
     h.sandbox.faults().set_error_rate(0.1);
     h.sandbox.faults().set_rate_limit_rate(0.05);
     let options = AllPagesOptions {
@@ -166,14 +167,15 @@ async fn the_real_rate_limit_ends_the_stream_with_the_wait() {
     )
     .await;
     let token = service_tokens(&h.genesys).await.access_token;
+    // One page at a time, so that the request count is exact.
     let options = AllPagesOptions {
-        concurrency: 2,
+        concurrency: 1,
         requests_per_minute: None,
         ..AllPagesOptions::default()
     };
-    let started = Instant::now();
     let pages = collect(&h.genesys, token, all_states(100), options).await;
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Five pages, then the refused sixth, which is not retried (the wait exceeds the cap).
+    assert_eq!(h.sandbox.stats().requests("/api/v2/users"), 6);
     let (ok, err): (Vec<_>, Vec<_>) = pages.into_iter().partition(Result::is_ok);
     assert_eq!(ok.len(), 5, "five pages fit in the limit");
     assert_eq!(err.len(), 1, "the stream ends after its error");
@@ -193,7 +195,7 @@ struct Fake {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     served: AtomicU32,
-    /// Page numbers answered 429 once (with `Retry-After: 1`).
+    /// Page numbers answered 429 once (with `Retry-After: 2`).
     throttle_once: Mutex<HashSet<u32>>,
     /// When each page's request arrived (after the first attempt), relative to `start`.
     arrivals: Mutex<Vec<(u32, Instant)>>,
@@ -212,7 +214,7 @@ async fn fake_listing(
     if fake.throttle_once.lock().unwrap().remove(&number) {
         return (
             StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "1")],
+            [(header::RETRY_AFTER, "2")],
             "{}",
         )
             .into_response();
@@ -286,15 +288,31 @@ async fn concurrency_is_bounded_and_the_consumer_sets_the_pace() {
 
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.page_number, 1);
-    // The consumer dawdles: at most `concurrency` further pages are fetched meanwhile.
+    // The consumer dawdles: nothing more is asked for while it holds page 1 (the listing's
+    // size is only known from page 1, and the look-ahead is driven by the consumer).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let fetched = fake.served.load(Ordering::SeqCst);
+    assert_eq!(
+        fake.arrivals.lock().unwrap().len(),
+        1,
+        "asked ahead of a consumer that holds page 1"
+    );
+    // Taking page 2 starts the look-ahead: page 2 and at most `concurrency - 1` more, and then
+    // nothing while page 2 is held.
+    assert_eq!(stream.next().await.unwrap().unwrap().page_number, 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let arrived = fake.arrivals.lock().unwrap().len();
     assert!(
-        fetched <= 1 + 3,
-        "fetched {fetched} pages ahead of a consumer that holds one"
+        (2..=1 + 3).contains(&arrived),
+        "{arrived} pages asked for by a consumer that holds page 2"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        fake.arrivals.lock().unwrap().len(),
+        arrived,
+        "nothing more while held"
     );
 
-    let mut n = 1;
+    let mut n = 2;
     while let Some(page) = stream.next().await {
         n += 1;
         assert_eq!(page.unwrap().page_number, n);
@@ -308,8 +326,9 @@ async fn concurrency_is_bounded_and_the_consumer_sets_the_pace() {
 async fn a_429_on_one_page_makes_every_fetch_wait() {
     let fake = Arc::new(Fake::default());
     fake.throttle_once.lock().unwrap().insert(3);
-    // Page 2 is slow, so page 5 can only start once page 2 is done, well after page 3's 429.
-    *fake.slow_page.lock().unwrap() = Some((2, Duration::from_millis(200)));
+    // Page 2 is slow (300 ms), so page 5 cannot start before page 3's 429 is in; without the
+    // shared back-off it would start when page 2 is done, 1.7 s before the 2 s wait is over.
+    *fake.slow_page.lock().unwrap() = Some((2, Duration::from_millis(300)));
     let client = fake_server(fake.clone()).await;
     let options = AllPagesOptions {
         concurrency: 3,
@@ -327,13 +346,13 @@ async fn a_429_on_one_page_makes_every_fetch_wait() {
     let later: Vec<&(u32, Instant)> = arrivals.iter().filter(|(_, t)| *t > throttled_at).collect();
     let page5 = arrivals.iter().find(|(n, _)| *n == 5).unwrap().1;
     assert!(
-        page5.duration_since(throttled_at) >= Duration::from_millis(950),
+        page5.duration_since(throttled_at) >= Duration::from_millis(1900),
         "page 5 started {:?} after the 429 on page 3",
         page5.duration_since(throttled_at)
     );
     // Nothing but the in-flight pages 2 and 4 started inside the back-off.
     for (n, t) in later {
-        if t.duration_since(throttled_at) < Duration::from_millis(950) {
+        if t.duration_since(throttled_at) < Duration::from_millis(1900) {
             assert!([2, 4].contains(n), "page {n} started during the back-off");
         }
     }

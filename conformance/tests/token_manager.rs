@@ -220,16 +220,25 @@ async fn sandbox_invalid_client_is_not_hammered() {
     for _ in 0..100 {
         assert!(manager.get_token().await.is_err());
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // One fetch, and no retry scheduled: it waits for someone to fix the client.
     assert_eq!(setup.fetches(), 1);
+    assert_eq!(
+        setup
+            .sandbox
+            .stats()
+            .token_requests(sandbox::Grant::ClientCredentials),
+        1
+    );
+    assert_eq!(manager.snapshot().next_refresh, None);
     assert!(manager.needs_attention());
     manager.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_outage_serves_the_old_token_then_recovers() {
-    // Tokens live 3 s; refresh 1 s (+ up to 0.2 s) before expiry.
-    let short = service_client("portal-short", "short-secret", &["users:readonly"], 3);
+    // Tokens live 6 s; refresh 3 s (+ up to 0.2 s) before expiry, so the degraded window
+    // (refresh failed, token still good) lasts seconds, and every step waits for an event.
+    let short = service_client("portal-short", "short-secret", &["users:readonly"], 6);
     let setup = sandbox_setup(
         "portal-short",
         "short-secret",
@@ -238,7 +247,7 @@ async fn sandbox_outage_serves_the_old_token_then_recovers() {
     )
     .await;
     let manager = setup.start(TokenManagerConfig {
-        refresh_buffer: Duration::from_secs(1),
+        refresh_buffer: Duration::from_secs(3),
         refresh_jitter: Duration::from_millis(200),
         safety_margin: Duration::from_millis(200),
         retry_base_delay: Duration::from_millis(100),
@@ -247,16 +256,17 @@ async fn sandbox_outage_serves_the_old_token_then_recovers() {
     });
     let first = manager.get_token().await.unwrap();
     setup.sandbox.faults().set_token_endpoint_down(true);
-    tokio::time::sleep(Duration::from_millis(2_400)).await;
+    assert!(
+        eventually(Duration::from_secs(10), || setup.fetches() >= 2
+            && manager.state() == ManagerState::Degraded)
+        .await
+    );
     // The refresh failed; the old token is served and still works upstream.
     assert_eq!(manager.get_token().await.unwrap().secret(), first.secret());
-    assert_eq!(manager.state(), ManagerState::Degraded);
     setup.client.token_info(&first).await.unwrap();
-    assert!(setup.fetches() >= 2);
     // Past its expiry there is no token to hand out.
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(eventually(Duration::from_secs(10), || !manager.healthy()).await);
     assert!(manager.get_token().await.is_err());
-    assert!(!manager.healthy());
     // Back up: recovery on its own.
     setup.sandbox.faults().set_token_endpoint_down(false);
     assert!(eventually(Duration::from_secs(2), || manager.healthy()).await);

@@ -47,7 +47,7 @@ pub(crate) async fn put_faults(State(s): State<SandboxState>, req: Request) -> R
         Ok(c) => c,
         Err(e) => {
             return ApiError::bad_request(format!(
-                "Expected {{latencyMs, errorRate, rateLimitRate, tokenEndpointDown, malformedTokenBody}}: {e}"
+                "Expected {{latencyMs, errorRate, rateLimitRate, tokenEndpointDown, malformedTokenBody, socketDropRate, socketDelayMs, seed}}: {e}"
             ))
             .into_response()
         }
@@ -61,6 +61,9 @@ pub(crate) async fn put_faults(State(s): State<SandboxState>, req: Request) -> R
     let mut settings = faults.get();
     change.apply_to(&mut settings);
     faults.replace(settings);
+    if let Some(seed) = change.seed {
+        faults.reseed(seed);
+    }
     Json(FaultsBody::from(&faults.get())).into_response()
 }
 
@@ -81,4 +84,21 @@ pub(crate) async fn issued_tokens(State(s): State<SandboxState>, req: Request) -
         return e.into_response();
     }
     Json(serde_json::json!({ "tokens": s.store().issued_tokens() })).into_response()
+}
+
+/// `GET /sandbox/stats`: `{"requests": {path: n}, "tokenRequests": {grant_type: n}}`.
+pub(crate) async fn get_stats(State(s): State<SandboxState>, req: Request) -> Response {
+    if let Err(e) = from_loopback(&req) {
+        return e.into_response();
+    }
+    Json(s.stats().snapshot()).into_response()
+}
+
+/// `DELETE /sandbox/stats`: every count back to zero.
+pub(crate) async fn reset_stats(State(s): State<SandboxState>, req: Request) -> Response {
+    if let Err(e) = from_loopback(&req) {
+        return e.into_response();
+    }
+    s.stats().reset();
+    StatusCode::NO_CONTENT.into_response()
 }

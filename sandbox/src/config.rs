@@ -37,6 +37,9 @@ pub struct SandboxConfig {
     pub clients: Vec<ClientConfig>,
     /// Faults in force from the start (they can be changed at run time).
     pub faults: FaultSettings,
+    /// Seeds the fault draws (error, 429 and socket-drop rates) so that runs repeat; from
+    /// entropy when `None`.
+    pub fault_seed: Option<u64>,
     /// When set, grants, tokens and codes persist to this file and are reloaded at start.
     pub state_file: Option<PathBuf>,
     /// The URL clients reach the sandbox at, when it is not `http://{bind}`.
@@ -56,6 +59,7 @@ impl Default for SandboxConfig {
             code_lifetime: Duration::from_secs(600),
             clients: ClientConfig::defaults(),
             faults: FaultSettings::default(),
+            fault_seed: None,
             state_file: None,
             public_base_url: None,
             web_messaging: None,

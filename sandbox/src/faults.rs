@@ -1,18 +1,31 @@
 //! Run-time fault injection: a shared, cheaply cloned handle over the settings in force, and
 //! the JSON shape of the admin endpoint.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::config::FaultSettings;
 
-/// A handle on the sandbox's faults; clones share the same settings.
-#[derive(Debug, Clone, Default)]
+/// A handle on the sandbox's faults; clones share the same settings and the same random
+/// source (seeded from entropy, or by [`Faults::reseed`] so that a test's sequence of draws
+/// is the same on every run).
+#[derive(Debug, Clone)]
 pub struct Faults {
     inner: Arc<RwLock<FaultSettings>>,
+    rng: Arc<Mutex<StdRng>>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            rng: Arc::new(Mutex::new(StdRng::from_entropy())),
+        }
+    }
 }
 
 fn clamp_rate(rate: f64) -> f64 {
@@ -84,9 +97,28 @@ impl Faults {
         self.read().socket_delay
     }
 
+    /// Restarts the random draws from `seed`: the same requests in the same order then meet
+    /// the same faults.
+    pub fn reseed(&self, seed: u64) {
+        *self.rng() = StdRng::seed_from_u64(seed);
+    }
+
     /// Draws whether the gateway drops this socket now.
     pub(crate) fn roll_socket_drop(&self) -> bool {
-        roll(self.read().socket_drop_rate)
+        self.roll(self.read().socket_drop_rate)
+    }
+
+    /// Draws one of `n` choices (the status of an injected 5xx).
+    pub(crate) fn pick(&self, n: usize) -> usize {
+        self.rng().gen_range(0..n.max(1))
+    }
+
+    fn roll(&self, rate: f64) -> bool {
+        rate >= 1.0 || (rate > 0.0 && self.rng().gen_bool(rate))
+    }
+
+    fn rng(&self) -> std::sync::MutexGuard<'_, StdRng> {
+        self.rng.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn latency(&self) -> Duration {
@@ -95,12 +127,12 @@ impl Faults {
 
     /// Draws whether this API request fails with a 5xx.
     pub(crate) fn roll_error(&self) -> bool {
-        roll(self.read().error_rate)
+        self.roll(self.read().error_rate)
     }
 
     /// Draws whether this API request gets a forced 429.
     pub(crate) fn roll_rate_limit(&self) -> bool {
-        roll(self.read().rate_limit_rate)
+        self.roll(self.read().rate_limit_rate)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, FaultSettings> {
@@ -111,10 +143,6 @@ impl Faults {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, FaultSettings> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-fn roll(rate: f64) -> bool {
-    rate >= 1.0 || (rate > 0.0 && rand::thread_rng().gen_bool(rate))
 }
 
 /// The admin endpoint's view of the faults (`GET`/`PUT /sandbox/faults`). On `PUT` every field
@@ -136,6 +164,9 @@ pub struct FaultsBody {
     pub socket_drop_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_delay_ms: Option<u64>,
+    /// `PUT` only: restart the random draws from this seed (never reported back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 impl From<&FaultSettings> for FaultsBody {
@@ -148,6 +179,7 @@ impl From<&FaultSettings> for FaultsBody {
             malformed_token_body: Some(s.malformed_token_body),
             socket_drop_rate: Some(s.socket_drop_rate),
             socket_delay_ms: Some(u64::try_from(s.socket_delay.as_millis()).unwrap_or(u64::MAX)),
+            seed: None,
         }
     }
 }
@@ -192,6 +224,23 @@ mod tests {
         assert_eq!(f.get().rate_limit_rate, 0.0);
         assert!(f.roll_error());
         assert!(!f.roll_rate_limit());
+    }
+
+    #[test]
+    fn a_seed_makes_the_draws_repeat() {
+        let draws = |f: &Faults| {
+            f.set_error_rate(0.5);
+            (0..64).map(|_| f.roll_error()).collect::<Vec<_>>()
+        };
+        let (a, b) = (Faults::default(), Faults::default());
+        a.reseed(42);
+        b.reseed(42);
+        let first = draws(&a);
+        assert_eq!(first, draws(&b));
+        // Half the rate: some of each, not all one way.
+        assert!(first.iter().any(|d| *d) && first.iter().any(|d| !*d));
+        b.reseed(43);
+        assert_ne!(first, draws(&b));
     }
 
     #[test]

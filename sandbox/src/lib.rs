@@ -20,6 +20,7 @@ mod oauth;
 mod org;
 mod ratelimit;
 mod respond;
+mod stats;
 mod store;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -49,6 +50,7 @@ pub use config::{
 };
 pub use faults::{Faults, FaultsBody};
 pub use org::EMAIL_DOMAIN;
+pub use stats::{Counts, Stats};
 pub use webmessaging::{
     gateway_url, AgentScript, WebMessagingConfig, MAX_FRAME_BYTES, MAX_JWT_LIFETIME,
     MAX_MESSAGE_CHARS, MAX_REFRESH_LIFETIME, MAX_SOCKET_MESSAGE_BYTES, MIN_REFRESH_LIFETIME,
@@ -72,6 +74,7 @@ struct Inner {
     store: Mutex<Store>,
     limiter: RateLimiter,
     faults: Faults,
+    stats: Stats,
     code_lifetime: Duration,
     public_base_url: Option<Url>,
     web_messaging: Option<Arc<webmessaging::WebMessaging>>,
@@ -101,7 +104,14 @@ impl SandboxState {
                 org: Org::generate(config.users, config.seed),
                 store: Mutex::new(store),
                 limiter: RateLimiter::new(config.rate_limit_per_minute),
-                faults: Faults::new(config.faults.clone()),
+                faults: {
+                    let faults = Faults::new(config.faults.clone());
+                    if let Some(seed) = config.fault_seed {
+                        faults.reseed(seed);
+                    }
+                    faults
+                },
+                stats: Stats::default(),
                 code_lifetime: config.code_lifetime,
                 public_base_url: config.public_base_url.clone(),
                 web_messaging,
@@ -117,6 +127,11 @@ impl SandboxState {
     /// Makes every access token issued so far expired (refresh tokens keep working).
     pub fn expire_tokens(&self) {
         self.store().expire_all_access();
+    }
+
+    /// What the sandbox was asked so far (see [`Stats`]).
+    pub fn stats(&self) -> Stats {
+        self.inner.stats.clone()
     }
 
     /// How many users the seeded org has.
@@ -173,6 +188,10 @@ pub fn router(state: SandboxState) -> Router {
         )
         .route("/sandbox/expire-tokens", post(admin::expire_tokens))
         .route("/sandbox/issued-tokens", get(admin::issued_tokens))
+        .route(
+            "/sandbox/stats",
+            get(admin::get_stats).delete(admin::reset_stats),
+        )
         .merge(api)
         .fallback(api::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), latency))
@@ -180,9 +199,10 @@ pub fn router(state: SandboxState) -> Router {
         .with_state(state)
 }
 
-/// Adds the injected latency to every answer but the admin endpoint's.
+/// Counts every request but the admin endpoint's, then adds the injected latency to it.
 async fn latency(State(state): State<SandboxState>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/sandbox/") {
+        state.inner.stats.request(req.uri().path());
         let delay = state.inner.faults.latency();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -241,6 +261,11 @@ impl RunningSandbox {
 
     pub fn faults(&self) -> Faults {
         self.state.faults()
+    }
+
+    /// What the sandbox was asked so far: requests per path, token requests per grant.
+    pub fn stats(&self) -> Stats {
+        self.state.stats()
     }
 
     /// Makes every access token issued so far expired (refresh tokens keep working).

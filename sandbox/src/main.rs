@@ -20,6 +20,7 @@ Options:
   --seed S             seed of the org (default 1)
   --rate-limit N       API requests per token per minute, 0 = off (default 300)
   --latency-ms N       latency added to every answer (default 0)
+  --fault-seed N       seed of the fault draws, so that a run repeats (default: random)
   --code-lifetime-secs N
                        authorization code lifetime (default 600)
   --config FILE        JSON file with the OAuth clients ([...] or {\"clients\": [...]})
@@ -58,6 +59,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<SandboxCo
             "--seed" => config.seed = value(&flag, next())?,
             "--rate-limit" => config.rate_limit_per_minute = value(&flag, next())?,
             "--latency-ms" => config.faults.latency = Duration::from_millis(value(&flag, next())?),
+            "--fault-seed" => config.fault_seed = Some(value(&flag, next())?),
             "--code-lifetime-secs" => {
                 config.code_lifetime = Duration::from_secs(value(&flag, next())?)
             }

@@ -710,11 +710,14 @@ async fn from_peer(
         .unwrap();
     if let Some(peer) = peer {
         let addr: std::net::SocketAddr = peer.parse().unwrap();
-        req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
     }
     let answer = router.clone().oneshot(req).await.unwrap();
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
-    let bytes = axum::body::to_bytes(answer.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(answer.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -726,11 +729,13 @@ async fn admin_endpoint_refuses_non_loopback_peers() {
     })
     .unwrap();
     let router = sandbox::router(state.clone());
-    let admin: [(&str, &str, &str); 4] = [
+    let admin: [(&str, &str, &str); 6] = [
         ("GET", "/sandbox/faults", ""),
         ("PUT", "/sandbox/faults", r#"{"errorRate": 1}"#),
         ("POST", "/sandbox/expire-tokens", ""),
         ("GET", "/sandbox/issued-tokens", ""),
+        ("GET", "/sandbox/stats", ""),
+        ("DELETE", "/sandbox/stats", ""),
     ];
     // A LAN peer, a public IPv6 peer, an IPv4-mapped public address and no peer at all.
     for peer in [
@@ -741,14 +746,22 @@ async fn admin_endpoint_refuses_non_loopback_peers() {
     ] {
         for (method, path, body) in admin {
             let (status, text) = from_peer(&router, peer, method, path, body).await;
-            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} from {peer:?}");
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} from {peer:?}"
+            );
             assert!(text.contains("loopback"), "{text}");
         }
         // The API itself answers from anywhere (here: no token).
         let (status, _) = from_peer(&router, peer, "GET", "/api/v2/users", "").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{peer:?}");
     }
-    assert_eq!(state.faults().get().error_rate, 0.0, "a refused PUT changed nothing");
+    assert_eq!(
+        state.faults().get().error_rate,
+        0.0,
+        "a refused PUT changed nothing"
+    );
     // Loopback peers, v4 and v6, are let in.
     for peer in [
         "127.0.0.1:40000",
@@ -912,4 +925,50 @@ async fn issued_tokens_lists_the_raw_secrets_and_the_state_file_does_not() {
     assert_eq!(tokens, [access.as_str(), refresh.as_str()]);
     let on_disk = std::fs::read_to_string(&state_file).unwrap();
     assert!(!on_disk.contains(&access) && !on_disk.contains(&refresh));
+}
+
+#[tokio::test]
+async fn stats_count_arrivals_per_path_and_grant_even_when_faulted() {
+    let h = start(SandboxConfig {
+        users: 10,
+        ..Default::default()
+    })
+    .await;
+    let (access, _) = h.web_tokens().await;
+    h.sandbox.faults().set_token_endpoint_down(true);
+    for _ in 0..3 {
+        let r = h
+            .token(Some(SERVICE), &[("grant_type", "client_credentials")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    h.sandbox.faults().set_token_endpoint_down(false);
+    for _ in 0..2 {
+        let r = h
+            .api(Some(&access), "/api/v2/users/me?expand=presence")
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let stats = h.sandbox.stats();
+    assert_eq!(stats.token_requests(sandbox::Grant::AuthorizationCode), 1);
+    assert_eq!(stats.token_requests(sandbox::Grant::ClientCredentials), 3);
+    assert_eq!(stats.token_requests(sandbox::Grant::RefreshToken), 0);
+    assert_eq!(stats.requests("/api/v2/users/me"), 2);
+    assert_eq!(stats.requests("/oauth/token"), 4);
+    // Over HTTP, from loopback; the admin endpoint does not count itself.
+    let over_http: Value = h
+        .http
+        .get(h.url("/sandbox/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(over_http["tokenRequests"]["client_credentials"], 3);
+    assert_eq!(over_http["requests"]["/api/v2/users/me"], 2);
+    assert!(over_http["requests"].get("/sandbox/stats").is_none());
+    let r = h.http.delete(h.url("/sandbox/stats")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(stats.requests("/api/v2/users/me"), 0);
 }

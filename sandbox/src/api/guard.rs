@@ -5,7 +5,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rand::Rng;
 
 use crate::faults::Faults;
 use crate::ratelimit::RateStatus;
@@ -88,7 +87,7 @@ fn server_fault(faults: &Faults) -> Option<ApiError> {
         StatusCode::BAD_GATEWAY,
         StatusCode::SERVICE_UNAVAILABLE,
         StatusCode::GATEWAY_TIMEOUT,
-    ][rand::thread_rng().gen_range(0..4)];
+    ][faults.pick(4)];
     let code = match status {
         StatusCode::INTERNAL_SERVER_ERROR => "internal.server.error",
         StatusCode::BAD_GATEWAY => "bad.gateway",

@@ -38,6 +38,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    s.stats().token_request(&body);
     let faults = s.faults().get();
     if faults.token_endpoint_down {
         return (
