@@ -288,8 +288,39 @@ mod tests {
 
     #[test]
     fn every_region_domain_parses_to_login_and_api_hosts() {
+        // The 17 region domains as GENESYS.md lists them (not the table under test).
+        let documented = [
+            "mypurecloud.com",
+            "mypurecloud.ie",
+            "mypurecloud.com.au",
+            "mypurecloud.jp",
+            "mypurecloud.de",
+            "usw2.pure.cloud",
+            "cac1.pure.cloud",
+            "apne2.pure.cloud",
+            "euw2.pure.cloud",
+            "aps1.pure.cloud",
+            "use2.us-gov-pure.cloud",
+            "sae1.pure.cloud",
+            "mec1.pure.cloud",
+            "apne3.pure.cloud",
+            "euc2.pure.cloud",
+            "mxc1.pure.cloud",
+            "apse1.pure.cloud",
+        ];
+        let mut known: Vec<&str> = ALL_REGION_DOMAINS.to_vec();
+        let mut listed = documented.to_vec();
+        known.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(known, listed);
         assert_eq!(Region::all().count(), 17);
-        for domain in ALL_REGION_DOMAINS {
+        let ie = Environment::from_region("mypurecloud.ie").unwrap();
+        assert_eq!(ie.login_base().as_str(), "https://login.mypurecloud.ie/");
+        assert_eq!(ie.api_base().as_str(), "https://api.mypurecloud.ie/");
+        assert_eq!(ie.issuer(), "https://login.mypurecloud.ie");
+        let gov = Environment::from_region("use2.us-gov-pure.cloud").unwrap();
+        assert_eq!(gov.api_base().as_str(), "https://api.use2.us-gov-pure.cloud/");
+        for domain in documented {
             let env = Environment::from_region(domain).unwrap();
             assert_eq!(
                 env.login_base().as_str(),

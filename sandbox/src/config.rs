@@ -279,17 +279,22 @@ mod tests {
     fn defaults_are_valid_and_match_the_app() {
         let config = SandboxConfig::default();
         config.validate().unwrap();
-        let ids: Vec<&str> = config.clients.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            [
-                "portal-web",
-                "portal-pkce",
-                "portal-service",
-                "portal-limited"
-            ]
-        );
-        assert!(config.clients[1].is_public() && !config.clients[0].is_public());
+        // What the portal relies on out of the box: its sign-in clients accept its default
+        // callback, the PKCE one is public, the service one may use client credentials.
+        let client = |id: &str| config.clients.iter().find(|c| c.id == id).unwrap();
+        for id in ["portal-web", "portal-pkce"] {
+            assert!(
+                client(id)
+                    .redirect_uris
+                    .iter()
+                    .any(|u| u == "http://127.0.0.1:3000/auth/callback"),
+                "{id}"
+            );
+        }
+        assert!(client("portal-pkce").is_public() && !client("portal-web").is_public());
+        assert!(client("portal-service")
+            .grants
+            .contains(&Grant::ClientCredentials));
     }
 
     #[test]

@@ -239,7 +239,14 @@ mod tests {
             message: "down".into(),
             context_id: Some("abc".into()),
         };
-        let json = serde_json::to_string(&e).unwrap();
-        assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
+        // The wire form the browser's copy decodes (externally tagged, field names as is):
+        // pinned, so that a rename on one side only is caught.
+        let wire = r#"{"Upstream":{"status":503,"message":"down","context_id":"abc"}}"#;
+        assert_eq!(serde_json::to_string(&e).unwrap(), wire);
+        assert_eq!(serde_json::from_str::<AppError>(wire).unwrap(), e);
+        assert_eq!(
+            serde_json::to_string(&AppError::NotSignedIn).unwrap(),
+            r#""NotSignedIn""#
+        );
     }
 }

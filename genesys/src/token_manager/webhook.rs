@@ -275,10 +275,26 @@ mod tests {
             Url::parse("https://hooks.example.com/").unwrap(),
             WebhookSecret::new("k"),
         );
-        for retry in 1..=10 {
-            let ceiling = (config.base_delay * 2u32.pow(retry - 1)).min(config.max_delay);
-            let wait = backoff(&config, retry);
-            assert!(wait >= ceiling / 2 && wait <= ceiling, "{retry}: {wait:?}");
+        assert_eq!(
+            (config.base_delay, config.max_delay),
+            (Duration::from_millis(500), Duration::from_secs(30))
+        );
+        // retry: (shortest, longest) wait, written out from the defaults above.
+        let ms = Duration::from_millis;
+        let expected = [
+            (1, ms(250), ms(500)),
+            (2, ms(500), ms(1_000)),
+            (3, ms(1_000), ms(2_000)),
+            (6, ms(8_000), ms(16_000)),
+            (7, ms(15_000), ms(30_000)),
+            (10, ms(15_000), ms(30_000)),
+            (u32::MAX, ms(15_000), ms(30_000)),
+        ];
+        for (retry, low, high) in expected {
+            for _ in 0..50 {
+                let wait = backoff(&config, retry);
+                assert!(wait >= low && wait <= high, "{retry}: {wait:?}");
+            }
         }
     }
 }
