@@ -319,7 +319,10 @@ mod tests {
         assert_eq!(ie.api_base().as_str(), "https://api.mypurecloud.ie/");
         assert_eq!(ie.issuer(), "https://login.mypurecloud.ie");
         let gov = Environment::from_region("use2.us-gov-pure.cloud").unwrap();
-        assert_eq!(gov.api_base().as_str(), "https://api.use2.us-gov-pure.cloud/");
+        assert_eq!(
+            gov.api_base().as_str(),
+            "https://api.use2.us-gov-pure.cloud/"
+        );
         for domain in documented {
             let env = Environment::from_region(domain).unwrap();
             assert_eq!(

@@ -143,7 +143,9 @@ mod tests {
     fn defaults_stay_within_genesys_limits() {
         let options = AllPagesOptions::default();
         // Genesys allows 300 API requests a minute per token (GENESYS.md, limits).
-        assert!(options.requests_per_minute.is_some_and(|r| (1..=300).contains(&r)));
+        assert!(options
+            .requests_per_minute
+            .is_some_and(|r| (1..=300).contains(&r)));
         assert!(options.concurrency >= 1);
         // The largest org the sandbox seeds (100,000 users) fits at the largest page (500).
         assert!(u64::from(options.max_pages) * 500 >= 100_000);

@@ -604,7 +604,8 @@ async fn injected_api_faults() {
     assert!(started.elapsed() >= Duration::from_millis(150));
     faults.set_latency(Duration::ZERO);
 
-    // A share between 0 and 1 fails some and not all.
+    // A share between 0 and 1 fails some and not all (seeded: the same draws every run).
+    faults.reseed(60);
     faults.set_error_rate(0.5);
     let mut failed = 0;
     for _ in 0..60 {
@@ -810,15 +811,14 @@ async fn the_org_is_deterministic_from_the_seed() {
 }
 
 #[tokio::test]
-async fn a_hundred_thousand_users_start_fast_and_page_fast() {
-    let started = Instant::now();
+async fn a_hundred_thousand_users_are_seeded_and_paged_to_the_end() {
+    // How fast this starts is measured by `cargo bench -p conformance --bench sandbox_start`
+    // (docs/BENCHMARKS.md), not asserted here.
     let h = start(SandboxConfig {
         users: 100_000,
         ..Default::default()
     })
     .await;
-    let startup = started.elapsed();
-    assert!(startup < Duration::from_secs(5), "startup took {startup:?}");
     let token = h.service_token().await;
     let l: UserEntityListing = h
         .api(
