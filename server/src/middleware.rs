@@ -38,7 +38,9 @@ impl SiteOrigin {
 }
 
 /// Leptos server functions accept form POSTs that any site can send: every request that may
-/// change state must carry this site's `Origin` (or `Sec-Fetch-Site: same-origin`).
+/// change state must carry this site's `Origin` (or, without one, `Sec-Fetch-Site:
+/// same-origin`). `Sec-Fetch-Site: none` (a navigation the user typed or bookmarked) is no
+/// proof: such a navigation is never a POST from one of this site's pages.
 pub async fn require_same_origin(
     State(site): State<SiteOrigin>,
     request: Request,
@@ -57,7 +59,7 @@ pub async fn require_same_origin(
         Some(origin) => origin == site.origin,
         None => matches!(
             headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
-            Some("same-origin") | Some("none")
+            Some("same-origin")
         ),
     };
     if allowed {
@@ -67,6 +69,29 @@ pub async fn require_same_origin(
         (StatusCode::FORBIDDEN, "This request did not come from this site, so it was blocked. Reload the page and try again.")
             .into_response()
     }
+}
+
+/// The most header bytes (names and values) a request may carry. Browsers send a few KiB;
+/// common front ends stop at 8–16 KiB. Hyper's own buffer stops a head far larger than this.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses a request whose headers exceed [`MAX_HEADER_BYTES`] with 431, before any session
+/// or page work.
+pub async fn limit_headers(request: Request<Body>, next: Next) -> Response {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        tracing::warn!(size, path = %request.uri().path(), "request headers too large");
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "The request's headers are too large. Clear this site's cookies and try again.",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Security headers on every response (pages set their own nonce-based CSP first), and

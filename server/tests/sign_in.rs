@@ -205,6 +205,14 @@ async fn the_session_cookie_is_httponly_lax_host_only_and_renewed_at_sign_in() {
     p.http.get(&callback).send().await.unwrap();
     let after = p.session_cookie().unwrap();
     assert_ne!(before, after, "sign-in issues a new session id");
+    // At least 128 random bits: 22 or more URL-safe base64 characters.
+    let id = after.strip_prefix("portal-session=").unwrap();
+    assert!(id.len() >= 22, "{id}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{id}"
+    );
 
     // The pre-login cookie is worth nothing now (no fixation).
     let old = client(Arc::new(reqwest::cookie::Jar::default()));
@@ -380,6 +388,24 @@ async fn state_changes_need_this_sites_origin() {
     assert_eq!(
         post(None, Some("same-origin")).await.unwrap().status(),
         StatusCode::SEE_OTHER
+    );
+    // `none` is a navigation the user started (address bar, bookmark): never a form POST
+    // from a page, so it vouches for nothing without this site's Origin.
+    assert_eq!(
+        post(None, Some("none")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(Some(&p.base), Some("none")).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post(Some("https://evil.example"), Some("same-origin"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN,
+        "a foreign Origin wins over a claimed same-origin fetch"
     );
     // Server functions too.
     let r = p
@@ -701,4 +727,246 @@ async fn guest_pages_refuse_forged_oversized_and_hostile_input() {
     assert_eq!(status, StatusCode::OK);
     assert!(!html.contains(hostile) && !html.contains("<b>gold"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+/// The URL of a server function (its path carries a hash of its name).
+fn server_fn<T: leptos::server_fn::ServerFn>() -> &'static str {
+    T::PATH
+}
+
+impl TestPortal {
+    /// A server function called as the page's JavaScript would (this site's Origin, JSON back).
+    async fn call(&self, http: &Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        http.post(self.url(path))
+            .header(header::ORIGIN, &self.base)
+            .header(header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A second browser signed in as the `n`-th user the sandbox offers.
+    async fn second_browser(&self, n: usize) -> Client {
+        let http = client(Arc::new(reqwest::cookie::Jar::default()));
+        let started = http
+            .post(self.url("/auth/login"))
+            .header(header::ORIGIN, &self.base)
+            .form(&[("return_to", "/dashboard")])
+            .send()
+            .await
+            .unwrap();
+        let authorize = location(&started);
+        let page = http
+            .get(&authorize)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let user = page
+            .split("name=\"user\" value=\"")
+            .nth(n + 1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the sign-in page offers that many users")
+            .to_string();
+        let redirect = sandbox::test_support::SignInScript::new(&http)
+            .sign_in_as(sandbox::test_support::SignInAs::Offered(user))
+            .run(authorize.as_str())
+            .await
+            .unwrap();
+        let done = http.get(redirect.location().as_str()).send().await.unwrap();
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        http
+    }
+}
+
+#[tokio::test]
+async fn logout_from_another_site_is_refused_and_the_session_lives() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    for origin in ["https://evil.example", "null", "http://127.0.0.1:1"] {
+        let r = p
+            .http
+            .post(p.url("/auth/logout"))
+            .header(header::ORIGIN, origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{origin}");
+    }
+    let (status, _) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK, "still signed in");
+    assert_eq!(p.grant_count().await, 1);
+}
+
+#[tokio::test]
+async fn another_users_export_is_not_found_whatever_they_try() {
+    let p = start(&[]).await;
+    p.sign_in("/users").await;
+    let r = p
+        .call(
+            &p.http,
+            server_fn::<app::api::StartExport>(),
+            &[("state", "any"), ("sort", "ascending")],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let id: String = r.json().await.unwrap();
+    // The owner can follow it to the end.
+    let mut done = false;
+    for _ in 0..200 {
+        let r = p
+            .call(
+                &p.http,
+                server_fn::<app::api::GetExportProgress>(),
+                &[("id", &id)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let progress: serde_json::Value = r.json().await.unwrap();
+        if progress["status"] == "Done" {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(done, "the export finished");
+    let csv = format!("/export/{id}/users.csv");
+    assert_eq!(
+        p.http.get(p.url(&csv)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // Someone else, signed in too, learns nothing: progress, cancel and download are 404s,
+    // exactly as for an id that never existed.
+    let other = p.second_browser(1).await;
+    for probe in [id.as_str(), "no-such-export"] {
+        for path in [
+            server_fn::<app::api::GetExportProgress>(),
+            server_fn::<app::api::CancelExport>(),
+        ] {
+            let r = p.call(&other, path, &[("id", probe)]).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path} {probe}");
+        }
+        let r = other
+            .get(p.url(&format!("/export/{probe}/users.csv")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "download {probe}");
+    }
+    // The owner's file is still there (the other's cancel did nothing).
+    assert_eq!(
+        p.http.get(p.url(&csv)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_non_admin_cannot_rotate_the_service_token_through_its_server_function() {
+    let p = start(&[("PORTAL_ADMINS", "someone.else@example.com")]).await;
+    p.sign_in("/dashboard").await;
+    let before = p
+        .sandbox
+        .stats()
+        .token_requests(sandbox::Grant::ClientCredentials);
+    for path in [
+        server_fn::<app::api::RotateServiceToken>(),
+        server_fn::<app::api::GetServiceStatus>(),
+        server_fn::<app::api::RotateGuestSigningKey>(),
+    ] {
+        let r = p.call(&p.http, path, &[]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("access_token"), "{body}");
+    }
+    assert_eq!(
+        p.sandbox
+            .stats()
+            .token_requests(sandbox::Grant::ClientCredentials),
+        before,
+        "no token was fetched: nothing rotated"
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_headers_and_callbacks_are_refused() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    // Bodies: the cap is 256 KiB for every route.
+    let big = "x".repeat(300 * 1024);
+    let r = p
+        .call(
+            &p.http,
+            server_fn::<app::api::ListDirectory>(),
+            &[("query[q]", big.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Headers: 32 KiB in all, whether in one header or spread over many.
+    for headers in [
+        vec![("x-padding".to_string(), "y".repeat(40 * 1024))],
+        (0..40)
+            .map(|i| (format!("x-pad-{i}"), "y".repeat(1024)))
+            .collect(),
+    ] {
+        let mut req = p.http.get(p.url("/dashboard"));
+        for (name, value) in &headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    }
+    let r = p
+        .http
+        .get(p.url("/dashboard"))
+        .header("x-padding", "y".repeat(8 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "8 KiB of headers is fine");
+    // A callback with a code far beyond any real one is refused without calling Genesys.
+    let token_calls = p.sandbox.stats().requests("/oauth/token");
+    let started = p.begin("/dashboard").await;
+    let state = reqwest::Url::parse(&location(&started))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let (status, html) = p
+        .get(&format!(
+            "/auth/callback?code={}&state={state}",
+            "c".repeat(4096)
+        ))
+        .await;
+    assert!(
+        status.is_redirection() || status.is_client_error(),
+        "{status}"
+    );
+    assert!(!html.contains(&"c".repeat(100)));
+    assert_eq!(p.sandbox.stats().requests("/oauth/token"), token_calls);
+    // Still signed in: the bad answers cost nothing.
+    let (status, _) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_slow_genesys_gets_the_portals_timeout_page_not_a_bare_504() {
+    let p = start(&[("PORTAL_REQUEST_TIMEOUT_SECS", "2")]).await;
+    p.sign_in("/dashboard").await;
+    p.sandbox.stats().reset();
+    p.sandbox
+        .faults()
+        .set_latency(std::time::Duration::from_secs(5));
+    let (status, html) = p.get("/dashboard").await;
+    p.sandbox.faults().set_latency(std::time::Duration::ZERO);
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(html.contains("data-status=\"504\""), "{html:.600}");
+    assert!(html.contains("Genesys Cloud is slow"), "{html:.600}");
+    // Timeouts are not retried: one call went out for the page.
+    assert_eq!(p.sandbox.stats().requests("/api/v2/users/me"), 1);
 }
