@@ -47,7 +47,7 @@ pub(crate) async fn put_faults(State(s): State<SandboxState>, req: Request) -> R
         Ok(c) => c,
         Err(e) => {
             return ApiError::bad_request(format!(
-                "Expected {{latencyMs, errorRate, rateLimitRate, tokenEndpointDown, malformedTokenBody, socketDropRate, socketDelayMs, seed}}: {e}"
+                "Expected {{latencyMs, errorRate, rateLimitRate, tokenEndpointDown, malformedTokenBody, tokenAnswerLost, socketDropRate, socketDelayMs, seed}}: {e}"
             ))
             .into_response()
         }

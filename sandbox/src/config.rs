@@ -264,6 +264,10 @@ pub struct FaultSettings {
     pub token_endpoint_down: bool,
     /// `/oauth/token` answers 200 with a body that is not valid JSON.
     pub malformed_token_body: bool,
+    /// `/oauth/token` does its work (a refresh token is spent, new tokens are issued) and then
+    /// the connection dies in the middle of the answer, as when a proxy or the network fails
+    /// after the server committed.
+    pub token_answer_lost: bool,
     /// Share of guest frames on the Web Messaging gateway after which the socket is dropped
     /// (no close frame, as when the network path dies).
     pub socket_drop_rate: f64,

@@ -83,6 +83,11 @@ impl Faults {
         self.write().malformed_token_body = malformed;
     }
 
+    /// The token endpoint commits its work, then the answer is cut off mid-body.
+    pub fn set_token_answer_lost(&self, lost: bool) {
+        self.write().token_answer_lost = lost;
+    }
+
     /// Share (0..=1) of guest frames after which the gateway drops the socket.
     pub fn set_socket_drop_rate(&self, rate: f64) {
         self.write().socket_drop_rate = clamp_rate(rate);
@@ -161,6 +166,8 @@ pub struct FaultsBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub malformed_token_body: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_answer_lost: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_drop_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_delay_ms: Option<u64>,
@@ -177,6 +184,7 @@ impl From<&FaultSettings> for FaultsBody {
             rate_limit_rate: Some(s.rate_limit_rate),
             token_endpoint_down: Some(s.token_endpoint_down),
             malformed_token_body: Some(s.malformed_token_body),
+            token_answer_lost: Some(s.token_answer_lost),
             socket_drop_rate: Some(s.socket_drop_rate),
             socket_delay_ms: Some(u64::try_from(s.socket_delay.as_millis()).unwrap_or(u64::MAX)),
             seed: None,
@@ -201,6 +209,9 @@ impl FaultsBody {
         }
         if let Some(m) = self.malformed_token_body {
             settings.malformed_token_body = m;
+        }
+        if let Some(l) = self.token_answer_lost {
+            settings.token_answer_lost = l;
         }
         if let Some(r) = self.socket_drop_rate {
             settings.socket_drop_rate = r;

@@ -970,3 +970,38 @@ async fn a_slow_genesys_gets_the_portals_timeout_page_not_a_bare_504() {
     // Timeouts are not retried: one call went out for the page.
     assert_eq!(p.sandbox.stats().requests("/api/v2/users/me"), 1);
 }
+
+/// Genesys rotated the refresh token but its answer never arrived: the portal cannot know the
+/// new tokens, and the old refresh token is spent. Decided behaviour: this page says Genesys
+/// could not be reached; the next one tries the old token once, Genesys refuses it (and
+/// revokes the grant), and the session ends with "sign in again". Never a loop of refreshes.
+#[tokio::test]
+async fn a_refresh_whose_answer_is_lost_ends_the_session_once_instead_of_looping() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    p.sandbox.expire_tokens();
+    p.sandbox.stats().reset();
+    let refreshes = || {
+        p.sandbox
+            .stats()
+            .token_requests(sandbox::Grant::RefreshToken)
+    };
+    p.sandbox.faults().set_token_answer_lost(true);
+    let (status, html) = p.get("/dashboard").await;
+    p.sandbox.faults().set_token_answer_lost(false);
+    assert!(status.is_server_error(), "{status}");
+    assert!(html.contains("could not be reached"), "{html:.800}");
+    assert_eq!(refreshes(), 1, "a refresh is not retried after it was sent");
+
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("Sign in again"), "{html:.800}");
+    assert_eq!(refreshes(), 2);
+    assert_eq!(p.grant_count().await, 0, "the grant is gone");
+
+    for _ in 0..3 {
+        let (status, _) = p.get("/dashboard").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(refreshes(), 2, "signed out: nothing more is tried");
+}

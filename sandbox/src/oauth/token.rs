@@ -60,7 +60,28 @@ pub(crate) async fn token(
         )
             .into_response();
     }
-    issue(&s, &headers, &body).unwrap_or_else(IntoResponse::into_response)
+    let answer = issue(&s, &headers, &body).unwrap_or_else(IntoResponse::into_response);
+    if faults.token_answer_lost {
+        return lost_in_transit(answer);
+    }
+    answer
+}
+
+/// The answer's head goes out, then its body fails: the client sees the connection die
+/// mid-answer, after the sandbox has committed whatever the request did.
+fn lost_in_transit(answer: Response) -> Response {
+    let (mut parts, _) = answer.into_parts();
+    parts.headers.insert(
+        header::CONTENT_LENGTH,
+        header::HeaderValue::from_static("512"),
+    );
+    let failing = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "sandbox fault: the answer was lost",
+        ))
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(failing))
 }
 
 fn issue(s: &SandboxState, headers: &HeaderMap, body: &[u8]) -> Result<Response, TokenError> {
