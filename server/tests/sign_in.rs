@@ -1005,3 +1005,91 @@ async fn a_refresh_whose_answer_is_lost_ends_the_session_once_instead_of_looping
     }
     assert_eq!(refreshes(), 2, "signed out: nothing more is tried");
 }
+
+impl TestPortal {
+    /// This browser's session record, straight from the portal's session store.
+    async fn session_record(
+        &self,
+    ) -> (
+        tower_sessions_sqlx_store::SqliteStore,
+        tower_sessions::session::Record,
+    ) {
+        use tower_sessions::SessionStore;
+        let cookie = self.session_cookie().expect("a session cookie");
+        let id: tower_sessions::session::Id = cookie.split_once('=').unwrap().1.parse().unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            self.data_dir.join("portal.db").display()
+        ))
+        .await
+        .unwrap();
+        let store = tower_sessions_sqlx_store::SqliteStore::new(pool);
+        let record = store
+            .load(&id)
+            .await
+            .unwrap()
+            .expect("the session is stored");
+        (store, record)
+    }
+}
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_timeout_and_activity_moves_it() {
+    use tower_sessions::SessionStore;
+    let p = start(&[("PORTAL_SESSION_IDLE_MINUTES", "30")]).await;
+    p.sign_in("/dashboard").await;
+    let (_, record) = p.session_record().await;
+    let idle = record.expiry_date - time::OffsetDateTime::now_utc();
+    assert!(
+        idle > time::Duration::minutes(29) && idle <= time::Duration::minutes(30),
+        "{idle}"
+    );
+    // Thirty-one minutes without a request: the store has the session expired.
+    let (store, mut record) = p.session_record().await;
+    record.expiry_date = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    store.save(&record).await.unwrap();
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("data-testid=\"sign-in\""));
+    // A session with time left is moved on by activity.
+    p.sign_in("/dashboard").await;
+    let (store, mut record) = p.session_record().await;
+    record.expiry_date = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
+    store.save(&record).await.unwrap();
+    let (status, _) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, record) = p.session_record().await;
+    assert!(
+        record.expiry_date - time::OffsetDateTime::now_utc() > time::Duration::minutes(29),
+        "activity renews the idle deadline"
+    );
+}
+
+#[tokio::test]
+async fn sessions_end_after_the_absolute_timeout_however_active() {
+    use tower_sessions::SessionStore;
+    let p = start(&[("PORTAL_SESSION_MAX_HOURS", "12")]).await;
+    p.sign_in("/dashboard").await;
+    let (store, mut record) = p.session_record().await;
+    let signed_in = record
+        .data
+        .get_mut("signed_in")
+        .expect("a signed-in session");
+    let at = signed_in["signed_in_unix"].as_i64().unwrap();
+    // Signed in 11 h 59 min ago: still fine.
+    signed_in["signed_in_unix"] = serde_json::json!(at - 12 * 3600 + 60);
+    store.save(&record).await.unwrap();
+    let (status, _) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    // 12 h and a minute ago: over, although the session was used a moment ago.
+    let (store, mut record) = p.session_record().await;
+    record.data.get_mut("signed_in").unwrap()["signed_in_unix"] =
+        serde_json::json!(at - 12 * 3600 - 60);
+    store.save(&record).await.unwrap();
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("Session ended"), "the page says why");
+    assert_eq!(p.grant_count().await, 0, "its grant is deleted too");
+    let (status, _) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

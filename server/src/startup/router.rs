@@ -98,4 +98,8 @@ fn session_layer(config: &Config, sessions: SqliteStore) -> SessionManagerLayer<
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             config.idle_timeout.as_secs() as i64,
         )))
+        // Every request of a signed-in session moves its idle deadline (and the cookie's),
+        // not only the requests that change the session: otherwise a user who only reads is
+        // signed out 30 minutes after signing in.
+        .with_always_save(true)
 }
