@@ -161,6 +161,11 @@ test('export all to CSV: live progress, then a CSV with exactly `total` rows', a
   }
   expect(rows - 1).toBe(total);
   expect(csv.startsWith('id,name,email')).toBeTruthy();
+  // The seeded user named like a spreadsheet formula is defused: the cell starts with a quote
+  // mark, so a spreadsheet shows it as text instead of running it.
+  const hostile = csv.split('\r\n').find((line) => line.includes('HYPERLINK'));
+  expect(hostile).toContain('"\'=HYPERLINK(""https://evil.example"",""Open"")"');
+  expect(csv).not.toMatch(/(^|,)"?=HYPERLINK/m);
 });
 
 test('the directory works with JavaScript disabled', async ({ browser, baseURL }) => {

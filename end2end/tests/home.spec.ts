@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { waitHydrated } from './support';
+import { signIn, waitHydrated } from './support';
 
 test('the home page is rendered on the server, says it runs on the sandbox, and hydrates', async ({ page, request }) => {
   // Server-rendered: the HTML alone already has the badge and the sign-in form.
@@ -54,5 +54,50 @@ test('state-changing requests from another site are refused', async ({ request }
 test('an unknown page is a 404 page', async ({ page }) => {
   const r = await page.goto('/no/such/page');
   expect(r?.status()).toBe(404);
-  await expect(page.getByTestId('error')).toContainText('Not found');
+  await expect(page.getByTestId('error')).toHaveAttribute('data-kind', 'not-found');
+});
+
+// Every class of answer carries the same protections: an anonymous page, a signed-in page, an
+// error page, a server function's answer, a CSV download, the guest provider's JSON and a
+// health check. Pages and private data are never cached; framing is refused everywhere.
+test('every route class carries the security headers, framing refused', async ({ page }) => {
+  await page.goto('/');
+  const anonymous = await page.request.get('/');
+  await signIn(page);
+  await expect(page.getByTestId('profile-name')).toBeVisible();
+  const signedIn = await page.request.get('/dashboard');
+  const error = await page.request.get('/no/such/page');
+  expect(error.status()).toBe(404);
+  const discovery = await page.request.get('/guest-idp/.well-known/openid-configuration');
+  const health = await page.request.get('/healthz');
+  // A server function, as the hydrated page calls it (its URL is in the page's forms).
+  await page.goto('/');
+  const action = await page.locator('form[action*="/api/check_upstream"]').first().getAttribute('action');
+  const serverFn = await page.request.post(action!, { headers: { Origin: new URL(page.url()).origin, Accept: 'application/json' } });
+  expect(serverFn.ok()).toBeTruthy();
+  // A CSV download.
+  await page.goto('/users?state=active');
+  await waitHydrated(page);
+  await page.getByTestId('export').click();
+  await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+  const href = await page.getByTestId('export-download').getAttribute('href');
+  const csv = await page.request.get(href!);
+  expect(csv.headers()['content-type']).toContain('text/csv');
+
+  const answers = { anonymous, signedIn, error, serverFn, csv, discovery, health };
+  for (const [name, r] of Object.entries(answers)) {
+    const h = r.headers();
+    expect(h['x-content-type-options'], name).toBe('nosniff');
+    expect(h['x-frame-options'], name).toBe('DENY');
+    expect(h['content-security-policy'], name).toContain("frame-ancestors 'none'");
+    expect(h['content-security-policy'], name).toContain("object-src 'none'");
+    expect(h['referrer-policy'], name).toBeTruthy();
+    expect(h['cross-origin-opener-policy'], name).toBe('same-origin');
+    // The provider's discovery document is public and may be cached briefly; the rest never.
+    if (name === 'discovery') expect(h['cache-control'], name).toMatch(/^public, max-age=\d+$/);
+    else expect(h['cache-control'], name).toContain('no-store');
+  }
+  for (const r of [anonymous, signedIn, error]) {
+    expect(r.headers()['content-security-policy']).toMatch(/script-src 'self' 'nonce-[^']+'/);
+  }
 });

@@ -635,7 +635,7 @@ async fn admin_endpoint_changes_faults_and_expires_tokens() {
     assert_eq!(
         v,
         json!({"latencyMs": 0, "errorRate": 0.0, "rateLimitRate": 0.0, "tokenEndpointDown": false,
-            "malformedTokenBody": false, "socketDropRate": 0.0, "socketDelayMs": 0})
+            "malformedTokenBody": false, "tokenAnswerLost": false, "socketDropRate": 0.0, "socketDelayMs": 0})
     );
     let r = h
         .http

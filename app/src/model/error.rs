@@ -89,6 +89,30 @@ impl AppError {
         }
     }
 
+    /// A stable name for the kind of error (the page's `data-kind`), for tests, monitoring and
+    /// styling: unlike the wording, it does not change when the copy does.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppError::NotSignedIn => "not-signed-in",
+            AppError::SessionExpired => "session-expired",
+            AppError::AccessDenied { .. } => "access-denied",
+            AppError::InvalidGrant { .. } => "invalid-grant",
+            AppError::InvalidClient { .. } => "invalid-client",
+            AppError::OAuth { .. } => "oauth",
+            AppError::ForgedCallback => "forged-callback",
+            AppError::MissingScope { .. } => "missing-scope",
+            AppError::RateLimited { .. } => "rate-limited",
+            AppError::UpstreamTimeout => "upstream-timeout",
+            AppError::UpstreamUnavailable { .. } => "upstream-unavailable",
+            AppError::Upstream { .. } => "upstream",
+            AppError::BadRequest { .. } => "bad-request",
+            AppError::NotFound => "not-found",
+            AppError::NotAdmin => "not-admin",
+            AppError::NotConfigured { .. } => "not-configured",
+            AppError::Internal { .. } => "internal",
+        }
+    }
+
     /// A short headline for the error page.
     pub fn title(&self) -> &'static str {
         match self {

@@ -16,7 +16,7 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
     let context_id = error.context_id().map(str::to_string);
     let sign_in = error.needs_sign_in();
     view! {
-        <section class="card error-card" role="alert" data-testid="error" data-status=error.status()>
+        <section class="card error-card" role="alert" data-testid="error" data-status=error.status() data-kind=error.kind()>
             <h2>{error.title()}</h2>
             <p class="error-message">{error.to_string()}</p>
             <p class="muted">{error.advice()}</p>

@@ -172,7 +172,8 @@ pub(super) const PRESENCES: &[&str] = &[
 ];
 
 /// Deliberately awkward users, all active and placed among the first on the sign-in page:
-/// accents, CJK, right-to-left text and strings that look like HTML or templates.
+/// accents, CJK, right-to-left text and strings that look like HTML, templates or a
+/// spreadsheet formula (for the CSV export's guard).
 pub(super) const SPECIAL_USERS: &[(&str, &str)] = &[
     ("<img src=x onerror=alert(1)>", "img.onerror"),
     ("José Álvarez Núñez", "jose.alvarez"),
@@ -186,4 +187,8 @@ pub(super) const SPECIAL_USERS: &[(&str, &str)] = &[
     ("Nguyễn Thị Minh Khai", "minh.khai"),
     ("{{7*7}} ${7*7}", "template.probe"),
     ("Łukasz Żółkiewski", "lukasz.zolkiewski"),
+    (
+        "=HYPERLINK(\"https://evil.example\",\"Open\")",
+        "formula.probe",
+    ),
 ];
