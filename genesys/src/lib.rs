@@ -74,7 +74,7 @@ pub use pages::AllPagesOptions;
 pub use pkce::{
     PkceChallenge, VerifierLengthError, MAX_VERIFIER_LEN, MIN_VERIFIER_LEN, VERIFIER_ALPHABET,
 };
-pub use retry::{Idempotency, RateGate, RetryPolicy};
+pub use retry::{Idempotency, RateGate, RetryPolicy, MAX_UPSTREAM_WAIT};
 pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, GuestJwt, PkceVerifier, RefreshToken,
 };

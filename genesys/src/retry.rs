@@ -123,7 +123,8 @@ impl RetryPolicy {
         Fut: Future<Output = Result<T, E>>,
         E: Classify,
     {
-        let deadline = Instant::now() + self.total_deadline;
+        let deadline = later(Instant::now(), self.total_deadline.min(MAX_UPSTREAM_WAIT))
+            .expect("an hour from now is a valid instant");
         let max_attempts = self.max_attempts.max(1);
         let mut attempt = 0;
         loop {
@@ -144,16 +145,22 @@ impl RetryPolicy {
                     None,
                 ),
                 RetryClass::RateLimited(asked) => {
-                    let wait = asked.unwrap_or_else(|| self.backoff_ceiling(attempt));
+                    let wait = asked
+                        .unwrap_or_else(|| self.backoff_ceiling(attempt))
+                        .min(MAX_UPSTREAM_WAIT);
                     if let Some(gate) = gate {
-                        gate.pause_for(wait);
+                        // The others wait as long as this call would; a longer ask fails this
+                        // call at once instead of holding every caller for it.
+                        gate.pause_for(wait.min(self.max_retry_after));
                     }
                     let allowed =
                         idempotency != Idempotency::SingleUse && wait <= self.max_retry_after;
                     (allowed, wait, Some(wait))
                 }
             };
-            let give_up = !allowed || attempt >= max_attempts || Instant::now() + wait > deadline;
+            let give_up = !allowed
+                || attempt >= max_attempts
+                || later(Instant::now(), wait).is_none_or(|at| at > deadline);
             if give_up {
                 return Err(GaveUp {
                     error,
@@ -166,18 +173,27 @@ impl RetryPolicy {
     }
 }
 
+/// The longest wait any upstream answer can impose: a `Retry-After` beyond it (a day, or a
+/// number near `u64::MAX`) counts as this long. Nothing Genesys asks is anywhere near it.
+pub const MAX_UPSTREAM_WAIT: Duration = Duration::from_secs(3600);
+
 /// Parses a `Retry-After` value: delta-seconds (`120`) or an HTTP date, measured from `now`
-/// (a date in the past means no wait). Anything else is `None`.
+/// (a date in the past means no wait), at most [`MAX_UPSTREAM_WAIT`]. Anything else is `None`.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Absurdly long numbers saturate rather than fail: the cap decides anyway.
-        return Some(Duration::from_secs(
-            value.parse::<u64>().unwrap_or(u64::MAX),
-        ));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Absurdly long numbers saturate rather than fail; the cap below bounds them.
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let when = httpdate::parse_http_date(value).ok()?;
+        when.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_UPSTREAM_WAIT))
+}
+
+/// `now + wait`, or `None` when that is past what an `Instant` can hold.
+fn later(now: Instant, wait: Duration) -> Option<Instant> {
+    now.checked_add(wait)
 }
 
 /// A gate shared by concurrent requests made with one token: a 429 seen by any of them makes
@@ -221,7 +237,7 @@ impl RateGate {
 
     /// Makes every caller wait until at least `wait` from now.
     pub fn pause_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let until = Instant::now() + wait.min(MAX_UPSTREAM_WAIT);
         let mut state = self.lock();
         if state.not_before.is_none_or(|current| current < until) {
             state.not_before = Some(until);
@@ -336,6 +352,50 @@ mod tests {
             (Fake::Fatal, 1, None)
         );
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn retry_after_is_capped_at_an_hour() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after("86400", now), Some(hour));
+        assert_eq!(parse_retry_after("18446744073709551615", now), Some(hour));
+        assert_eq!(parse_retry_after(&"9".repeat(400), now), Some(hour));
+        let next_week = httpdate::fmt_http_date(now + Duration::from_secs(7 * 86400));
+        assert_eq!(parse_retry_after(&next_week, now), Some(hour));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    /// A 429 asking for an absurd wait (as a classifier could report it, whatever the parser
+    /// did) fails the call at once: no overflow panic, no day-long pause of the shared gate.
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_wait_neither_panics_nor_stalls_the_gate() {
+        let gate = RateGate::new();
+        let calls = AtomicU32::new(0);
+        let started = Instant::now();
+        let result: Result<u32, _> = policy()
+            .run(Idempotency::Idempotent, Some(&gate), |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(Fake::Busy(Some(u64::MAX))) }
+            })
+            .await;
+        let gave_up = result.unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(gave_up.retry_after, Some(MAX_UPSTREAM_WAIT));
+        // The gate holds others for no longer than a call may wait by itself (10 s here).
+        gate.acquire().await;
+        assert!(
+            started.elapsed() <= Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        gate.pause_for(Duration::MAX);
+        gate.acquire().await;
+        assert!(started.elapsed() <= Duration::from_secs(10) + MAX_UPSTREAM_WAIT);
     }
 
     #[tokio::test(start_paused = true)]
@@ -494,9 +554,9 @@ mod tests {
         );
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(42));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        assert!(
-            parse_retry_after("99999999999999999999999", now).unwrap()
-                > Duration::from_secs(1 << 40)
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(MAX_UPSTREAM_WAIT)
         );
         for bad in ["", "-1", "1.5", "soon", "Wed, 99 Foo 2024"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");

@@ -28,6 +28,8 @@ enum Mode {
     Up,
     Down,
     InvalidClient,
+    /// 429 with this `Retry-After` (as parsed: any `Duration`).
+    RateLimited(Duration),
 }
 
 struct Fake {
@@ -121,6 +123,7 @@ impl TokenSource for Fake {
             let mode = *self.mode.lock().unwrap();
             match mode {
                 Mode::Down => Err(OAuthError::Upstream { status: 503 }),
+                Mode::RateLimited(retry_after) => Err(OAuthError::RateLimited { retry_after }),
                 Mode::InvalidClient => Err(OAuthError::Token {
                     status: 401,
                     error: "invalid_client".into(),
@@ -377,6 +380,36 @@ async fn serves_the_old_token_while_the_endpoint_is_down_and_recovers_after() {
         .all(|e| e.reason.as_deref() == Some("upstream")));
     assert!(manager.render_prometheus().contains("reason=\"upstream\""));
     manager.shutdown().await;
+}
+
+/// A token endpoint answering 429 with `Retry-After: 86400` (or a wait no `Instant` can
+/// hold) does not stop token requests for a day, nor panic: the manager asks again within
+/// five minutes and recovers as soon as the endpoint does.
+#[tokio::test(start_paused = true)]
+async fn a_huge_retry_after_is_capped_and_never_overflows() {
+    for asked in [Duration::from_secs(86_400), Duration::MAX] {
+        let fake = Fake::new(Duration::from_secs(3600), Duration::ZERO);
+        fake.set_mode(Mode::RateLimited(asked));
+        let manager = start(&fake, config());
+        assert!(matches!(
+            manager.get_token().await,
+            Err(AcquireError::Token(OAuthError::RateLimited { .. }))
+        ));
+        let refused = fake.fetches();
+        fake.set_mode(Mode::Up);
+        sleep_secs(301).await;
+        assert!(
+            manager.healthy(),
+            "{asked:?}: recovered within five minutes"
+        );
+        assert_eq!(
+            fake.fetches(),
+            refused + 1,
+            "{asked:?}: one more request, not a stream"
+        );
+        manager.get_token().await.unwrap();
+        manager.shutdown().await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+/// The longest the manager waits before asking the token endpoint again, whatever its
+/// `Retry-After` said: five minutes (the backoff itself tops out at `retry_max_delay`).
+pub(super) const MAX_TOKEN_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 use futures::future::{BoxFuture, FutureExt, Shared};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -261,7 +265,11 @@ impl Inner {
         } else {
             Some(self.backoff(attempt, error))
         };
-        stats.retry_not_before = wait.map(|wait| now + wait);
+        // Checked: a wait an `Instant` cannot hold is the longest upstream wait instead.
+        stats.retry_not_before = wait.map(|wait| {
+            now.checked_add(wait)
+                .unwrap_or(now + crate::retry::MAX_UPSTREAM_WAIT)
+        });
         stats.last_error = Some(error.clone());
         self.push_outcome(&mut stats, true);
         let kind = if error.is_refused_token() {
@@ -286,7 +294,8 @@ impl Inner {
     }
 
     /// The wait before retry number `attempt`: half the doubling ceiling plus up to the other
-    /// half, or the token endpoint's `Retry-After` when longer.
+    /// half, or the token endpoint's `Retry-After` when longer, up to [`MAX_TOKEN_WAIT`] (a
+    /// token endpoint asking for a day must not stop token requests for a day).
     fn backoff(&self, attempt: u32, error: &AcquireError) -> Duration {
         let ceiling = self
             .config
@@ -295,7 +304,9 @@ impl Inner {
             .min(self.config.retry_max_delay);
         let wait = ceiling / 2 + random_up_to(ceiling / 2);
         match error {
-            AcquireError::Token(OAuthError::RateLimited { retry_after }) => wait.max(*retry_after),
+            AcquireError::Token(OAuthError::RateLimited { retry_after }) => {
+                wait.max((*retry_after).min(MAX_TOKEN_WAIT))
+            }
             _ => wait,
         }
     }

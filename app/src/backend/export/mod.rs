@@ -138,21 +138,13 @@ impl ExportJobs {
         let query = UserListQuery::by_state(state_filter(state), sort_order(sort), 1, 500);
         tokio::spawn(async move {
             let token = lease.token().clone();
-            let result = tokio::select! {
-                r = run(&job, genesys, token, query) => r,
-                _ = job.cancel.cancelled() => Err(None),
-            };
-            let mut p = job.progress.lock().unwrap_or_else(|p| p.into_inner());
-            p.elapsed_ms = job.started.elapsed().as_millis() as u64;
-            p.status = match result {
-                Ok(()) => ExportStatus::Done,
-                Err(None) => ExportStatus::Cancelled,
-                Err(Some(e)) => ExportStatus::Failed(e),
-            };
-            if p.status != ExportStatus::Done {
-                let _ = std::fs::remove_file(&job.path);
-            }
-            tracing::info!(export = %p.id, users = p.users, pages = p.pages_done, ms = p.elapsed_ms, status = ?p.status, "export finished");
+            conclude(&job, async {
+                tokio::select! {
+                    r = run(&job, genesys, token, query) => r,
+                    _ = job.cancel.cancelled() => Err(None),
+                }
+            })
+            .await;
             drop(lease);
         });
         Ok(id)
@@ -238,6 +230,34 @@ fn row(out: &mut String, u: &User) {
     );
 }
 
+/// Runs an export's work and records how it ended. A panic in the work is a failure like any
+/// other: the job never stays "Running" after its task is gone.
+async fn conclude(
+    job: &Job,
+    work: impl std::future::Future<Output = Result<(), Option<AppError>>>,
+) {
+    use futures::FutureExt;
+    let result = std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            Err(Some(AppError::Internal {
+                message: "The export stopped unexpectedly; start it again.".into(),
+            }))
+        });
+    let mut p = job.progress.lock().unwrap_or_else(|p| p.into_inner());
+    p.elapsed_ms = job.started.elapsed().as_millis() as u64;
+    p.status = match result {
+        Ok(()) => ExportStatus::Done,
+        Err(None) => ExportStatus::Cancelled,
+        Err(Some(e)) => ExportStatus::Failed(e),
+    };
+    if p.status != ExportStatus::Done {
+        let _ = std::fs::remove_file(&job.path);
+    }
+    tracing::info!(export = %p.id, users = p.users, pages = p.pages_done, ms = p.elapsed_ms, status = ?p.status, "export finished");
+}
+
 async fn run(
     job: &Job,
     genesys: GenesysClient,
@@ -273,4 +293,57 @@ async fn run(
     }
     file.flush().await.map_err(io)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(dir: &std::path::Path) -> Job {
+        Job {
+            owner: "u".into(),
+            started: Instant::now(),
+            progress: Mutex::new(ExportProgress {
+                id: "j".into(),
+                pages_done: 0,
+                pages_total: 0,
+                users: 0,
+                status: ExportStatus::Running,
+                elapsed_ms: 0,
+            }),
+            cancel: CancellationToken::new(),
+            path: dir.join("j.csv"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_export_is_marked_failed_and_its_file_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = job(dir.path());
+        std::fs::write(&job.path, "id,name\r\n").unwrap();
+        conclude(&job, async { panic!("an overflow deep in the export") }).await;
+        let status = job.progress.lock().unwrap().status.clone();
+        assert!(
+            matches!(&status, ExportStatus::Failed(AppError::Internal { message }) if message.contains("start it again")),
+            "{status:?}"
+        );
+        assert!(!job.path.exists());
+    }
+
+    #[tokio::test]
+    async fn outcomes_map_to_statuses() {
+        let dir = tempfile::tempdir().unwrap();
+        for (result, expected) in [
+            (Ok(()), ExportStatus::Done),
+            (Err(None), ExportStatus::Cancelled),
+            (
+                Err(Some(AppError::UpstreamTimeout)),
+                ExportStatus::Failed(AppError::UpstreamTimeout),
+            ),
+        ] {
+            let job = job(dir.path());
+            conclude(&job, async move { result }).await;
+            assert_eq!(job.progress.lock().unwrap().status, expected);
+        }
+    }
 }
