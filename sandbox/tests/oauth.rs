@@ -868,3 +868,53 @@ async fn bad_configurations_are_refused() {
     .await
     .is_err());
 }
+
+/// A secret with `&`, `+`, `%` and `=` authenticates whether the client percent-encodes it
+/// (RFC 6749 §2.3.1) or sends it as is.
+#[tokio::test]
+async fn basic_credentials_with_reserved_characters_authenticate_both_ways() {
+    let secret = "s&cr+t%=42";
+    let mut clients = sandbox::ClientConfig::defaults();
+    clients.push(sandbox::ClientConfig {
+        id: "odd+client&id".into(),
+        name: "Odd".into(),
+        secret: Some(secret.into()),
+        grants: vec![sandbox::Grant::ClientCredentials],
+        redirect_uris: vec![],
+        logout_redirect_uris: vec![],
+        scopes: vec!["users:readonly".into()],
+        token_lifetime_secs: 3600,
+    });
+    let h = start(SandboxConfig {
+        users: 10,
+        clients,
+        ..Default::default()
+    })
+    .await;
+    let encoded = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    for (id, secret) in [
+        ("odd+client&id".to_string(), secret.to_string()),
+        (encoded("odd+client&id"), encoded(secret)),
+    ] {
+        let r = h
+            .token(
+                Some((&id, &secret)),
+                &[("grant_type", "client_credentials")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{id}:{secret}");
+    }
+    let r = h
+        .token(
+            Some(("odd+client&id", "s&cr t%=42")),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a space is not a plus"
+    );
+}

@@ -193,6 +193,28 @@ where
     .into_any()
 }
 
+/// The pager's page numbers, from what Genesys answered (any `u32`, the extremes included).
+#[derive(Debug, PartialEq, Eq)]
+struct Pager {
+    current: u32,
+    last: u32,
+    previous: u32,
+    next: u32,
+}
+
+impl Pager {
+    fn of(page: u32, page_count: u32) -> Self {
+        let last = page_count.max(1);
+        let current = page.clamp(1, last);
+        Pager {
+            current,
+            last,
+            previous: current.saturating_sub(1).max(1),
+            next: current.saturating_add(1).min(last),
+        }
+    }
+}
+
 #[component]
 fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
     if page.users.is_empty() {
@@ -203,15 +225,15 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
         };
         return Either::Left(view! { <p class="empty" data-testid="empty">{message}</p> });
     }
-    let last = page.page_count.max(1);
-    let current = page.page.min(last);
+    let Pager {
+        current,
+        last,
+        previous,
+        next,
+    } = Pager::of(page.page, page.page_count);
     let link = |n: u32| query.at_page(n).href();
-    let (first_href, prev_href, next_href, last_href) = (
-        link(1),
-        link(current.saturating_sub(1).max(1)),
-        link((current + 1).min(last)),
-        link(last),
-    );
+    let (first_href, prev_href, next_href, last_href) =
+        (link(1), link(previous), link(next), link(last));
     let at_start = current <= 1;
     let at_end = current >= last;
     Either::Right(view! {
@@ -252,4 +274,27 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
             <a href=last_href class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="last">"Last »"</a>
         </nav>
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pager;
+
+    #[test]
+    fn the_pager_holds_at_the_extremes() {
+        let p = |current, last, previous, next| Pager {
+            current,
+            last,
+            previous,
+            next,
+        };
+        assert_eq!(Pager::of(3, 10), p(3, 10, 2, 4));
+        assert_eq!(Pager::of(1, 0), p(1, 1, 1, 1));
+        assert_eq!(Pager::of(0, 5), p(1, 5, 1, 2));
+        assert_eq!(Pager::of(99, 5), p(5, 5, 4, 5));
+        assert_eq!(
+            Pager::of(u32::MAX, u32::MAX),
+            p(u32::MAX, u32::MAX, u32::MAX - 1, u32::MAX)
+        );
+    }
 }

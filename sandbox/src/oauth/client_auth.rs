@@ -76,9 +76,25 @@ pub(super) fn authenticate<'a>(
     Ok(client)
 }
 
+/// RFC 6749 §2.3.1: the client id and secret are encoded before Basic. `%XX` is decoded;
+/// every other byte (`&`, `+`, `=`, a `%` not followed by two hex digits) stands for itself, so
+/// a client that sends them unencoded, as most do, authenticates too.
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn credentials_decode_percent_escapes_and_keep_everything_else() {
+        assert_eq!(percent_decode("a%26b%2Bc%25d%3Ae"), "a&b+c%d:e");
+        assert_eq!(percent_decode("a&b+c=d"), "a&b+c=d");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("50%zz"), "50%zz");
+        assert_eq!(percent_decode("plain-Secret_123"), "plain-Secret_123");
+    }
 }
