@@ -1,5 +1,5 @@
 import { test, expect, Browser } from '@playwright/test';
-import { firstOfferedName, issuedTokens, signIn, startPortal, waitHydrated } from './support';
+import { firstOfferedName, issuedTokens, SANDBOX_ADMIN, signIn, startPortal, waitHydrated } from './support';
 
 test('sign in through the sandbox, see the dashboard with a ticking countdown', async ({ page }) => {
   await page.goto('/');
@@ -123,7 +123,7 @@ test('no token reaches the page, its storage, its readable cookies, its network 
     // The service page uses the client-credentials token.
     await visit('/admin/service', 'service-client');
     // Every access token expires: the next pages refresh the user's grant (a new pair).
-    expect((await page.request.post(`${sandbox}/sandbox/expire-tokens`)).status()).toBe(204);
+    expect((await page.request.post(`${sandbox}/sandbox/expire-tokens`, { headers: SANDBOX_ADMIN })).status()).toBe(204);
     await visit('/dashboard', 'profile-name');
     await visit('/users?q=a', 'user-row');
     await Promise.all(pending);
@@ -168,7 +168,7 @@ test('an expired token is refreshed without the user noticing', async ({ page })
   const sandbox = await signIn(page);
   await expect(page.getByTestId('profile-name')).toBeVisible();
   const before = Number(await page.getByTestId('countdown').getAttribute('data-seconds'));
-  const r = await page.request.post(`${sandbox}/sandbox/expire-tokens`);
+  const r = await page.request.post(`${sandbox}/sandbox/expire-tokens`, { headers: SANDBOX_ADMIN });
   expect(r.ok()).toBeTruthy();
   // The portal still believes the old expiry, so force the issue: the API now answers 401 for
   // the old token until the portal refreshes. Reloading must still show the dashboard.

@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { signIn, waitHydrated } from './support';
+import { SANDBOX_ADMIN, signIn, waitHydrated } from './support';
 
 async function signedInDirectory(page: Page, query = '') {
   await page.goto('/');
@@ -194,7 +194,7 @@ test('an export can be cancelled, and then nothing is downloadable', async ({ br
     await page.goto('/users?state=any');
     await waitHydrated(page);
     // 40 pages behind 300 ms each: the export is still running when Cancel is pressed.
-    const faults = await page.request.put(`${sandbox}/sandbox/faults`, { data: { latencyMs: 300 } });
+    const faults = await page.request.put(`${sandbox}/sandbox/faults`, { data: { latencyMs: 300 }, headers: SANDBOX_ADMIN });
     expect(faults.ok()).toBeTruthy();
     await page.getByTestId('export').click();
     await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'running');

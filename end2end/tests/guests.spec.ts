@@ -2,7 +2,7 @@ import { test, expect, Page } from '@playwright/test';
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { signIn, waitHydrated } from './support';
+import { SANDBOX_ADMIN, signIn, waitHydrated } from './support';
 
 // Provisions a guest as the signed-in staff member and returns the invitation link shown once.
 // Opens an invitation link as the guest would: the link's page, then its Continue button.
@@ -124,7 +124,7 @@ test('a guest chats with the sandbox agent as themselves, the history survives a
   await expect(guestPage.getByTestId('chat-text').nth(1)).toHaveText('Where is my parcel?');
   // The connection is cut (the gateway drops the socket at the next frame, without a close):
   // the page reconnects and what the guest sent meanwhile is not lost.
-  const faults = (rate: number) => page.request.put(`${sandbox}/sandbox/faults`, { data: { socketDropRate: rate } });
+  const faults = (rate: number) => page.request.put(`${sandbox}/sandbox/faults`, { data: { socketDropRate: rate }, headers: SANDBOX_ADMIN });
   expect((await faults(1)).ok()).toBeTruthy();
   await guestPage.getByTestId('chat-input').fill('Still there?');
   await guestPage.getByTestId('chat-send').click();

@@ -83,9 +83,12 @@ export async function startPortal(env: Record<string, string> = {}, dataDir?: st
   return { url, dataDir: dir, port, stop, restart: async () => { await stop(); await launch(); }, log: () => output };
 }
 
+/** The header the sandbox's admin endpoint requires (a cross-site page cannot send it). */
+export const SANDBOX_ADMIN = { 'X-Sandbox-Admin': '1' };
+
 /** The raw access and refresh tokens a sandbox has issued (its loopback-only test hook). */
 export async function issuedTokens(sandboxOrigin: string): Promise<string[]> {
-  const r = await fetch(`${sandboxOrigin}/sandbox/issued-tokens`);
+  const r = await fetch(`${sandboxOrigin}/sandbox/issued-tokens`, { headers: SANDBOX_ADMIN });
   if (!r.ok) throw new Error(`issued-tokens answered ${r.status}`);
   return (await r.json()).tokens;
 }

@@ -227,7 +227,7 @@ async function main() {
 
     await check('expired access token is refreshed by the SDK (refresh rotation)', async () => {
       const before = web.authData.refreshToken;
-      const r = await fetch(new URL('/sandbox/expire-tokens', base), { method: 'POST' });
+      const r = await fetch(new URL('/sandbox/expire-tokens', base), { method: 'POST', headers: { 'X-Sandbox-Admin': '1' } });
       assert(r.status === 204, `expire-tokens answered ${r.status}`);
       const users = new platformClient.UsersApi(web);
       // SDK 262 starts the refresh on a 401 but rejects that first call anyway (its callApi

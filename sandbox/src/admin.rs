@@ -1,6 +1,9 @@
 //! The loopback-only admin endpoint: read and change the injected faults, expire every
-//! access token, list the raw tokens issued (for leak tests). A request whose peer is not on
-//! loopback (or unknown) is refused.
+//! access token, list the raw tokens issued (for leak tests), count requests. A request is
+//! refused unless its peer is on loopback, its `Host` names a loopback address, and it carries
+//! `X-Sandbox-Admin: 1`: a web page open in the developer's browser can neither send that
+//! header cross-site (it needs a CORS preflight the sandbox never grants) nor reach the
+//! endpoint through a DNS name rebound to 127.0.0.1 (its `Host` is that name).
 
 use std::net::SocketAddr;
 
@@ -14,16 +17,51 @@ use crate::faults::FaultsBody;
 use crate::respond::ApiError;
 use crate::SandboxState;
 
+/// The header every admin request carries.
+pub const ADMIN_HEADER: &str = "x-sandbox-admin";
+
 fn from_loopback(req: &Request) -> Result<(), ApiError> {
-    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        // `to_canonical`: a dual-stack listener sees IPv4 loopback as `::ffff:127.0.0.1`.
-        Some(ConnectInfo(peer)) if peer.ip().to_canonical().is_loopback() => Ok(()),
-        _ => Err(ApiError::new(
+    let refuse = |why: &str| {
+        Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "The sandbox admin endpoint answers loopback clients only.",
-        )),
+            format!("The sandbox admin endpoint answers loopback clients only: {why}."),
+        ))
+    };
+    match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        // `to_canonical`: a dual-stack listener sees IPv4 loopback as `::ffff:127.0.0.1`.
+        Some(ConnectInfo(peer)) if peer.ip().to_canonical().is_loopback() => {}
+        _ => return refuse("the peer is not on loopback"),
     }
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !is_loopback_host(host) {
+        return refuse("the Host header does not name a loopback address");
+    }
+    if req
+        .headers()
+        .get(ADMIN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        != Some("1")
+    {
+        return refuse("send the header `X-Sandbox-Admin: 1`");
+    }
+    Ok(())
+}
+
+/// `127.0.0.1`, `127.x.y.z`, `[::1]` or `localhost`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// `GET /sandbox/faults`.
@@ -101,4 +139,35 @@ pub(crate) async fn reset_stats(State(s): State<SandboxState>, req: Request) -> 
     }
     s.stats().reset();
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_hosts_only() {
+        for host in [
+            "127.0.0.1:8090",
+            "127.0.0.1",
+            "127.9.9.9:1",
+            "[::1]:8090",
+            "[::1]",
+            "localhost:8090",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "",
+            "evil.example",
+            "evil.example:8090",
+            "10.0.0.1:8090",
+            "127.0.0.1.evil.example",
+            "[2001:db8::1]:80",
+            "localhost.evil.example",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

@@ -40,6 +40,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
+pub use admin::ADMIN_HEADER;
 pub use clients::{
     GUEST_IDP_CLIENT_ID, GUEST_IDP_CLIENT_SECRET, LIMITED_CLIENT_ID, PKCE_CLIENT_ID,
     SERVICE_CLIENT_ID, SERVICE_CLIENT_SECRET, WEB_CLIENT_ID, WEB_CLIENT_SECRET,

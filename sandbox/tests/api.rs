@@ -702,11 +702,29 @@ async fn from_peer(
     path: &str,
     body: &str,
 ) -> (StatusCode, String) {
+    from_peer_with(router, peer, "127.0.0.1:8090", true, method, path, body).await
+}
+
+/// As [`from_peer`], with the `Host` header and whether the admin header is sent.
+async fn from_peer_with(
+    router: &axum::Router,
+    peer: Option<&str>,
+    host: &str,
+    admin_header: bool,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, String) {
     use tower::ServiceExt;
-    let mut req = axum::http::Request::builder()
+    let mut builder = axum::http::Request::builder()
         .method(method)
         .uri(path)
-        .header("content-type", "application/json")
+        .header("host", host)
+        .header("content-type", "application/json");
+    if admin_header {
+        builder = builder.header(sandbox::ADMIN_HEADER, "1");
+    }
+    let mut req = builder
         .body(axum::body::Body::from(body.to_string()))
         .unwrap();
     if let Some(peer) = peer {
@@ -783,6 +801,38 @@ async fn admin_endpoint_refuses_non_loopback_peers() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(state.faults().get().error_rate, 0.5);
+
+    // From loopback but as a browser page would come: a rebound DNS name in `Host`, or no
+    // admin header (a cross-site page cannot add it without a preflight). Refused, unchanged.
+    for (host, header) in [
+        ("evil.example:8090", true),
+        ("127.0.0.1.evil.example", true),
+        ("127.0.0.1:8090", false),
+    ] {
+        for (method, path, body) in admin {
+            let (status, text) = from_peer_with(
+                &router,
+                Some("127.0.0.1:40000"),
+                host,
+                header,
+                method,
+                path,
+                body,
+            )
+            .await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{method} {path} Host {host} header {header}"
+            );
+            assert!(text.contains("loopback"), "{text}");
+        }
+    }
+    assert_eq!(
+        state.faults().get().error_rate,
+        0.5,
+        "a refused PUT changed nothing"
+    );
 }
 
 #[tokio::test]

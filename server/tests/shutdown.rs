@@ -61,6 +61,7 @@ async fn signed_in_portal(name: &str, grace_secs: &str) -> Setup {
 async fn slow_upstream(s: &Setup, ms: u64) {
     let r = Client::new()
         .put(format!("{}/sandbox/faults", s.sandbox))
+        .header(sandbox::ADMIN_HEADER, "1")
         .json(&serde_json::json!({ "latencyMs": ms }))
         .send()
         .await

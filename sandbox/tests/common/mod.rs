@@ -23,9 +23,17 @@ pub struct Harness {
     pub base: Url,
 }
 
+/// The tests' client: redirects off, and the admin header on every request (the tests of
+/// the admin guard build their requests without it).
 pub fn http() -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        sandbox::ADMIN_HEADER,
+        reqwest::header::HeaderValue::from_static("1"),
+    );
     Client::builder()
         .redirect(redirect::Policy::none())
+        .default_headers(headers)
         .build()
         .unwrap()
 }
