@@ -1114,3 +1114,51 @@ async fn sessions_end_after_the_absolute_timeout_however_active() {
     let (status, _) = p.get("/dashboard").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// `list_directory` is called by the browser with whatever it sends: the server checks the
+/// query itself (the UI's parser is not a guard), and a search asks Genesys for at most 100 a
+/// page (its cap) instead of answering 502 for the directory's 500.
+#[tokio::test]
+async fn the_directory_server_function_validates_its_query() {
+    let p = start(&[]).await;
+    p.sign_in("/users").await;
+    let path = server_fn::<app::api::ListDirectory>();
+    let call = |page: &str, size: &str, q: String| {
+        let form = vec![
+            ("query[page]".to_string(), page.to_string()),
+            ("query[size]".to_string(), size.to_string()),
+            ("query[sort]".to_string(), "Ascending".to_string()),
+            ("query[state]".to_string(), "Any".to_string()),
+            ("query[q]".to_string(), q),
+        ];
+        let http = p.http.clone();
+        let url = p.url(path);
+        let origin = p.base.clone();
+        async move {
+            http.post(url)
+                .header(header::ORIGIN, origin)
+                .header(header::ACCEPT, "application/json")
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let ok = call("1", "25", String::new()).await;
+    assert_eq!(ok.status(), StatusCode::OK, "{}", ok.text().await.unwrap());
+    for (page, size, q, field) in [
+        ("0", "25", String::new(), "page"),
+        ("4294967295", "25", String::new(), "page"),
+        ("1", "7", String::new(), "size"),
+        ("1", "25", "a".repeat(101), "q"),
+    ] {
+        let r = call(page, size, q).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{field}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(field), "{body}");
+    }
+    let r = call("1", "500", "a".into()).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let page: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(page["size"], 100);
+}

@@ -21,6 +21,7 @@ pub async fn list(
     session: &Session,
     query: &DirectoryQuery,
 ) -> Result<UserPage, AppError> {
+    let query = &query.validated()?;
     if query.q.is_empty() {
         let list = UserListQuery::by_state(
             state_filter(query.state),

@@ -3,8 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::AppError;
+
 pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 500];
 pub const MAX_SEARCH_LEN: usize = 100;
+/// The largest page Genesys' user search answers (the listing goes to 500).
+pub const MAX_SEARCH_PAGE_SIZE: u32 = 100;
+/// The highest page number a view may ask for.
+pub const MAX_PAGE: u32 = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Sort {
@@ -82,6 +88,28 @@ impl Default for DirectoryQuery {
 }
 
 impl DirectoryQuery {
+    /// The query a server function may act on: what a browser sent is not trusted to have
+    /// gone through [`DirectoryQuery::parse`]. Out-of-range values are a 400 naming the field;
+    /// a search asks Genesys for at most [`MAX_SEARCH_PAGE_SIZE`] a page.
+    pub fn validated(&self) -> Result<DirectoryQuery, AppError> {
+        let bad = |message: String| Err(AppError::BadRequest { message });
+        if !(1..=MAX_PAGE).contains(&self.page) {
+            return bad(format!("page must be between 1 and {MAX_PAGE}"));
+        }
+        if !PAGE_SIZES.contains(&self.size) {
+            return bad("size must be 25, 50, 100 or 500".into());
+        }
+        if self.q.chars().count() > MAX_SEARCH_LEN {
+            return bad(format!("q must be at most {MAX_SEARCH_LEN} characters"));
+        }
+        let mut q = self.clone();
+        q.q = q.q.trim().to_string();
+        if !q.q.is_empty() {
+            q.size = q.size.min(MAX_SEARCH_PAGE_SIZE);
+        }
+        Ok(q)
+    }
+
     /// Reads a view from query parameters; every value that cannot be used is named in the
     /// returned messages and replaced by its default.
     pub fn parse<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<String>) {
@@ -91,7 +119,7 @@ impl DirectoryQuery {
             let value = value.trim();
             match key {
                 "page" => match value.parse::<u32>() {
-                    Ok(n) if (1..=1_000_000).contains(&n) => q.page = n,
+                    Ok(n) if (1..=MAX_PAGE).contains(&n) => q.page = n,
                     _ => problems.push(format!(
                         "Page “{}” is not a page number; showing page 1.",
                         clip(value)
