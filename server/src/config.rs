@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
+use genesys::{ClientSecret, WebhookSecret};
 use url::Url;
 
 /// Where the portal's upstream is.
@@ -36,24 +37,15 @@ pub struct OrgSettings {
     pub api_url: Option<String>,
     pub client_id: String,
     /// Set: a confidential client (secret + PKCE); unset: a public PKCE client.
-    pub client_secret: Option<String>,
+    pub client_secret: Option<ClientSecret>,
 }
 
 /// The client-credentials identity the portal uses for its own calls.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ServiceClientSettings {
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: ClientSecret,
     pub scopes: Vec<String>,
-}
-
-impl std::fmt::Debug for ServiceClientSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceClientSettings")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[redacted]")
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -79,7 +71,7 @@ pub struct Config {
     /// Who may open the service page: `None` means every signed-in user (sandbox only).
     pub admins: Option<Vec<String>>,
     /// Where the token manager posts its lifecycle events, and the HMAC key that signs them.
-    pub webhook: Option<(url::Url, String)>,
+    pub webhook: Option<(url::Url, WebhookSecret)>,
     /// Who may provision guests: `None` means every signed-in user (sandbox only).
     pub guest_managers: Option<Vec<String>>,
     /// The relying party of the guest identity provider: Genesys' "OpenID Connect Messenger
@@ -91,24 +83,13 @@ pub struct Config {
 }
 
 /// The one relying party of the guest identity provider (Genesys' Web Messaging side).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct GuestClientSettings {
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: ClientSecret,
     /// Where the provider may send codes: the guest chat's callback (`/guest/callback`).
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
-}
-
-impl std::fmt::Debug for GuestClientSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GuestClientSettings")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[redacted]")
-            .field("redirect_uris", &self.redirect_uris)
-            .field("scopes", &self.scopes)
-            .finish()
-    }
 }
 
 impl Config {
@@ -254,7 +235,7 @@ pub fn from_vars(
             login_url,
             api_url,
             client_id: client_id.unwrap_or_default(),
-            client_secret,
+            client_secret: client_secret.map(ClientSecret::new),
         })
     } else {
         let client = get("SANDBOX_CLIENT").unwrap_or_else(|| "web".into());
@@ -279,7 +260,7 @@ pub fn from_vars(
     ) {
         (Some(client_id), Some(client_secret)) => Some(ServiceClientSettings {
             client_id,
-            client_secret,
+            client_secret: ClientSecret::new(client_secret),
             scopes: get("GENESYS_SERVICE_SCOPES")
                 .map(|s| split_scopes(&s))
                 .unwrap_or_else(|| vec!["users:readonly".into()]),
@@ -287,7 +268,7 @@ pub fn from_vars(
         (None, None) if matches!(upstream, UpstreamConfig::Sandbox(_)) => {
             Some(ServiceClientSettings {
                 client_id: sandbox::SERVICE_CLIENT_ID.into(),
-                client_secret: sandbox::SERVICE_CLIENT_SECRET.into(),
+                client_secret: ClientSecret::new(sandbox::SERVICE_CLIENT_SECRET),
                 scopes: vec!["users:readonly".into()],
             })
         }
@@ -339,7 +320,7 @@ pub fn from_vars(
                 if secret.len() < 16 {
                     errors.push("PORTAL_WEBHOOK_SECRET must be at least 16 characters".into());
                 }
-                Some((u, secret))
+                Some((u, WebhookSecret::new(secret.into_bytes())))
             }
             _ => {
                 errors.push(format!(
@@ -441,7 +422,7 @@ fn guest_client(
     };
     GuestClientSettings {
         client_id,
-        client_secret,
+        client_secret: ClientSecret::new(client_secret),
         redirect_uris,
         scopes,
     }
@@ -502,7 +483,9 @@ mod tests {
         )
         .unwrap();
         match c.upstream {
-            UpstreamConfig::Org(ref o) => assert_eq!(o.client_secret.as_deref(), Some("s")),
+            UpstreamConfig::Org(ref o) => {
+                assert_eq!(o.client_secret.as_ref().map(|s| s.secret()), Some("s"))
+            }
             other => panic!("{other:?}"),
         }
         assert!(c.secure_cookie());
@@ -541,11 +524,27 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let s = ServiceClientSettings {
-            client_id: "c".into(),
-            client_secret: "hunter2".into(),
-            scopes: vec![],
-        };
-        assert!(!format!("{s:?}").contains("hunter2"));
+        // Every secret the configuration holds, set at once: none reaches its Debug output.
+        let config = from_vars(
+            &vars(&[
+                ("GENESYS_REGION", "mypurecloud.ie"),
+                ("GENESYS_CLIENT_ID", "web-client"),
+                ("GENESYS_CLIENT_SECRET", "org-secret-hunter2"),
+                ("GENESYS_SERVICE_CLIENT_ID", "svc"),
+                ("GENESYS_SERVICE_CLIENT_SECRET", "service-secret-hunter2"),
+                ("PORTAL_WEBHOOK_URL", "https://hooks.example.com/x"),
+                ("PORTAL_WEBHOOK_SECRET", "webhook-secret-hunter2"),
+                ("PORTAL_GUEST_CLIENT_ID", "genesys"),
+                ("PORTAL_GUEST_CLIENT_SECRET", "guest-secret-hunter2"),
+                ("PORTAL_PUBLIC_URL", "https://portal.example.com"),
+                ("PORTAL_ADMINS", "admin@example.com"),
+                ("PORTAL_GUEST_MANAGERS", "admin@example.com"),
+            ]),
+            addr(),
+        )
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(printed.contains("web-client"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
     }
 }

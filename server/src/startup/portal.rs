@@ -11,8 +11,8 @@ use app::backend::{
     portal::{Portal, SessionSettings},
 };
 use genesys::{
-    ClientCredentialsSource, ClientId, ClientOptions, ClientSecret, GenesysClient, TokenManager,
-    TokenManagerConfig, WebhookConfig, WebhookSecret,
+    ClientCredentialsSource, ClientId, ClientOptions, GenesysClient, TokenManager,
+    TokenManagerConfig, WebhookConfig,
 };
 
 use guest_idp::{ClientSecret as IdpClientSecret, Idp, IdpConfig, RelyingParty};
@@ -89,7 +89,7 @@ async fn guest_provider(config: &Config, pool: SqlitePool) -> Result<Idp, String
     if !client.client_id.is_empty() {
         idp.clients.push(RelyingParty {
             client_id: client.client_id.clone(),
-            client_secret: IdpClientSecret::new(client.client_secret.clone()),
+            client_secret: IdpClientSecret::new(client.client_secret.secret().to_string()),
             redirect_uris: client.redirect_uris.clone(),
             allowed_scopes: client.scopes.clone(),
         });
@@ -122,15 +122,12 @@ fn token_manager(
     let source = ClientCredentialsSource::new(
         genesys.clone(),
         ClientId::new(settings.client_id.clone()),
-        ClientSecret::new(settings.client_secret.clone()),
+        settings.client_secret.clone(),
         settings.scopes.clone(),
     );
     let mut manager_config = TokenManagerConfig::new(settings.scopes.clone());
     if let Some((url, secret)) = &config.webhook {
-        manager_config.webhook = Some(WebhookConfig::new(
-            url.clone(),
-            WebhookSecret::new(secret.as_bytes().to_vec()),
-        ));
+        manager_config.webhook = Some(WebhookConfig::new(url.clone(), secret.clone()));
     }
     TokenManager::start(Arc::new(source), manager_config)
         .map_err(|e| format!("the client-credentials token manager cannot start: {e}"))

@@ -58,7 +58,7 @@ fn org_connection(org: &OrgSettings, redirect_uri: url::Url) -> Result<Connectio
     };
     let oauth_client = OAuthClientConfig {
         client_id: ClientId::new(org.client_id.clone()),
-        client_secret: org.client_secret.clone().map(ClientSecret::new),
+        client_secret: org.client_secret.clone(),
         redirect_uri,
     };
     Ok(Connection {
