@@ -147,6 +147,7 @@ test('export all to CSV: live progress, then a CSV with exactly `total` rows', a
   await expect(page).toHaveURL(/\/users\/export\/[0-9a-f]+$/);
   await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
   await expect(page.getByTestId('export-users')).toHaveText(String(total));
+  await expect(page.getByTestId('export-identity')).toHaveAttribute('data-service', 'false');
   const download = page.waitForEvent('download');
   await page.getByTestId('export-download').click();
   const file = await (await download).path();
@@ -223,6 +224,8 @@ test('exports can run as the portal\'s service identity', async ({ browser }) =>
     await page.getByTestId('export').click();
     await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
     await expect(page.getByTestId('export-users')).toHaveText(String(total));
+    // On the sandbox every signed-in user is an admin, so the service identity read it.
+    await expect(page.getByTestId('export-identity')).toHaveAttribute('data-service', 'true');
     await context.close();
   } finally {
     await portal.stop();

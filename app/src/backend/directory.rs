@@ -101,7 +101,10 @@ pub async fn start_export(
     sort: Sort,
 ) -> Result<String, AppError> {
     let (user, user_token) = access_token(portal, session).await?;
-    let lease = match (&portal.service, portal.export_as_service) {
+    // The service identity reads the whole org with its own scopes: only admins may borrow
+    // it; everyone else exports with their own token and permissions.
+    let as_service = portal.export_as_service && portal.admins.allows(&user);
+    let lease = match (&portal.service, as_service) {
         (Some(manager), true) => {
             let guard = manager
                 .acquire()

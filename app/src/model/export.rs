@@ -22,6 +22,9 @@ pub struct ExportProgress {
     pub users: u64,
     pub status: ExportStatus,
     pub elapsed_ms: u64,
+    /// Read with the portal's service identity (an admin's export with
+    /// `PORTAL_EXPORT_IDENTITY=service`) rather than the user's own token.
+    pub as_service: bool,
 }
 
 impl ExportProgress {

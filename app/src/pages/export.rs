@@ -87,6 +87,9 @@ fn ExportView(p: ExportProgress, cancel: ServerAction<CancelExport>) -> impl Int
             <span data-testid="export-pages">{p.pages_done}" of "{total}" pages"</span>
             " · " <span data-testid="export-users">{p.users}</span>" users · " {status}
         </p>
+        <p class="muted small" data-testid="export-identity" data-service=p.as_service.to_string()>
+            {if p.as_service { "Read with the portal's service identity." } else { "Read with your own Genesys Cloud permissions." }}
+        </p>
         {running.then(|| view! {
             <ActionForm action=cancel>
                 <input type="hidden" name="id" value=id.clone()/>
