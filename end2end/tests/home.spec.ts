@@ -15,6 +15,11 @@ test('the home page is rendered on the server, says it runs on the sandbox, and 
 
 test('a server function answers the hydrated page', async ({ page }) => {
   await page.goto('/');
+  // Anonymous visitors get no connection check (the server function refuses them too).
+  await expect(page.getByTestId('check-upstream')).toHaveCount(0);
+  await signIn(page);
+  await expect(page.getByTestId('profile-name')).toBeVisible();
+  await page.goto('/');
   await waitHydrated(page);
   const requests: string[] = [];
   page.on('request', (r) => requests.push(r.url()));

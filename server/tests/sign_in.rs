@@ -1222,3 +1222,19 @@ async fn only_admins_export_with_the_service_identity() {
         "an admin (everyone, on the sandbox) borrows it"
     );
 }
+
+/// The connection check makes the portal call Genesys: signed-in users only, and its answer is
+/// one phrase, never the error chain.
+#[tokio::test]
+async fn the_connection_check_needs_a_signed_in_user() {
+    let p = start(&[]).await;
+    let path = server_fn::<app::api::CheckUpstream>();
+    let r = p.call(&p.http, path, &[]).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    p.sign_in("/").await;
+    let r = p.call(&p.http, path, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let check: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(check["reachable"], true);
+    assert_eq!(check["detail"], "the API answered HTTP 401");
+}

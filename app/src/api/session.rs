@@ -21,6 +21,6 @@ pub async fn get_auth_failure() -> Result<Option<AppError>, AppError> {
 
 #[server]
 pub async fn check_upstream() -> Result<UpstreamCheck, AppError> {
-    let portal = request::portal()?;
-    Ok(summary::check_upstream(&portal).await)
+    let (portal, session) = request::context().await?;
+    summary::check_upstream(&portal, &session).await
 }

@@ -29,7 +29,7 @@ async fn admin_manager(portal: &Portal, session: &Session) -> Result<Arc<TokenMa
 pub async fn status(portal: &Portal, session: &Session) -> Result<ServiceStatus, AppError> {
     let manager = admin_manager(portal, session).await?;
     let snapshot = manager.snapshot();
-    let upstream = check_upstream(portal).await;
+    let upstream = check_upstream(portal, session).await?;
     Ok(service_status(snapshot, now_unix().max(0) as u64, upstream))
 }
 

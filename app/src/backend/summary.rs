@@ -26,11 +26,14 @@ pub async fn session_summary(
 }
 
 /// One unauthenticated round trip to the API, timed.
-pub async fn check_upstream(portal: &Portal) -> UpstreamCheck {
+/// Whether Genesys Cloud answers, for a signed-in user (an anonymous visitor could otherwise
+/// make the portal call out on demand).
+pub async fn check_upstream(portal: &Portal, session: &Session) -> Result<UpstreamCheck, AppError> {
+    super::access::require_user(portal, session).await?;
     let r = portal.genesys.check_reachability().await;
-    UpstreamCheck {
+    Ok(UpstreamCheck {
         reachable: r.reachable,
         millis: r.millis,
         detail: r.detail,
-    }
+    })
 }

@@ -1,5 +1,5 @@
 //! `/`: what the portal is, a sign-in (or the way to the dashboard when signed in), which
-//! Genesys Cloud it talks to, and a button that checks the connection.
+//! Genesys Cloud it talks to, and, signed in, a button that checks the connection.
 
 use leptos::prelude::*;
 
@@ -24,6 +24,7 @@ pub fn HomePage() -> impl IntoView {
                     match summary.await {
                         Ok(SessionSummary { user_name: Some(name), .. }) => view! {
                             <p>"Signed in as " <strong>{name}</strong> ". " <a href="/dashboard" class="button button-primary">"Open your dashboard"</a></p>
+                            <ConnectionCheck check=check/>
                         }.into_any(),
                         Ok(SessionSummary { upstream, .. }) => view! {
                             <SignInForm/>
@@ -38,6 +39,13 @@ pub fn HomePage() -> impl IntoView {
                 })}}
             </Suspense>
         </section>
+    }
+}
+
+/// Checks that Genesys Cloud answers (signed-in users only: the server refuses others).
+#[component]
+fn ConnectionCheck(check: ServerAction<CheckUpstream>) -> impl IntoView {
+    view! {
         <section class="card">
             <h2>"Connection"</h2>
             <ActionForm action=check>

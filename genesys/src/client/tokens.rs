@@ -76,10 +76,35 @@ impl GenesysClient {
             Err(error) => Reachability {
                 reachable: false,
                 millis,
-                detail: error.to_string(),
+                detail: summarise(&error),
             },
         }
     }
+}
+
+/// Why the API could not be reached, in one phrase: the error chain (socket addresses, OS
+/// error numbers, library internals) stays in the server's log, never on a page.
+fn summarise(error: &ApiError) -> String {
+    let ApiError::Transport(chain) = error else {
+        return match error {
+            ApiError::Timeout => "no answer in time".into(),
+            _ => "the request failed".into(),
+        };
+    };
+    tracing::debug!(error = %chain, "Genesys Cloud is unreachable");
+    let chain = chain.to_ascii_lowercase();
+    let phrase = if chain.contains("dns") || chain.contains("lookup") || chain.contains("resolve") {
+        "the host name did not resolve"
+    } else if chain.contains("refused") {
+        "the connection was refused"
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("ssl") {
+        "the TLS handshake failed"
+    } else if chain.contains("reset") || chain.contains("broke off") {
+        "the connection was cut"
+    } else {
+        "the connection failed"
+    };
+    phrase.into()
 }
 
 #[cfg(test)]
@@ -128,11 +153,10 @@ mod tests {
         let client = client_of(&format!("http://{addr}"));
         let check = client.check_reachability().await;
         assert!(!check.reachable);
-        assert_eq!(check.detail, client.ping().await.unwrap_err().to_string());
-        assert!(
-            check.detail.starts_with("could not reach Genesys Cloud"),
-            "{}",
-            check.detail
-        );
+        // One phrase, not the error chain (no address, no OS error number).
+        assert_eq!(check.detail, "the connection was refused");
+        // The full chain is still there for the log.
+        let chain = client.ping().await.unwrap_err().to_string();
+        assert!(chain.len() > check.detail.len() + 20, "{chain}");
     }
 }
