@@ -1238,3 +1238,30 @@ async fn the_connection_check_needs_a_signed_in_user() {
     assert_eq!(check["reachable"], true);
     assert_eq!(check["detail"], "the API answered HTTP 401");
 }
+
+/// A finished export's file is deleted when its user signs out (it used to stay for 30
+/// minutes after its start, and until the next export started).
+#[tokio::test]
+async fn signing_out_deletes_the_users_exports() {
+    let p = start(&[]).await;
+    p.sign_in("/users").await;
+    let progress = p.export_to_the_end().await;
+    assert_eq!(progress["status"], "Done");
+    let files = || {
+        std::fs::read_dir(p.data_dir.join("exports"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "csv"))
+            .count()
+    };
+    assert_eq!(files(), 1);
+    let r = p
+        .http
+        .post(p.url("/auth/logout"))
+        .header(header::ORIGIN, &p.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(files(), 0, "the export went with the session");
+}

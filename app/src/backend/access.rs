@@ -38,6 +38,8 @@ pub async fn require_user(portal: &Portal, session: &Session) -> Result<SignedIn
 
 /// Destroys the session and its grant server-side.
 pub async fn end_session(portal: &Portal, session: &Session, user: &SignedIn) {
+    // Its exports (running or downloadable) go with it.
+    portal.exports.forget_owner(&user.grant_id);
     if let Err(e) = portal.grants.delete(&user.grant_id).await {
         tracing::error!(error = %e, "could not delete grant");
     }

@@ -45,6 +45,8 @@ pub async fn assemble(
         Some(settings) => Some(token_manager(config, settings, &genesys)?),
         None => None,
     };
+    let exports = Arc::new(exports);
+    tokio::spawn(reap_exports(exports.clone()));
     Ok(Portal {
         genesys,
         oauth_client: connection.oauth_client.clone(),
@@ -55,7 +57,7 @@ pub async fn assemble(
         public_origin: config.public_origin(),
         genesys_logout: config.genesys_logout,
         grants,
-        exports: Arc::new(exports),
+        exports,
         service,
         export_as_service: config.export_as_service,
         admins: policy(&config.admins),
@@ -99,6 +101,15 @@ async fn guest_provider(config: &Config, pool: SqlitePool) -> Result<Idp, String
         .map_err(|e| format!("the guest identity provider cannot start: {e}"))?;
     tokio::spawn(purge_guest_grants(idp.clone()));
     Ok(idp)
+}
+
+/// Every minute, deletes the export files whose 30 minutes are over.
+async fn reap_exports(exports: Arc<ExportJobs>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        exports.reap();
+    }
 }
 
 /// Every hour, deletes the provider's expired codes, sessions, tokens and invitations.

@@ -41,8 +41,8 @@ impl TokenLease {
     }
 }
 
-/// How long an export stays downloadable, counted from when it started.
-const KEEP_FOR: Duration = Duration::from_secs(30 * 60);
+/// How long a finished export stays downloadable, counted from when it finished.
+pub const KEEP_FOR: Duration = Duration::from_secs(30 * 60);
 /// Exports running at once across the server; a start beyond that is refused at once, with
 /// a clear error.
 const MAX_RUNNING: usize = 4;
@@ -50,6 +50,8 @@ const MAX_RUNNING: usize = 4;
 struct Job {
     owner: String,
     started: Instant,
+    /// When it ended (done, cancelled or failed); `None` while it runs.
+    finished: Mutex<Option<Instant>>,
     progress: Mutex<ExportProgress>,
     cancel: CancellationToken,
     path: PathBuf,
@@ -80,16 +82,38 @@ impl ExportJobs {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Drops finished jobs older than [`KEEP_FOR`] and their files.
-    fn reap(&self) {
+    /// Drops the jobs that finished more than [`KEEP_FOR`] ago, and their files. Runs on a
+    /// timer (the server's) as well as at every start, so files do not outlive their time
+    /// when nobody exports.
+    pub fn reap(&self) {
+        self.reap_at(Instant::now());
+    }
+
+    fn reap_at(&self, now: Instant) {
         self.jobs().retain(|_, job| {
-            let keep =
-                job.started.elapsed() < KEEP_FOR || !job.cancel.is_cancelled() && is_running(job);
+            let finished = *job.finished.lock().unwrap_or_else(|p| p.into_inner());
+            let keep = finished.is_none_or(|at| now.saturating_duration_since(at) < KEEP_FOR);
             if !keep {
                 let _ = std::fs::remove_file(&job.path);
             }
             keep
         });
+    }
+
+    /// Cancels and deletes every export of `owner` (a session's grant id), files included:
+    /// at sign-out and whenever the session ends. Returns how many there were.
+    pub fn forget_owner(&self, owner: &str) -> usize {
+        let mut forgotten = 0;
+        self.jobs().retain(|_, job| {
+            if job.owner != owner {
+                return true;
+            }
+            job.cancel.cancel();
+            let _ = std::fs::remove_file(&job.path);
+            forgotten += 1;
+            false
+        });
+        forgotten
     }
 
     /// Starts exporting every user in `state`, sorted by name, as `owner`.
@@ -122,6 +146,7 @@ impl ExportJobs {
         let job = Arc::new(Job {
             owner: owner.to_string(),
             started: Instant::now(),
+            finished: Mutex::new(None),
             progress: Mutex::new(ExportProgress {
                 id: id.clone(),
                 pages_done: 0,
@@ -256,6 +281,7 @@ async fn conclude(
     if p.status != ExportStatus::Done {
         let _ = std::fs::remove_file(&job.path);
     }
+    *job.finished.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     tracing::info!(export = %p.id, users = p.users, pages = p.pages_done, ms = p.elapsed_ms, status = ?p.status, "export finished");
 }
 
@@ -304,6 +330,7 @@ mod tests {
         Job {
             owner: "u".into(),
             started: Instant::now(),
+            finished: Mutex::new(None),
             progress: Mutex::new(ExportProgress {
                 id: "j".into(),
                 pages_done: 0,
@@ -330,6 +357,37 @@ mod tests {
             "{status:?}"
         );
         assert!(!job.path.exists());
+    }
+
+    /// Thirty minutes from when an export finished, not from when it started; running ones
+    /// stay, and a session's end removes its exports at once.
+    #[test]
+    fn finished_exports_are_reaped_from_their_end_and_at_sign_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = ExportJobs::new(dir.path().to_path_buf()).unwrap();
+        let now = Instant::now();
+        let add = |id: &str, owner: &str, finished: Option<Instant>| {
+            let mut j = job(dir.path());
+            j.owner = owner.into();
+            j.path = dir.path().join(format!("{id}.csv"));
+            *j.finished.get_mut().unwrap() = finished;
+            std::fs::write(&j.path, "x").unwrap();
+            let path = j.path.clone();
+            jobs.jobs().insert(id.into(), Arc::new(j));
+            path
+        };
+        let old = add("old", "a", Some(now));
+        let fresh = add("fresh", "a", Some(now + KEEP_FOR - Duration::from_secs(60)));
+        let running = add("running", "a", None);
+        let other = add("other", "b", Some(now + KEEP_FOR));
+        jobs.reap_at(now + KEEP_FOR + Duration::from_secs(1));
+        assert!(!old.exists(), "finished 30 min 1 s ago: gone");
+        assert!(fresh.exists() && running.exists() && other.exists());
+        assert_eq!(jobs.jobs().len(), 3);
+        assert_eq!(jobs.forget_owner("a"), 2);
+        assert!(!fresh.exists() && !running.exists());
+        assert!(other.exists(), "another session's export stays");
+        assert_eq!(jobs.jobs().len(), 1);
     }
 
     #[tokio::test]
