@@ -1265,3 +1265,68 @@ async fn signing_out_deletes_the_users_exports() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(files(), 0, "the export went with the session");
 }
+
+impl TestPortal {
+    async fn session_rows(&self) -> i64 {
+        let pool = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            self.data_dir.join("portal.db").display()
+        ))
+        .await
+        .unwrap();
+        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tower_sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        n.0
+    }
+}
+
+/// Junk callbacks from visitors without a sign-in in progress store nothing (each used to
+/// create a session row holding its failure); a browser with sign-ins in progress that gets a
+/// callback with an unknown state loses them (someone is guessing), and says so.
+#[tokio::test]
+async fn junk_callbacks_store_nothing_and_unknown_states_drop_the_pending_logins() {
+    let p = start(&[]).await;
+    let before = p.session_rows().await;
+    for i in 0..25 {
+        let anonymous = client(Arc::new(reqwest::cookie::Jar::default()));
+        let r = anonymous
+            .get(p.url(&format!("/auth/callback?code=junk{i}&state=never{i}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&r), "/auth/failed?reason=unrecognised");
+        assert!(r.headers().get(header::SET_COOKIE).is_none(), "no session");
+    }
+    assert_eq!(
+        p.session_rows().await,
+        before,
+        "no session row per junk callback"
+    );
+    let (status, html) = p.get("/auth/failed?reason=unrecognised").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("data-kind=\"forged-callback\""));
+
+    // A sign-in in progress, then a callback with a state it never issued.
+    let started = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&started), "allow").await;
+    let state = reqwest::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let r = p
+        .http
+        .get(p.url(&format!("/auth/callback?code=x&state={state}guess")))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&r).starts_with("/auth/failed"));
+    // The genuine answer is refused now too: its pending login went with the guess.
+    let r = p.http.get(&callback).send().await.unwrap();
+    assert!(location(&r).starts_with("/auth/failed"), "{}", location(&r));
+    assert_eq!(p.grant_count().await, 0);
+}

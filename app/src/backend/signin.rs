@@ -20,6 +20,9 @@ use crate::model::AppError;
 
 /// Where the browser goes when a sign-in fails; the reason waits in the session.
 pub const FAILED_PATH: &str = "/auth/failed";
+/// Where a callback that no sign-in of this browser started goes: nothing is stored for it,
+/// so junk callbacks cannot grow the session table.
+pub const UNRECOGNISED_PATH: &str = "/auth/failed?reason=unrecognised";
 /// The longest callback query read; a longer one is not Genesys'.
 const MAX_CALLBACK_QUERY: usize = 8 * 1024;
 
@@ -107,6 +110,10 @@ pub async fn finish(
     match outcome {
         Ok(return_to) => Ok(return_to),
         Err(Failure::Store(e)) => Err(e),
+        Err(Failure::SignIn(AppError::ForgedCallback)) if session.is_empty().await => {
+            tracing::info!("a sign-in response no sign-in of this browser started");
+            Ok(UNRECOGNISED_PATH.to_string())
+        }
         Err(Failure::SignIn(error)) => {
             tracing::info!(reason = %error.title(), "sign-in failed");
             session
@@ -137,8 +144,20 @@ async fn consume_pending(
             found = Some(i);
         }
     }
-    // Unknown or already used: ignore whatever else the response says.
-    let index = found.ok_or(AppError::ForgedCallback)?;
+    // Unknown or already used: ignore whatever else the response says, and drop the logins it
+    // was checked against (someone is guessing or replaying; a real sign-in starts again).
+    let Some(index) = found else {
+        if !pending.is_empty() {
+            session
+                .remove_value(PENDING_LOGINS)
+                .await
+                .map_err(StoreUnavailable::log)?;
+            if session.is_empty().await {
+                session.flush().await.map_err(StoreUnavailable::log)?;
+            }
+        }
+        return Err(AppError::ForgedCallback.into());
+    };
     let login = pending.remove(index);
     // Consumed before anything else can go wrong: a state is good for one use only.
     session
