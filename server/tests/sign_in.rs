@@ -1330,3 +1330,130 @@ async fn junk_callbacks_store_nothing_and_unknown_states_drop_the_pending_logins
     assert!(location(&r).starts_with("/auth/failed"), "{}", location(&r));
     assert_eq!(p.grant_count().await, 0);
 }
+
+impl TestPortal {
+    /// Whether the sandbox still accepts `token`.
+    async fn token_alive(&self, token: &str) -> bool {
+        let r = self
+            .http
+            .get(self.sandbox.base_url().join("api/v2/tokens/me").unwrap())
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        r.status() == StatusCode::OK
+    }
+
+    /// The raw access tokens the sandbox issued to user sign-ins (not the service identity).
+    async fn user_access_tokens(&self) -> Vec<String> {
+        let listed: serde_json::Value = self
+            .http
+            .get(
+                self.sandbox
+                    .base_url()
+                    .join("sandbox/issued-tokens")
+                    .unwrap(),
+            )
+            .header(sandbox::ADMIN_HEADER, "1")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut tokens = Vec::new();
+        for t in listed["tokens"].as_array().unwrap() {
+            let t = t.as_str().unwrap();
+            let info = self
+                .http
+                .get(self.sandbox.base_url().join("api/v2/tokens/me").unwrap())
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap();
+            if info.status() == StatusCode::OK {
+                let v: serde_json::Value = info.json().await.unwrap();
+                if v["OAuthClient"]["id"] == "portal-web" {
+                    tokens.push(t.to_string());
+                }
+            } else {
+                tokens.push(t.to_string());
+            }
+        }
+        tokens
+    }
+}
+
+async fn eventually_async<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Signing in again in the same browser revokes the first sign-in's token at Genesys (it
+/// used to stay valid there until it expired).
+#[tokio::test]
+async fn a_replaced_sign_in_is_revoked_at_genesys() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    let first = p.user_access_tokens().await;
+    assert_eq!(
+        first.len(),
+        2,
+        "access and refresh token of the first sign-in"
+    );
+    let first_access = first[0].clone();
+    assert!(p.token_alive(&first_access).await);
+    p.sign_in("/dashboard").await;
+    assert!(
+        eventually_async(|| async { !p.token_alive(&first_access).await }).await,
+        "the replaced sign-in's token was revoked"
+    );
+    assert_eq!(p.grant_count().await, 1);
+    let (status, _) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// The callback's three upstream calls share one budget (two thirds of the request timeout):
+/// a slow Genesys ends on the "Genesys Cloud is slow" page, not the outer layer's bare 504,
+/// and the token minted meanwhile is revoked.
+#[tokio::test]
+async fn a_slow_callback_has_one_time_budget_and_revokes_what_it_minted() {
+    let p = start(&[("PORTAL_REQUEST_TIMEOUT_SECS", "3")]).await;
+    let started = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&started), "allow").await;
+    // Each call takes 1.5 s: the exchange fits the 2 s budget, the token check does not.
+    p.sandbox
+        .faults()
+        .set_latency(std::time::Duration::from_millis(1500));
+    let r = p.http.get(&callback).send().await.unwrap();
+    p.sandbox.faults().set_latency(std::time::Duration::ZERO);
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "a redirect, not a bare 504"
+    );
+    assert_eq!(location(&r), "/auth/failed");
+    let (status, html) = p.get("/auth/failed").await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        html.contains("data-kind=\"upstream-timeout\""),
+        "{html:.600}"
+    );
+    assert_eq!(p.grant_count().await, 0);
+    let minted = p.user_access_tokens().await;
+    assert!(!minted.is_empty(), "the exchange did mint tokens");
+    let access = minted[0].clone();
+    assert!(
+        eventually_async(|| async { !p.token_alive(&access).await }).await,
+        "the minted token was revoked"
+    );
+}

@@ -16,6 +16,9 @@ pub struct SessionSettings {
     pub pending_login_ttl: Duration,
     pub max_pending_per_browser: usize,
     pub refresh_margin: Duration,
+    /// The time the callback's upstream calls (code exchange, token check, profile) get in
+    /// all, so that a slow Genesys gets a page that says so before the request's own timeout.
+    pub callback_budget: Duration,
 }
 
 impl Default for SessionSettings {
@@ -26,6 +29,7 @@ impl Default for SessionSettings {
             pending_login_ttl: Duration::from_secs(10 * 60),
             max_pending_per_browser: 5,
             refresh_margin: Duration::from_secs(60),
+            callback_budget: Duration::from_secs(20),
         }
     }
 }

@@ -194,6 +194,16 @@ async fn consume_pending(
     }
 }
 
+/// Revokes a token the portal obtained and no longer needs, without making the user wait.
+fn revoke_later(portal: &Portal, token: genesys::AccessToken) {
+    let genesys = portal.genesys.clone();
+    tokio::spawn(async move {
+        if let Err(e) = genesys.revoke_token(&token).await {
+            tracing::warn!(error = %e, "could not revoke a token the portal no longer needs");
+        }
+    });
+}
+
 /// Redeems the code and signs the session in; returns the login's return path.
 async fn sign_in(
     portal: &Portal,
@@ -202,27 +212,50 @@ async fn sign_in(
     code: AuthorizationCode,
 ) -> Result<String, Failure> {
     let genesys = &portal.genesys;
-    let tokens = genesys
-        .exchange_code(&portal.oauth_client, code, login.verifier)
-        .await
-        .map_err(from_oauth)?;
-    let info = genesys
-        .token_info(&tokens.access_token)
-        .await
-        .map_err(from_api)?
-        .body;
-    check_token_info(&info, &portal.oauth_client.client_id, &[]).map_err(|_| {
-        AppError::InvalidClient {
-            description: "the token was issued to another OAuth client".into(),
+    // One budget for the three calls: a slow Genesys gets a page that says so.
+    let deadline = tokio::time::Instant::now() + portal.settings.callback_budget;
+    let tokens = tokio::time::timeout_at(
+        deadline,
+        genesys.exchange_code(&portal.oauth_client, code, login.verifier),
+    )
+    .await
+    .map_err(|_| AppError::UpstreamTimeout)?
+    .map_err(from_oauth)?;
+    let checked = tokio::time::timeout_at(deadline, async {
+        let info = genesys
+            .token_info(&tokens.access_token)
+            .await
+            .map_err(from_api)?
+            .body;
+        check_token_info(&info, &portal.oauth_client.client_id, &[]).map_err(|_| {
+            AppError::InvalidClient {
+                description: "the token was issued to another OAuth client".into(),
+            }
+        })?;
+        let me = genesys
+            .users_me(&tokens.access_token, &[])
+            .await
+            .map_err(from_api)?
+            .body;
+        Ok::<_, AppError>((info, me))
+    })
+    .await
+    .unwrap_or(Err(AppError::UpstreamTimeout));
+    let (info, me) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            // Minted but not kept: revoked, not left alive at Genesys.
+            revoke_later(portal, tokens.access_token.clone());
+            return Err(e.into());
         }
-    })?;
-    let me = genesys
-        .users_me(&tokens.access_token, &[])
-        .await
-        .map_err(from_api)?
-        .body;
-    // Signing in again replaces a previous sign-in of this browser.
+    };
+    // Signing in again replaces a previous sign-in of this browser: its tokens are revoked,
+    // its grant and exports deleted.
     if let Ok(Some(previous)) = session.get::<SignedIn>(SIGNED_IN).await {
+        if let Ok(Some(old)) = portal.grants.get(&previous.grant_id).await {
+            revoke_later(portal, old.access_token);
+        }
+        portal.exports.forget_owner(&previous.grant_id);
         let _ = portal.grants.delete(&previous.grant_id).await;
     }
     let now = now_unix();
@@ -232,11 +265,13 @@ async fn sign_in(
         expires_at_unix: now + tokens.expires_in.as_secs() as i64,
     };
     let delete_after = now + portal.settings.absolute_timeout.as_secs() as i64;
-    let grant_id = portal
-        .grants
-        .insert(&grant, delete_after)
-        .await
-        .map_err(StoreUnavailable::log)?;
+    let grant_id = match portal.grants.insert(&grant, delete_after).await {
+        Ok(id) => id,
+        Err(e) => {
+            revoke_later(portal, grant.access_token.clone());
+            return Err(StoreUnavailable::log(e).into());
+        }
+    };
     let user = SignedIn {
         grant_id,
         user_id: me.id,

@@ -27,10 +27,8 @@ pub async fn assemble(
     grants: GrantStore,
     pool: SqlitePool,
 ) -> Result<Portal, String> {
-    // An upstream call gives up well before the whole request does, so that a slow Genesys
-    // gets the portal's "Genesys Cloud is slow" page rather than the outer layer's bare 504.
     let options = ClientOptions {
-        request_timeout: (config.request_timeout * 2 / 3).min(Duration::from_secs(20)),
+        request_timeout: upstream_timeout(config),
         ..Default::default()
     };
     let genesys = GenesysClient::new(connection.environment.clone(), options)
@@ -69,9 +67,17 @@ pub async fn assemble(
             idle_timeout: config.idle_timeout,
             absolute_timeout: config.absolute_timeout,
             pending_login_ttl: config.pending_login_ttl,
+            callback_budget: upstream_timeout(config),
             ..Default::default()
         },
     })
+}
+
+/// What one upstream call, and the sign-in callback's calls in all, may take: two thirds of
+/// the request timeout (at most 20 s), so that a slow Genesys gets the portal's "Genesys Cloud
+/// is slow" page rather than the outer layer's bare 504.
+fn upstream_timeout(config: &Config) -> Duration {
+    (config.request_timeout * 2 / 3).min(Duration::from_secs(20))
 }
 
 fn policy(listed: &Option<Vec<String>>) -> AdminPolicy {
