@@ -70,6 +70,9 @@ pub struct Config {
     pub export_as_service: bool,
     /// Who may open the service page: `None` means every signed-in user (sandbox only).
     pub admins: Option<Vec<String>>,
+    /// The bearer token `/metrics` asks for (`PORTAL_METRICS_TOKEN`); without one, only
+    /// loopback clients may read it.
+    pub metrics_token: Option<ClientSecret>,
     /// Where the token manager posts its lifecycle events, and the HMAC key that signs them.
     pub webhook: Option<(url::Url, WebhookSecret)>,
     /// Who may provision guests: `None` means every signed-in user (sandbox only).
@@ -313,6 +316,12 @@ pub fn from_vars(
             ));
         }
     }
+    let metrics_token = get("PORTAL_METRICS_TOKEN").map(|token| {
+        if token.len() < 16 {
+            errors.push("PORTAL_METRICS_TOKEN must be at least 16 characters".into());
+        }
+        ClientSecret::new(token)
+    });
     let webhook = match (get("PORTAL_WEBHOOK_URL"), get("PORTAL_WEBHOOK_SECRET")) {
         (None, None) => None,
         (Some(raw), Some(secret)) => match url::Url::parse(&raw) {
@@ -359,6 +368,7 @@ pub fn from_vars(
         service_client,
         export_as_service,
         admins,
+        metrics_token,
         webhook,
         guest_managers,
         guest_client,

@@ -24,6 +24,7 @@ pub struct ServerState {
     pub portal: Arc<Portal>,
     pub limiter: LoginLimiter,
     pub site: SiteOrigin,
+    pub probes: routes::health::Probes,
 }
 
 /// A built portal: the router to serve and the handles behind it.
@@ -51,6 +52,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
         // Sign-in starts across the whole server: a burst of 600, then 10 a second.
         limiter: LoginLimiter::new(600, Duration::from_secs(60)),
         site: SiteOrigin::of(config),
+        probes: routes::health::Probes::new(config.metrics_token.clone()),
     };
     Ok(Built {
         router: startup::router::router(config, state, storage.sessions),

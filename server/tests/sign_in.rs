@@ -556,7 +556,8 @@ async fn a_flood_of_sign_in_starts_stays_bounded_per_browser() {
 
 #[tokio::test]
 async fn readiness_and_metrics_follow_the_token_manager() {
-    let p = start(&[]).await;
+    let token = "metrics-token-0123456789";
+    let p = start(&[("PORTAL_METRICS_TOKEN", token)]).await;
     assert_eq!(p.get("/healthz").await.0, StatusCode::OK);
     // The manager fetches its first token in the background; ready once it has one.
     let mut ready = StatusCode::SERVICE_UNAVAILABLE;
@@ -569,7 +570,28 @@ async fn readiness_and_metrics_follow_the_token_manager() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(ready, StatusCode::OK);
-    let (status, metrics) = p.get("/metrics").await;
+    // Readiness says what is not ready, never which client or why.
+    let (_, body) = p.get("/readyz").await;
+    assert_eq!(body, "ready");
+    // The metrics name the client and its failures: the token is needed.
+    for bearer in [None, Some("wrong-token-0123456789"), Some("")] {
+        let mut r = p.http.get(p.url("/metrics"));
+        if let Some(b) = bearer {
+            r = r.bearer_auth(b);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{bearer:?}");
+        assert!(!r.text().await.unwrap().contains("portal-service"));
+    }
+    let r = p
+        .http
+        .get(p.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let metrics = r.text().await.unwrap();
     assert_eq!(status, StatusCode::OK);
     assert!(metrics.contains("portal_session_store_up 1"));
     assert!(metrics.contains("genesys_token_manager_acquisitions_total"));
@@ -898,10 +920,19 @@ async fn oversized_bodies_headers_and_callbacks_are_refused() {
     let p = start(&[]).await;
     p.sign_in("/dashboard").await;
     // Bodies: the cap is 256 KiB for every route.
+    // Refused requests each on a fresh connection: the server may close one it refused.
+    let fresh = || {
+        Client::builder()
+            .cookie_provider(p.jar.clone())
+            .redirect(Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    };
     let big = "x".repeat(300 * 1024);
     let r = p
         .call(
-            &p.http,
+            &fresh(),
             server_fn::<app::api::ListDirectory>(),
             &[("query[q]", big.as_str())],
         )
@@ -914,15 +945,14 @@ async fn oversized_bodies_headers_and_callbacks_are_refused() {
             .map(|i| (format!("x-pad-{i}"), "y".repeat(1024)))
             .collect(),
     ] {
-        let mut req = p.http.get(p.url("/dashboard"));
+        let mut req = fresh().get(p.url("/dashboard"));
         for (name, value) in &headers {
             req = req.header(name.as_str(), value.as_str());
         }
         let r = req.send().await.unwrap();
         assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     }
-    let r = p
-        .http
+    let r = fresh()
         .get(p.url("/dashboard"))
         .header("x-padding", "y".repeat(8 * 1024))
         .send()
@@ -1456,4 +1486,15 @@ async fn a_slow_callback_has_one_time_budget_and_revokes_what_it_minted() {
         eventually_async(|| async { !p.token_alive(&access).await }).await,
         "the minted token was revoked"
     );
+}
+
+/// Without `PORTAL_METRICS_TOKEN`, the metrics answer loopback clients only (the in-process
+/// test server has no peer address, so it counts as remote).
+#[tokio::test]
+async fn metrics_without_a_token_are_refused_to_unknown_peers() {
+    let p = start(&[]).await;
+    let (status, body) = p.get("/metrics").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("PORTAL_METRICS_TOKEN"));
+    assert_eq!(p.get("/healthz").await.0, StatusCode::OK);
 }

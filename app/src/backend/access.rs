@@ -20,6 +20,10 @@ pub async fn signed_in(portal: &Portal, session: &Session) -> Result<Option<Sign
         .await
         .map_err(store_error)?
     else {
+        // Ended a moment ago by another part of this same page: say why, consistently.
+        if super::request::RequestScope::current().is_some_and(|r| r.session_ended()) {
+            return Err(AppError::SessionExpired);
+        }
         return Ok(None);
     };
     if now_unix() - user.signed_in_unix > portal.settings.absolute_timeout.as_secs() as i64 {
@@ -38,6 +42,9 @@ pub async fn require_user(portal: &Portal, session: &Session) -> Result<SignedIn
 
 /// Destroys the session and its grant server-side.
 pub async fn end_session(portal: &Portal, session: &Session, user: &SignedIn) {
+    if let Some(request) = super::request::RequestScope::current() {
+        request.mark_session_ended();
+    }
     // Its exports (running or downloadable) go with it.
     portal.exports.forget_owner(&user.grant_id);
     if let Err(e) = portal.grants.delete(&user.grant_id).await {

@@ -39,6 +39,9 @@ struct Inner {
     portal: OnceLock<Arc<Portal>>,
     session: OnceLock<tower_sessions::Session>,
     cookies: OnceLock<String>,
+    /// Set when this request ended its session (timeout, refused refresh): the page's other
+    /// parts, rendering concurrently, then say why rather than "not signed in".
+    session_ended: AtomicBool,
     status: AtomicU16,
     panicked: AtomicBool,
     on_panic: Notify,
@@ -56,6 +59,7 @@ impl RequestScope {
             portal: OnceLock::new(),
             session: OnceLock::new(),
             cookies: OnceLock::new(),
+            session_ended: AtomicBool::new(false),
             status: AtomicU16::new(0),
             panicked: AtomicBool::new(false),
             on_panic: Notify::new(),
@@ -111,6 +115,15 @@ impl RequestScope {
 
     pub fn session(&self) -> Option<tower_sessions::Session> {
         self.0.session.get().cloned()
+    }
+
+    /// Notes that this request ended its session.
+    pub fn mark_session_ended(&self) {
+        self.0.session_ended.store(true, Ordering::SeqCst);
+    }
+
+    pub fn session_ended(&self) -> bool {
+        self.0.session_ended.load(Ordering::SeqCst)
     }
 
     /// The request's `Cookie` header, set once by the server: the guest provider's own cookie
