@@ -70,6 +70,10 @@ pub struct Config {
     pub export_as_service: bool,
     /// Who may open the service page: `None` means every signed-in user (sandbox only).
     pub admins: Option<Vec<String>>,
+    /// The header a trusted reverse proxy puts the client's address in
+    /// (`PORTAL_TRUSTED_PROXY_HEADER`); the per-client sign-in limit keys on it. Never trusted
+    /// unless set.
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
     /// The bearer token `/metrics` asks for (`PORTAL_METRICS_TOKEN`); without one, only
     /// loopback clients may read it.
     pub metrics_token: Option<ClientSecret>,
@@ -316,6 +320,17 @@ pub fn from_vars(
             ));
         }
     }
+    let trusted_proxy_header = get("PORTAL_TRUSTED_PROXY_HEADER").and_then(|name| {
+        match axum::http::HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()) {
+            Ok(h) => Some(h),
+            Err(_) => {
+                errors.push(format!(
+                    "PORTAL_TRUSTED_PROXY_HEADER must be a header name such as x-forwarded-for; got `{name}`"
+                ));
+                None
+            }
+        }
+    });
     let metrics_token = get("PORTAL_METRICS_TOKEN").map(|token| {
         if token.len() < 16 {
             errors.push("PORTAL_METRICS_TOKEN must be at least 16 characters".into());
@@ -368,6 +383,7 @@ pub fn from_vars(
         service_client,
         export_as_service,
         admins,
+        trusted_proxy_header,
         metrics_token,
         webhook,
         guest_managers,

@@ -9,7 +9,7 @@ pub mod scope;
 pub mod shutdown;
 pub mod startup;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use app::backend::portal::Portal;
 use axum::{extract::FromRef, Router};
@@ -50,7 +50,11 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
         leptos_options,
         portal: portal.clone(),
         // Sign-in starts across the whole server: a burst of 600, then 10 a second.
-        limiter: LoginLimiter::new(600, Duration::from_secs(60)),
+        limiter: LoginLimiter::new(
+            limits::PER_CLIENT,
+            limits::SERVER_WIDE,
+            config.trusted_proxy_header.clone(),
+        ),
         site: SiteOrigin::of(config),
         probes: routes::health::Probes::new(config.metrics_token.clone()),
     };

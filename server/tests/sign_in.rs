@@ -1498,3 +1498,50 @@ async fn metrics_without_a_token_are_refused_to_unknown_peers() {
     assert!(body.contains("PORTAL_METRICS_TOKEN"));
     assert_eq!(p.get("/healthz").await.0, StatusCode::OK);
 }
+
+/// One client cannot lock everyone out of sign-in (the only limit used to be server-wide): the
+/// budget is per client address, from the trusted proxy header when one is configured, and a
+/// header nobody configured is ignored (a client cannot mint itself fresh budgets).
+#[tokio::test]
+async fn sign_in_starts_are_limited_per_client() {
+    let begin_as = |p: &TestPortal, http: Client, forwarded: &str| {
+        let (url, base, forwarded) = (p.url("/auth/login"), p.base.clone(), forwarded.to_string());
+        async move {
+            http.post(url)
+                .header(header::ORIGIN, base)
+                .header("x-forwarded-for", forwarded)
+                .form(&[("return_to", "/")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let fresh = || client(Arc::new(reqwest::cookie::Jar::default()));
+    let p = start(&[("PORTAL_TRUSTED_PROXY_HEADER", "X-Forwarded-For")]).await;
+    for _ in 0..30 {
+        let r = begin_as(&p, fresh(), "198.51.100.1, 203.0.113.7").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let r = begin_as(&p, fresh(), "203.0.113.7").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-testid=\"too-many-sign-ins\""), "{page}");
+    // Another client is not affected.
+    let r = begin_as(&p, fresh(), "192.0.2.44").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Not configured: the header is the client's word and is ignored.
+    let q = start(&[]).await;
+    for i in 0..30 {
+        let r = begin_as(&q, fresh(), &format!("192.0.2.{i}")).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let r = begin_as(&q, fresh(), "192.0.2.200").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -33,21 +33,35 @@ fn unavailable(_: StoreUnavailable) -> Response {
 pub async fn login(
     State(portal): State<Arc<Portal>>,
     State(limiter): State<LoginLimiter>,
+    peer: Option<axum::extract::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: axum::http::HeaderMap,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !limiter.try_acquire() {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "5")],
-            "Too many sign-ins are starting right now; try again in a few seconds.",
-        )
-            .into_response();
+    let peer = peer.map(|axum::extract::Extension(axum::extract::ConnectInfo(p))| p);
+    if let Err(wait) = limiter.try_acquire(&headers, peer) {
+        return too_many_sign_ins(wait);
     }
     match signin::start(&portal, &session, &form.return_to).await {
         Ok(url) => Redirect::to(url.as_str()).into_response(),
         Err(e) => unavailable(e),
     }
+}
+
+/// The 429 page: how long to wait, and nothing else started.
+fn too_many_sign_ins(wait_secs: u64) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Too many sign-ins</title></head><body><main><h1>Too many sign-ins</h1><p data-testid=\"too-many-sign-ins\" data-retry-after=\"{wait_secs}\">Too many sign-ins started from your network in a short time. Try again in {wait_secs} s.</p><p><a href=\"/\">Back to the start page</a></p></main></body></html>"
+    );
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, wait_secs.to_string()),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// GET /auth/callback: on to where the sign-in started, or to the failure page; never back to
