@@ -60,6 +60,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub absolute_timeout: Duration,
     pub request_timeout: Duration,
+    /// Requests served at once (`PORTAL_MAX_CONCURRENT_REQUESTS`); more get a 503 at once.
+    pub max_concurrent_requests: usize,
     /// How long SIGTERM waits for in-flight requests before the process exits anyway.
     pub shutdown_grace: Duration,
     /// How long a started sign-in may take (10 minutes; shorter in tests).
@@ -182,6 +184,7 @@ pub fn from_vars(
     let idle_minutes = number("PORTAL_SESSION_IDLE_MINUTES", 30, 1, 24 * 60);
     let absolute_hours = number("PORTAL_SESSION_MAX_HOURS", 12, 1, 24 * 30);
     let request_timeout = number("PORTAL_REQUEST_TIMEOUT_SECS", 30, 1, 600);
+    let max_concurrent_requests = number("PORTAL_MAX_CONCURRENT_REQUESTS", 512, 1, 100_000);
     let shutdown_grace = number("PORTAL_SHUTDOWN_GRACE_SECS", 10, 1, 300);
     let pending_login_secs = number("PORTAL_SIGN_IN_TIMEOUT_SECS", 600, 0, 600);
     let sandbox_port = number("SANDBOX_PORT", 0, 0, 65535) as u16;
@@ -377,6 +380,7 @@ pub fn from_vars(
         idle_timeout: Duration::from_secs(idle_minutes * 60),
         absolute_timeout: Duration::from_secs(absolute_hours * 3600),
         request_timeout: Duration::from_secs(request_timeout),
+        max_concurrent_requests: max_concurrent_requests as usize,
         shutdown_grace: Duration::from_secs(shutdown_grace),
         pending_login_ttl: Duration::from_secs(pending_login_secs),
         json_logs,

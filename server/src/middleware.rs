@@ -71,6 +71,32 @@ pub async fn require_same_origin(
     }
 }
 
+/// Requests served at once; one past it gets a 503 at once (with `Retry-After`) instead of
+/// waiting in a queue that grows with the load. The probes (`/healthz`, `/readyz`,
+/// `/metrics`) are never refused, so an orchestrator can still see the portal under load.
+pub async fn limit_concurrency(
+    State(permits): State<std::sync::Arc<tokio::sync::Semaphore>>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        return next.run(request).await;
+    }
+    match permits.try_acquire_owned() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => {
+            tracing::warn!(path = %path, "over the concurrency limit: 503");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1")],
+                "The portal is busy right now; try again in a moment.",
+            )
+                .into_response()
+        }
+    }
+}
+
 /// The most header bytes (names and values) a request may carry. Browsers send a few KiB;
 /// common front ends stop at 8–16 KiB. Hyper's own buffer stops a head far larger than this.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;

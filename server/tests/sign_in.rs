@@ -1545,3 +1545,41 @@ async fn sign_in_starts_are_limited_per_client() {
     let r = begin_as(&q, fresh(), "192.0.2.200").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// Past `PORTAL_MAX_CONCURRENT_REQUESTS` a request gets a 503 at once (it used to queue
+/// without bound), the probes still answer, and nothing is lost once the load is gone.
+#[tokio::test]
+async fn requests_past_the_concurrency_limit_get_a_503_at_once() {
+    let p = start(&[("PORTAL_MAX_CONCURRENT_REQUESTS", "2")]).await;
+    p.sign_in("/dashboard").await;
+    p.sandbox.stats().reset();
+    p.sandbox
+        .faults()
+        .set_latency(std::time::Duration::from_millis(1500));
+    let slow = futures::future::join_all((0..2).map(|_| p.get("/dashboard")));
+    let refused = async {
+        // Once both slow pages are waiting on Genesys (each holds a permit for 1.5 s).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while p.sandbox.stats().requests("/api/v2/users/me") < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the slow pages never called out"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let r = p.http.get(p.url("/users")).send().await.unwrap();
+        let status = r.status();
+        let retry = r.headers().get(header::RETRY_AFTER).cloned();
+        let probe = p.get("/healthz").await.0;
+        (status, retry, probe)
+    };
+    let (pages, (status, retry, probe)) = tokio::join!(slow, refused);
+    p.sandbox.faults().set_latency(std::time::Duration::ZERO);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry.unwrap(), "1");
+    assert_eq!(probe, StatusCode::OK, "the probes are never refused");
+    for (status, _) in pages {
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(p.get("/users").await.0, StatusCode::OK);
+}

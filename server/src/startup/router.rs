@@ -1,6 +1,6 @@
 //! The router: the server's routes and Leptos' pages, under the layers every request passes
-//! through, outermost first: trace span, request scope, timeout, header and body limits,
-//! security headers, CSRF check, session, session into the scope.
+//! through, outermost first: trace span, request scope, timeout, concurrency, header and body
+//! limits, security headers, CSRF check, session, session into the scope.
 
 use axum::{
     body::Body,
@@ -59,6 +59,10 @@ pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Rou
         .layer(from_fn_with_state(site, middleware::security_headers))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(from_fn(middleware::limit_headers))
+        .layer(from_fn_with_state(
+            std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests)),
+            middleware::limit_concurrency,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout,
