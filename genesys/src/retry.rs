@@ -354,6 +354,24 @@ mod tests {
         assert_eq!(calls, 1);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(2_000),
+            ..Default::default()
+        })]
+
+        /// Any `Retry-After` a server sends parses without panicking, to at most an hour.
+        #[test]
+        fn any_retry_after_is_bounded(value in proptest::prelude::any::<String>(), digits in "[0-9]{1,40}") {
+            let now = SystemTime::now();
+            for v in [value.as_str(), digits.as_str()] {
+                if let Some(wait) = parse_retry_after(v, now) {
+                    proptest::prop_assert!(wait <= MAX_UPSTREAM_WAIT);
+                }
+            }
+        }
+    }
+
     #[test]
     fn retry_after_is_capped_at_an_hour() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);

@@ -409,6 +409,73 @@ fn minutes_text(limit: std::time::Duration) -> String {
     }
 }
 
+/// Property tests over the parsers of outside input (the callback query and `return_to`):
+/// no input panics, and whatever is accepted keeps its promise. `PROPTEST_CASES` sets the
+/// count (2,000 by default here; the README gives the long run).
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::{parse_callback_query, safe_return_path};
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(2_000),
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Strings shaped like what an attacker would try: slashes, backslashes, `%`-escapes of
+    /// them, schemes, controls, and any Unicode.
+    fn hostile() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("/".to_string()),
+            Just("\\".to_string()),
+            Just("%2f".to_string()),
+            Just("%2F".to_string()),
+            Just("%5c".to_string()),
+            Just("%252f".to_string()),
+            Just("%00".to_string()),
+            Just("javascript:".to_string()),
+            Just("https://evil.example".to_string()),
+            Just("?".to_string()),
+            Just("#".to_string()),
+            Just("\t".to_string()),
+            "[a-z0-9._~-]{0,8}",
+            any::<String>(),
+        ];
+        prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn return_paths_never_leave_the_site(target in hostile()) {
+            if let Some(path) = safe_return_path(&target) {
+                prop_assert_eq!(&path, &target);
+                prop_assert!(path.starts_with('/'));
+                prop_assert!(!path.starts_with("//") && !path.starts_with("/\\"));
+                prop_assert!(!path.chars().any(|c| c.is_control() || c == '\\'));
+                let decoded = percent_encoding::percent_decode_str(&path).decode_utf8_lossy();
+                prop_assert!(!decoded.starts_with("//") && !decoded.contains('\\'));
+                prop_assert!(!decoded.chars().any(char::is_control));
+                prop_assert!(path.len() <= 2048);
+            }
+        }
+
+        #[test]
+        fn callback_queries_never_panic_and_repeats_are_refused(raw in hostile(), key in "(code|state|error|error_description|iss)") {
+            let _ = parse_callback_query(&raw);
+            let repeated = format!("{raw}&{key}=a&{key}=b");
+            prop_assert!(parse_callback_query(&repeated).is_err());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

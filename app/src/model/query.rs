@@ -356,3 +356,47 @@ mod tests {
         assert_eq!(back, q);
     }
 }
+
+/// Property tests: any query string the browser sends becomes a view that is valid on the
+/// server too (what the page parses, `list_directory` accepts), and nothing panics.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(2_000),
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_query_parses_to_a_view_the_server_accepts(
+            pairs in prop::collection::vec(
+                (prop_oneof![Just("page"), Just("size"), Just("sort"), Just("state"), Just("q"), Just("x")],
+                 prop_oneof![any::<String>(), "[0-9]{1,12}", Just("500".to_string()), Just("-1".to_string())]),
+                0..8,
+            )
+        ) {
+            let (q, problems) = DirectoryQuery::parse(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+            let checked = q.validated();
+            prop_assert!(checked.is_ok(), "{:?} from {:?}", checked, pairs);
+            let checked = checked.unwrap();
+            prop_assert!((1..=MAX_PAGE).contains(&checked.page));
+            prop_assert!(PAGE_SIZES.contains(&checked.size));
+            prop_assert!(checked.q.chars().count() <= MAX_SEARCH_LEN);
+            if !checked.q.is_empty() {
+                prop_assert!(checked.size <= MAX_SEARCH_PAGE_SIZE);
+            }
+            prop_assert!(problems.len() <= pairs.len());
+        }
+    }
+}
