@@ -413,7 +413,7 @@ fn minutes_text(limit: std::time::Duration) -> String {
 /// no input panics, and whatever is accepted keeps its promise. `PROPTEST_CASES` sets the
 /// count (2,000 by default here; the README gives the long run).
 #[cfg(test)]
-mod fuzz {
+mod tests_fuzz {
     use proptest::prelude::*;
 
     use super::{parse_callback_query, safe_return_path};
