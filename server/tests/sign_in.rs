@@ -146,18 +146,27 @@ impl TestPortal {
         html
     }
 
-    async fn grant_count(&self) -> i64 {
-        let pool = sqlx::SqlitePool::connect(&format!(
+    /// The portal's own database (sessions, grants, guests), opened beside the server.
+    async fn db(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&format!(
             "sqlite://{}",
             self.data_dir.join("portal.db").display()
         ))
         .await
-        .unwrap();
-        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM grants")
-            .fetch_one(&pool)
+        .unwrap()
+    }
+
+    /// Rows in one of the portal's tables.
+    async fn rows(&self, table: &str) -> i64 {
+        let n: (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.db().await)
             .await
             .unwrap();
         n.0
+    }
+
+    async fn grant_count(&self) -> i64 {
+        self.rows("grants").await
     }
 }
 
@@ -495,14 +504,8 @@ async fn twenty_concurrent_requests_share_one_refresh() {
 async fn invalid_grant_on_refresh_ends_the_session() {
     let p = start(&[]).await;
     p.sign_in("/dashboard").await;
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        p.data_dir.join("portal.db").display()
-    ))
-    .await
-    .unwrap();
     sqlx::query("UPDATE grants SET refresh_token = 'not-a-refresh-token', expires_at = 0")
-        .execute(&pool)
+        .execute(&p.db().await)
         .await
         .unwrap();
     let (status, html) = p.get("/dashboard").await;
@@ -1065,13 +1068,7 @@ impl TestPortal {
         use tower_sessions::SessionStore;
         let cookie = self.session_cookie().expect("a session cookie");
         let id: tower_sessions::session::Id = cookie.split_once('=').unwrap().1.parse().unwrap();
-        let pool = sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            self.data_dir.join("portal.db").display()
-        ))
-        .await
-        .unwrap();
-        let store = tower_sessions_sqlx_store::SqliteStore::new(pool);
+        let store = tower_sessions_sqlx_store::SqliteStore::new(self.db().await);
         let record = store
             .load(&id)
             .await
@@ -1296,29 +1293,13 @@ async fn signing_out_deletes_the_users_exports() {
     assert_eq!(files(), 0, "the export went with the session");
 }
 
-impl TestPortal {
-    async fn session_rows(&self) -> i64 {
-        let pool = sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            self.data_dir.join("portal.db").display()
-        ))
-        .await
-        .unwrap();
-        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tower_sessions")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        n.0
-    }
-}
-
 /// Junk callbacks from visitors without a sign-in in progress store nothing (each used to
 /// create a session row holding its failure); a browser with sign-ins in progress that gets a
 /// callback with an unknown state loses them (someone is guessing), and says so.
 #[tokio::test]
 async fn junk_callbacks_store_nothing_and_unknown_states_drop_the_pending_logins() {
     let p = start(&[]).await;
-    let before = p.session_rows().await;
+    let before = p.rows("tower_sessions").await;
     for i in 0..25 {
         let anonymous = client(Arc::new(reqwest::cookie::Jar::default()));
         let r = anonymous
@@ -1330,7 +1311,7 @@ async fn junk_callbacks_store_nothing_and_unknown_states_drop_the_pending_logins
         assert!(r.headers().get(header::SET_COOKIE).is_none(), "no session");
     }
     assert_eq!(
-        p.session_rows().await,
+        p.rows("tower_sessions").await,
         before,
         "no session row per junk callback"
     );

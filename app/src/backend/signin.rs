@@ -420,10 +420,7 @@ mod tests_fuzz {
 
     fn config() -> ProptestConfig {
         ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(2_000),
+            cases: crate::model::proptest_cases(),
             ..ProptestConfig::default()
         }
     }

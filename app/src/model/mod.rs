@@ -22,3 +22,12 @@ pub use query::{DirectoryQuery, Sort, StateView, MAX_SEARCH_LEN, PAGE_SIZES};
 pub use service::{Rotation, ServiceEvent, ServiceStatus};
 pub use session::{SessionSummary, UpstreamCheck};
 pub use upstream::Upstream;
+
+/// The case count of the app's property tests: `PROPTEST_CASES`, or 2,000.
+#[cfg(test)]
+pub(crate) fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(2_000)
+}
