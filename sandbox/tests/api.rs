@@ -623,15 +623,7 @@ async fn injected_api_faults() {
 #[tokio::test]
 async fn admin_endpoint_changes_faults_and_expires_tokens() {
     let h = start_default().await;
-    let v: Value = h
-        .http
-        .get(h.url("/sandbox/faults"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = h.get_json("/sandbox/faults").await;
     assert_eq!(
         v,
         json!({"latencyMs": 0, "errorRate": 0.0, "rateLimitRate": 0.0, "tokenEndpointDown": false,
@@ -957,15 +949,7 @@ async fn issued_tokens_lists_the_raw_secrets_and_the_state_file_does_not() {
     })
     .await;
     let (access, refresh) = h.web_tokens().await;
-    let listed: Value = h
-        .http
-        .get(h.url("/sandbox/issued-tokens"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = h.get_json("/sandbox/issued-tokens").await;
     let tokens: Vec<&str> = listed["tokens"]
         .as_array()
         .unwrap()
@@ -1006,15 +990,7 @@ async fn stats_count_arrivals_per_path_and_grant_even_when_faulted() {
     assert_eq!(stats.requests("/api/v2/users/me"), 2);
     assert_eq!(stats.requests("/oauth/token"), 4);
     // Over HTTP, from loopback; the admin endpoint does not count itself.
-    let over_http: Value = h
-        .http
-        .get(h.url("/sandbox/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let over_http: Value = h.get_json("/sandbox/stats").await;
     assert_eq!(over_http["tokenRequests"]["client_credentials"], 3);
     assert_eq!(over_http["requests"]["/api/v2/users/me"], 2);
     assert!(over_http["requests"].get("/sandbox/stats").is_none());

@@ -830,34 +830,10 @@ async fn logout_from_another_site_is_refused_and_the_session_lives() {
 async fn another_users_export_is_not_found_whatever_they_try() {
     let p = start(&[]).await;
     p.sign_in("/users").await;
-    let r = p
-        .call(
-            &p.http,
-            server_fn::<app::api::StartExport>(),
-            &[("state", "any"), ("sort", "ascending")],
-        )
-        .await;
-    assert!(r.status().is_success(), "{}", r.status());
-    let id: String = r.json().await.unwrap();
     // The owner can follow it to the end.
-    let mut done = false;
-    for _ in 0..200 {
-        let r = p
-            .call(
-                &p.http,
-                server_fn::<app::api::GetExportProgress>(),
-                &[("id", &id)],
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let progress: serde_json::Value = r.json().await.unwrap();
-        if progress["status"] == "Done" {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(done, "the export finished");
+    let progress = p.export_to_the_end().await;
+    assert_eq!(progress["status"], "Done");
+    let id = progress["id"].as_str().unwrap().to_string();
     let csv = format!("/export/{id}/users.csv");
     assert_eq!(
         p.http.get(p.url(&csv)).send().await.unwrap().status(),
@@ -899,11 +875,10 @@ async fn a_non_admin_cannot_rotate_the_service_token_through_its_server_function
             .stats()
             .token_requests(sandbox::Grant::ClientCredentials)
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while fetched() == 0 {
-        assert!(std::time::Instant::now() < deadline, "no service token");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    assert!(
+        eventually_async(|| async { fetched() > 0 }).await,
+        "no service token"
+    );
     let before = fetched();
     for path in [
         server_fn::<app::api::RotateServiceToken>(),
@@ -1150,26 +1125,16 @@ async fn the_directory_server_function_validates_its_query() {
     let p = start(&[]).await;
     p.sign_in("/users").await;
     let path = server_fn::<app::api::ListDirectory>();
-    let call = |page: &str, size: &str, q: String| {
-        let form = vec![
-            ("query[page]".to_string(), page.to_string()),
-            ("query[size]".to_string(), size.to_string()),
-            ("query[sort]".to_string(), "Ascending".to_string()),
-            ("query[state]".to_string(), "Any".to_string()),
-            ("query[q]".to_string(), q),
+    let portal = &p;
+    let call = |page: &'static str, size: &'static str, q: String| async move {
+        let form = [
+            ("query[page]", page),
+            ("query[size]", size),
+            ("query[sort]", "Ascending"),
+            ("query[state]", "Any"),
+            ("query[q]", q.as_str()),
         ];
-        let http = p.http.clone();
-        let url = p.url(path);
-        let origin = p.base.clone();
-        async move {
-            http.post(url)
-                .header(header::ORIGIN, origin)
-                .header(header::ACCEPT, "application/json")
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-        }
+        portal.call(&portal.http, path, &form).await
     };
     let ok = call("1", "25", String::new()).await;
     assert_eq!(ok.status(), StatusCode::OK, "{}", ok.text().await.unwrap());
@@ -1540,14 +1505,11 @@ async fn requests_past_the_concurrency_limit_get_a_503_at_once() {
     let slow = futures::future::join_all((0..2).map(|_| p.get("/dashboard")));
     let refused = async {
         // Once both slow pages are waiting on Genesys (each holds a permit for 1.5 s).
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while p.sandbox.stats().requests("/api/v2/users/me") < 2 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the slow pages never called out"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        assert!(
+            eventually_async(|| async { p.sandbox.stats().requests("/api/v2/users/me") >= 2 })
+                .await,
+            "the slow pages never called out"
+        );
         let r = p.http.get(p.url("/users")).send().await.unwrap();
         let status = r.status();
         let retry = r.headers().get(header::RETRY_AFTER).cloned();

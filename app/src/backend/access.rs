@@ -45,13 +45,18 @@ pub async fn end_session(portal: &Portal, session: &Session, user: &SignedIn) {
     if let Some(request) = super::request::RequestScope::current() {
         request.mark_session_ended();
     }
-    // Its exports (running or downloadable) go with it.
-    portal.exports.forget_owner(&user.grant_id);
-    if let Err(e) = portal.grants.delete(&user.grant_id).await {
-        tracing::error!(error = %e, "could not delete grant");
-    }
+    drop_grant(portal, &user.grant_id).await;
     if let Err(e) = session.flush().await {
         tracing::error!(error = %e, "could not delete session");
+    }
+}
+
+/// Deletes a sign-in's grant and its exports (running or downloadable): when its session
+/// ends, and when a new sign-in of the same browser replaces it.
+pub async fn drop_grant(portal: &Portal, grant_id: &str) {
+    portal.exports.forget_owner(grant_id);
+    if let Err(e) = portal.grants.delete(grant_id).await {
+        tracing::error!(error = %e, "could not delete grant");
     }
 }
 

@@ -9,7 +9,7 @@ use tower_sessions::{Expiry, Session};
 use url::Url;
 
 use super::{
-    access::end_session,
+    access::{drop_grant, end_session},
     clock::now_unix,
     errors::{from_api, from_oauth, from_oauth_code, CALLBACK_ERROR_CODES},
     grants::Grant,
@@ -255,8 +255,7 @@ async fn sign_in(
         if let Ok(Some(old)) = portal.grants.get(&previous.grant_id).await {
             revoke_later(portal, old.access_token);
         }
-        portal.exports.forget_owner(&previous.grant_id);
-        let _ = portal.grants.delete(&previous.grant_id).await;
+        drop_grant(portal, &previous.grant_id).await;
     }
     let now = now_unix();
     let grant = Grant {

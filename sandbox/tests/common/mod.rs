@@ -237,6 +237,18 @@ impl Harness {
         v["access_token"].as_str().unwrap().into()
     }
 
+    /// `GET path` on the sandbox, its JSON body (the admin header rides on every request).
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn api(&self, token: Option<&str>, path_and_query: &str) -> Response {
         let mut req = self.http.get(self.url(path_and_query));
         if let Some(t) = token {
