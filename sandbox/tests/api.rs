@@ -663,6 +663,18 @@ async fn admin_endpoint_changes_faults_and_expires_tokens() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // A seed must be a whole number; a bad one changes nothing.
+    for seed in [json!("abc"), json!(-1), json!(1.5)] {
+        let r = h
+            .http
+            .put(h.url("/sandbox/faults"))
+            .json(&json!({"seed": seed, "errorRate": 0.5}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{seed}");
+    }
+    assert_eq!(h.sandbox.faults().get().error_rate, 0.0);
     h.http
         .put(h.url("/sandbox/faults"))
         .json(&json!({"tokenEndpointDown": false}))

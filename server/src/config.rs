@@ -552,6 +552,39 @@ mod tests {
         assert!(e.iter().any(|m| m.contains("GENESYS_LOGOUT")));
     }
 
+    /// This stop's settings: a bad value of each is named, and the good ones are read.
+    #[test]
+    fn limit_and_probe_settings_are_checked() {
+        let e = from_vars(
+            &vars(&[
+                ("PORTAL_TRUSTED_PROXY_HEADER", "not a header"),
+                ("PORTAL_METRICS_TOKEN", "short"),
+                ("PORTAL_MAX_CONCURRENT_REQUESTS", "0"),
+            ]),
+            addr(),
+        )
+        .unwrap_err();
+        for name in [
+            "PORTAL_TRUSTED_PROXY_HEADER",
+            "PORTAL_METRICS_TOKEN",
+            "PORTAL_MAX_CONCURRENT_REQUESTS",
+        ] {
+            assert!(e.iter().any(|m| m.contains(name)), "{name}: {e:?}");
+        }
+        let c = from_vars(
+            &vars(&[
+                ("PORTAL_TRUSTED_PROXY_HEADER", " X-Real-IP "),
+                ("PORTAL_METRICS_TOKEN", "a-long-enough-metrics-token"),
+                ("PORTAL_MAX_CONCURRENT_REQUESTS", "64"),
+            ]),
+            addr(),
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxy_header.unwrap().as_str(), "x-real-ip");
+        assert!(c.metrics_token.is_some());
+        assert_eq!(c.max_concurrent_requests, 64);
+    }
+
     #[test]
     fn secrets_do_not_print() {
         // Every secret the configuration holds, set at once: none reaches its Debug output.
