@@ -17,7 +17,7 @@ use conformance::*;
 use futures::StreamExt;
 use genesys::{
     AccessToken, AllPagesOptions, ApiError, ClientOptions, Environment, GenesysClient,
-    UserEntityListing, UserListQuery,
+    TokenProvider, UserEntityListing, UserListQuery,
 };
 use genesys::{StateFilter, User, UserState};
 use sandbox::SandboxConfig;
@@ -112,6 +112,112 @@ async fn thousands_of_users_under_5xx_and_429_faults() {
         }
     }
     assert_eq!(ids.len(), 5000);
+}
+
+/// A source that mints client-credentials tokens and remembers each ask (`true`: with a
+/// refused token).
+struct Minting {
+    genesys: GenesysClient,
+    asks: Arc<Mutex<Vec<bool>>>,
+}
+
+impl TokenProvider for Minting {
+    fn token(
+        &self,
+        refused: Option<&AccessToken>,
+    ) -> futures::future::BoxFuture<'static, Result<AccessToken, ApiError>> {
+        self.asks.lock().unwrap().push(refused.is_some());
+        let genesys = self.genesys.clone();
+        Box::pin(async move { Ok(service_tokens(&genesys).await.access_token) })
+    }
+}
+
+/// The listing's token dies after page 1 (every access token expired): a fixed token ends
+/// the stream with the 401, a source replaces it once for all the concurrent fetches and the
+/// listing carries on.
+#[tokio::test]
+async fn a_listing_that_outlives_its_token_asks_its_source_once_for_another() {
+    let h = start_default().await;
+    let options = AllPagesOptions {
+        concurrency: 4,
+        ..AllPagesOptions::default()
+    };
+    let token = service_tokens(&h.genesys).await.access_token;
+    let mut fixed = Box::pin(h.genesys.all_users(token, all_states(25), options.clone()));
+    assert!(fixed.next().await.unwrap().is_ok());
+    h.sandbox.expire_tokens();
+    let rest: Vec<_> = fixed.collect().await;
+    assert_eq!(rest.len(), 1, "the stream ends at the first error");
+    assert!(rest[0].as_ref().unwrap_err().is_unauthorized(), "{rest:?}");
+
+    let asks = Arc::new(Mutex::new(Vec::new()));
+    let source = Minting {
+        genesys: h.genesys.clone(),
+        asks: asks.clone(),
+    };
+    let mut pages = Box::pin(h.genesys.all_users(source, all_states(25), options));
+    let first = pages.next().await.unwrap().unwrap();
+    h.sandbox.expire_tokens();
+    let mut ids: HashSet<String> = first.entities.into_iter().map(|u| u.id).collect();
+    while let Some(page) = pages.next().await {
+        ids.extend(page.unwrap().entities.into_iter().map(|u| u.id));
+    }
+    assert_eq!(ids.len(), 1250, "every user, across the token change");
+    assert_eq!(
+        *asks.lock().unwrap(),
+        [false, true],
+        "asked at the start and once after the 401s"
+    );
+}
+
+/// With page retries a page the client's own retries gave up on is fetched again after a
+/// pause; without them the failure ends the listing.
+#[tokio::test]
+async fn page_retries_outlast_an_outage_the_client_retries_do_not() {
+    let h = start(
+        SandboxConfig::default(),
+        ClientOptions {
+            retry: genesys::RetryPolicy {
+                max_attempts: 1,
+                ..quick_retry()
+            },
+            ..quick_options()
+        },
+    )
+    .await;
+    let token = service_tokens(&h.genesys).await.access_token;
+    h.sandbox.faults().set_error_rate(1.0);
+    let impatient = collect(
+        &h.genesys,
+        token.clone(),
+        all_states(500),
+        AllPagesOptions::default(),
+    )
+    .await;
+    assert!(
+        matches!(impatient.as_slice(), [Err(ApiError::Upstream { .. })]),
+        "{impatient:?}"
+    );
+
+    h.sandbox.stats().reset();
+    let faults = h.sandbox.faults();
+    let outage = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        faults.clear();
+    });
+    let options = AllPagesOptions {
+        page_retries: 3,
+        ..AllPagesOptions::default()
+    };
+    let pages = collect(&h.genesys, token, all_states(500), options).await;
+    outage.await.unwrap();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert!(pages.iter().all(Result::is_ok), "{pages:?}");
+    assert_eq!(
+        h.sandbox.stats().requests("/api/v2/users"),
+        4,
+        "page 1 failed once and was fetched again after the pause; pages 2 and 3 once each"
+    );
 }
 
 #[tokio::test]

@@ -251,6 +251,10 @@ pub enum ApiError {
     /// The request was refused before sending (bad page size, bad link).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A [`TokenProvider`](crate::TokenProvider) had no token to call with (its refresh failed,
+    /// or the store that holds the tokens did not answer).
+    #[error("no token to call Genesys Cloud with: {0}")]
+    NoToken(String),
     /// The all-pages stream stopped: the listing has more pages than allowed.
     #[error("the listing has {page_count} pages, more than the {max_pages} allowed")]
     TooManyPages {

@@ -70,7 +70,7 @@ pub use client::{
 };
 pub use environment::{Environment, EnvironmentError, Region, ALL_REGION_DOMAINS};
 pub use oauth::{logout_url, AuthorizeRequest, ClientId, OAuthClientConfig, OAuthError, TokenSet};
-pub use pages::AllPagesOptions;
+pub use pages::{AllPagesOptions, TokenProvider};
 pub use pkce::{
     PkceChallenge, VerifierLengthError, MAX_VERIFIER_LEN, MIN_VERIFIER_LEN, VERIFIER_ALPHABET,
 };

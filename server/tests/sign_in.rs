@@ -826,6 +826,42 @@ async fn logout_from_another_site_is_refused_and_the_session_lives() {
     assert_eq!(p.grant_count().await, 1);
 }
 
+/// An export whose token Genesys stops accepting (expired early, as a large org's export
+/// outlives its token) refreshes the sign-in's grant and carries on, then the session goes on
+/// with the refreshed token (defect found by the soak: the export failed "session expired").
+#[tokio::test]
+async fn an_export_carries_on_when_its_token_expires() {
+    let p = start(&[]).await;
+    p.sign_in("/users").await;
+    p.sandbox.expire_tokens();
+    p.sandbox.stats().reset();
+    let progress = p.export_to_the_end().await;
+    assert_eq!(progress["status"], "Done", "{progress}");
+    assert!(progress["users"].as_u64().unwrap() > 0, "{progress}");
+    assert_eq!(
+        p.sandbox
+            .stats()
+            .token_requests(sandbox::Grant::RefreshToken),
+        1,
+        "one refresh, shared by the export's concurrent pages"
+    );
+    let (status, html) = p.get("/users").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"user-row\""));
+    assert_eq!(
+        p.sandbox
+            .stats()
+            .token_requests(sandbox::Grant::RefreshToken),
+        1,
+        "the page uses the token the export refreshed"
+    );
+    let again = p.export_to_the_end().await;
+    assert_eq!(
+        again["users"], progress["users"],
+        "the same users as without the expiry"
+    );
+}
+
 #[tokio::test]
 async fn another_users_export_is_not_found_whatever_they_try() {
     let p = start(&[]).await;

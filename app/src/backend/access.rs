@@ -1,6 +1,8 @@
 //! Who is calling and with which token: the signed-in user of a session (within its absolute
 //! timeout) and a valid access token for them, refreshed single-flight when it is about to expire.
 
+use std::sync::Arc;
+
 use genesys::AccessToken;
 use tower_sessions::Session;
 
@@ -115,14 +117,32 @@ where
     }
 }
 
-/// Refreshes the session's grant, single-flight. With `rejected`, the refresh is forced unless
-/// another request already replaced that token; without it, only an expiring token is refreshed.
+/// Refreshes the session's grant, single-flight (see [`refresh_grant`]); a sign-in that is
+/// over (refresh token refused, or none to refresh with) ends the session.
 async fn refresh(
     portal: &Portal,
     session: &Session,
     user: &SignedIn,
     rejected: Option<&AccessToken>,
 ) -> Result<AccessToken, AppError> {
+    match refresh_grant(portal, user, rejected).await? {
+        Some(token) => Ok(token),
+        None => {
+            end_session(portal, session, user).await;
+            Err(AppError::SessionExpired)
+        }
+    }
+}
+
+/// Refreshes a sign-in's grant, single-flight. With `rejected`, the refresh is forced unless
+/// another request already replaced that token; without it, only an expiring token is refreshed.
+/// `Ok(None)`: the sign-in is over (the refresh token was refused, or a public PKCE client
+/// has none and the token is spent).
+async fn refresh_grant(
+    portal: &Portal,
+    user: &SignedIn,
+    rejected: Option<&AccessToken>,
+) -> Result<Option<AccessToken>, AppError> {
     let lock = portal.grants.lock_for(&user.grant_id);
     let _guard = lock.lock().await;
     // Another request may have refreshed while this one waited: read again.
@@ -134,15 +154,13 @@ async fn refresh(
         .ok_or(AppError::SessionExpired)?;
     let still_current = rejected.is_some_and(|t| grant.access_token.ct_eq(t.secret()));
     if !still_current && grant.seconds_left() > refresh_margin(portal) {
-        return Ok(grant.access_token);
+        return Ok(Some(grant.access_token));
     }
     let Some(refresh_token) = grant.refresh_token.as_ref() else {
         if !still_current && grant.seconds_left() > 0 {
-            return Ok(grant.access_token);
+            return Ok(Some(grant.access_token));
         }
-        // A public PKCE client has no refresh token: sign in again.
-        end_session(portal, session, user).await;
-        return Err(AppError::SessionExpired);
+        return Ok(None);
     };
     match portal
         .genesys
@@ -162,20 +180,53 @@ async fn refresh(
                 .await
                 .map_err(store_error)?;
             tracing::info!(user = %user.user_id, "refreshed session tokens");
-            Ok(fresh.access_token)
+            Ok(Some(fresh.access_token))
         }
         Err(e) if e.is_invalid_grant() => {
             tracing::info!(user = %user.user_id, "refresh token rejected (invalid_grant): ending session");
-            end_session(portal, session, user).await;
-            Err(AppError::SessionExpired)
+            Ok(None)
         }
         Err(e) => {
             tracing::warn!(error = %e, "token refresh failed");
             if !still_current && grant.seconds_left() > 0 {
-                Ok(grant.access_token)
+                Ok(Some(grant.access_token))
             } else {
                 Err(from_oauth(e))
             }
         }
+    }
+}
+
+/// A signed-in user's tokens for work that outlives its request (an export): the grant's
+/// token, refreshed single-flight exactly as a page's request refreshes it, and replaced when
+/// Genesys refuses it. When the sign-in is over the work fails with the 401; the session
+/// itself ends at its next request.
+#[derive(Clone)]
+pub struct GrantTokens {
+    portal: Arc<Portal>,
+    user: SignedIn,
+}
+
+impl GrantTokens {
+    pub fn new(portal: Arc<Portal>, user: SignedIn) -> Self {
+        Self { portal, user }
+    }
+}
+
+impl genesys::TokenProvider for GrantTokens {
+    fn token(
+        &self,
+        refused: Option<&AccessToken>,
+    ) -> futures::future::BoxFuture<'static, Result<AccessToken, genesys::ApiError>> {
+        let (portal, user, refused) = (self.portal.clone(), self.user.clone(), refused.cloned());
+        Box::pin(async move {
+            match refresh_grant(&portal, &user, refused.as_ref()).await {
+                Ok(Some(token)) => Ok(token),
+                Ok(None) | Err(AppError::SessionExpired) => {
+                    Err(genesys::ApiError::Unauthorized { body: None })
+                }
+                Err(e) => Err(genesys::ApiError::NoToken(e.to_string())),
+            }
+        })
     }
 }

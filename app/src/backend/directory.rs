@@ -1,12 +1,14 @@
 //! The directory with the signed-in user's token: a page of `GET /api/v2/users`, or of
 //! `POST /api/v2/users/search` when there is search text; one user; and starting an export.
 
+use std::sync::Arc;
+
 use tower_sessions::Session;
 
 use genesys::{UserListQuery, UserSearchRequest};
 
 use super::{
-    access::{access_token, require_user, with_user_token},
+    access::{access_token, require_user, with_user_token, GrantTokens},
     export::TokenLease,
     mapping::{sort_order, state_filter, user_row},
     portal::Portal,
@@ -95,12 +97,13 @@ pub async fn detail(portal: &Portal, session: &Session, id: &str) -> Result<User
 /// Starts exporting every user in `state`, as the signed-in user or, when so configured, as
 /// the portal's service identity. Returns the export's id.
 pub async fn start_export(
-    portal: &Portal,
+    portal: &Arc<Portal>,
     session: &Session,
     state: StateView,
     sort: Sort,
 ) -> Result<String, AppError> {
-    let (user, user_token) = access_token(portal, session).await?;
+    // A valid token now, so a sign-in that is over fails here and not in the background.
+    let (user, _) = access_token(portal, session).await?;
     // The service identity reads the whole org with its own scopes: only admins may borrow
     // it; everyone else exports with their own token and permissions.
     let as_service = portal.export_as_service && portal.admins.allows(&user);
@@ -115,7 +118,7 @@ pub async fn start_export(
                 })?;
             TokenLease::Service(guard)
         }
-        _ => TokenLease::User(user_token),
+        _ => TokenLease::User(GrantTokens::new(portal.clone(), user.clone())),
     };
     portal
         .exports

@@ -12,31 +12,33 @@ use std::{
 };
 
 use futures::StreamExt;
-use genesys::{AccessToken, AllPagesOptions, GenesysClient, TokenGuard, User, UserListQuery};
+use genesys::{AllPagesOptions, GenesysClient, TokenGuard, TokenProvider, User, UserListQuery};
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{
+    access::GrantTokens,
     errors::from_api,
     ids::random_id,
     mapping::{sort_order, state_filter},
 };
 use crate::model::{AppError, ExportProgress, ExportStatus, Sort, StateView};
 
-/// The token an export runs with, held until the export ends.
+/// The tokens an export runs with, held until the export ends.
 pub enum TokenLease {
-    /// The signed-in user's token.
-    User(AccessToken),
+    /// The signed-in user's tokens, refreshed when they expire during the export (a large
+    /// org's export can outlive an access token).
+    User(GrantTokens),
     /// A guard on the service identity's token: it pins the token, so a rotation waits
     /// (drains) for this export instead of cutting it off.
     Service(TokenGuard),
 }
 
 impl TokenLease {
-    pub fn token(&self) -> &AccessToken {
+    fn source(&self) -> Arc<dyn TokenProvider> {
         match self {
-            TokenLease::User(token) => token,
-            TokenLease::Service(guard) => guard.token(),
+            TokenLease::User(tokens) => Arc::new(tokens.clone()),
+            TokenLease::Service(guard) => Arc::new(guard.token().clone()),
         }
     }
 }
@@ -163,10 +165,10 @@ impl ExportJobs {
         // 500 a page: Genesys' largest, the fewest requests for a whole org.
         let query = UserListQuery::by_state(state_filter(state), sort_order(sort), 1, 500);
         tokio::spawn(async move {
-            let token = lease.token().clone();
+            let tokens = lease.source();
             conclude(&job, async {
                 tokio::select! {
-                    r = run(&job, genesys, token, query) => r,
+                    r = run(&job, genesys, tokens, query) => r,
                     _ = job.cancel.cancelled() => Err(None),
                 }
             })
@@ -288,7 +290,7 @@ async fn conclude(
 async fn run(
     job: &Job,
     genesys: GenesysClient,
-    token: AccessToken,
+    tokens: Arc<dyn TokenProvider>,
     query: UserListQuery,
 ) -> Result<(), Option<AppError>> {
     let io = |e: std::io::Error| {
@@ -303,9 +305,11 @@ async fn run(
     let options = AllPagesOptions {
         concurrency: 4,
         max_pages: 1_000,
+        // Nobody waits on a page for an export: outlast a short outage rather than fail.
+        page_retries: 4,
         ..Default::default()
     };
-    let mut pages = std::pin::pin!(genesys.all_users(token, query, options));
+    let mut pages = std::pin::pin!(genesys.all_users(tokens, query, options));
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| Some(from_api(e)))?;
         buf.clear();
