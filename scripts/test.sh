@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The second README command: set up what is missing, then run every check and fail on the
 # first that fails: formatting, clippy (server and browser feature sets), the unit and
-# integration tests of every crate, the official Genesys JS SDK against the sandbox, and the
-# Playwright suite against the built app (started here on a free port, stopped at the end).
+# integration tests of every crate, the official Genesys JS SDK against the sandbox, the
+# Playwright suite against the built app (started here on a free port, stopped at the end),
+# and the short fault soak (30 s; scripts/soak.sh makes the full 5-minute run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,7 +12,7 @@ started=$(date +%s)
 step_no=0
 step() {
   step_no=$((step_no + 1))
-  printf '\n\033[1m==> [%d/8] %s\033[0m\n' "$step_no" "$*"
+  printf '\n\033[1m==> [%d/9] %s\033[0m\n' "$step_no" "$*"
 }
 
 step "setup (installs only what is missing)"
@@ -28,14 +29,15 @@ export LEPTOS_RELOAD_PORT=3001
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "clippy, server side (ssr): genesys, sandbox, conformance, guest_idp, app, server"
-cargo clippy -p genesys -p sandbox -p conformance -p guest_idp -p app -p server --all-targets --locked -- -D warnings
+step "clippy, server side (ssr): genesys, sandbox, conformance, guest_idp, app, server, soak"
+cargo clippy -p genesys -p sandbox -p conformance -p guest_idp -p app -p server -p soak --all-targets --locked -- -D warnings
 
 step "clippy, browser side (hydrate, wasm32): app, frontend"
 cargo clippy -p frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
+# (soak's own tests also build the soak binary the last step runs.)
 step "unit and integration tests of every crate"
-cargo test -p genesys -p sandbox -p conformance -p guest_idp -p app -p server --locked
+cargo test -p genesys -p sandbox -p conformance -p guest_idp -p app -p server -p soak --locked
 
 step "build the app (cargo leptos build)"
 cargo leptos build
@@ -64,5 +66,11 @@ done
 (cd end2end && BASE_URL="http://127.0.0.1:$port" PORTAL_BIN="$root/target/debug/genesys-portal" npx playwright test) || {
   echo "--- portal log ---"; tail -n 100 "$log"; exit 1;
 }
+
+cleanup
+trap - EXIT
+
+step "fault soak, short: 50 agents for 30 s under 5xx, 429, latency and token expiry"
+target/debug/soak --portal "$root/target/debug/genesys-portal" --seconds 30 --warmup 15 --users 50
 
 printf '\n\033[1m==> all checks passed in %ss\033[0m\n' "$(( $(date +%s) - started ))"

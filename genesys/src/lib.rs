@@ -54,6 +54,8 @@
 mod api;
 mod client;
 mod environment;
+#[cfg(test)]
+mod fuzz;
 mod oauth;
 mod pages;
 mod pkce;

@@ -1,6 +1,7 @@
 //! Run-time fault injection: a shared, cheaply cloned handle over the settings in force, and
 //! the JSON shape of the admin endpoint.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ use crate::config::FaultSettings;
 pub struct Faults {
     inner: Arc<RwLock<FaultSettings>>,
     rng: Arc<Mutex<StdRng>>,
+    /// API requests still to be refused with a 401 whatever their token.
+    refusals: Arc<AtomicU32>,
 }
 
 impl Default for Faults {
@@ -24,6 +27,7 @@ impl Default for Faults {
         Self {
             inner: Arc::default(),
             rng: Arc::new(Mutex::new(StdRng::from_entropy())),
+            refusals: Arc::default(),
         }
     }
 }
@@ -100,6 +104,19 @@ impl Faults {
 
     pub(crate) fn socket_delay(&self) -> Duration {
         self.read().socket_delay
+    }
+
+    /// The next `n` API requests are refused with Genesys' 401 `bad.credentials` whatever
+    /// their token, as when a token is revoked or expires early right after it was issued.
+    pub fn refuse_next_tokens(&self, n: u32) {
+        self.refusals.store(n, Ordering::SeqCst);
+    }
+
+    /// Takes one of the refusals [`Faults::refuse_next_tokens`] asked for, if any are left.
+    pub(crate) fn take_refusal(&self) -> bool {
+        self.refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Restarts the random draws from `seed`: the same requests in the same order then meet

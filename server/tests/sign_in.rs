@@ -464,6 +464,119 @@ async fn garbage_cookies_are_anonymous_visitors() {
     }
 }
 
+/// Any `Cookie` header (proptest: junk values, many cookies, repeated names, a real session
+/// id with one character changed) is an anonymous visitor: the landing page answers 200, a
+/// signed-in page 401, never a 5xx, and no cookie is set for a session that does not exist.
+/// `PROPTEST_CASES` sets the count (300 by default: each case renders two pages).
+#[test]
+fn any_cookie_header_is_an_anonymous_visitor() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let p = rt.block_on(start(&[]));
+    rt.block_on(p.sign_in("/dashboard"));
+    let real = p
+        .session_cookie()
+        .and_then(|c| c.split_once('=').map(|(_, v)| v.to_string()))
+        .expect("the signed-in browser has a session cookie");
+    let fresh = client(Arc::new(reqwest::cookie::Jar::default()));
+    let cookie = prop_oneof![
+        "portal-session=[ -~]{0,60}".prop_map(|s| s.replace(';', "")),
+        "[ -~]{0,200}",
+        proptest::collection::vec(("[a-z-]{1,16}", "[A-Za-z0-9_%=-]{0,40}"), 0..8).prop_map(
+            |pairs| pairs
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        (0..real.len(), "[A-Za-z0-9_-]").prop_map(move |(at, c)| {
+            let mut mangled = real.clone();
+            mangled.replace_range(at..=at, &c);
+            if mangled == real {
+                mangled.push('x');
+            }
+            format!("portal-session={mangled}")
+        }),
+    ];
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(300);
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        ..Default::default()
+    });
+    runner
+        .run(&cookie, |junk| {
+            rt.block_on(async {
+                for (path, expected) in [
+                    ("/", StatusCode::OK),
+                    ("/dashboard", StatusCode::UNAUTHORIZED),
+                ] {
+                    let r = match fresh
+                        .get(p.url(path))
+                        .header(header::COOKIE, &junk)
+                        .send()
+                        .await
+                    {
+                        // Not a valid header value at all: a client cannot send it.
+                        Err(e) if e.is_builder() => return Ok(()),
+                        r => r.unwrap(),
+                    };
+                    prop_assert_eq!(r.status(), expected, "{} with {:?}", path, junk);
+                    let sets_session = r.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+                        v.to_str().is_ok_and(|v| {
+                            v.starts_with("portal-session=") && !v.contains("Max-Age=0")
+                        })
+                    });
+                    prop_assert!(
+                        !sets_session,
+                        "{} set a session cookie for {:?}",
+                        path,
+                        junk
+                    );
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+    // The real session is untouched by all that.
+    let (status, _) = rt.block_on(p.get("/dashboard"));
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Genesys refuses the token it has just minted (revoked, or expired at once, as the soak's
+/// forced expiry does mid-callback): the callback refreshes once and the sign-in succeeds, and
+/// (defect found by the soak: the sign-in failed with a 401).
+#[tokio::test]
+async fn a_token_refused_right_after_the_code_exchange_is_refreshed_once() {
+    let p = start(&[]).await;
+    let started = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&started), "allow").await;
+    p.sandbox.faults().refuse_next_tokens(1);
+    let done = p.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/dashboard");
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"profile-name\""));
+    assert_eq!(
+        p.sandbox
+            .stats()
+            .token_requests(sandbox::Grant::RefreshToken),
+        1
+    );
+
+    // Refused again after the refresh: the sign-in fails with a clear page, nothing is kept.
+    let q = start(&[]).await;
+    let started = q.begin("/dashboard").await;
+    let callback = q.answer(&location(&started), "allow").await;
+    q.sandbox.faults().refuse_next_tokens(2);
+    let done = q.http.get(&callback).send().await.unwrap();
+    let landed = location(&done);
+    assert!(landed.starts_with("/auth/failed"), "{landed}");
+    assert_eq!(q.grant_count().await, 0);
+}
+
 #[tokio::test]
 async fn twenty_concurrent_requests_share_one_refresh() {
     let p = start(&[]).await;

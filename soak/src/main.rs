@@ -186,7 +186,7 @@ async fn run(args: &Args) -> Result<Vec<String>, String> {
                 if let Some(kib) = portal::rss_kib(pid) {
                     samples.lock().unwrap().push((t, kib));
                 }
-                if t > 0 && t % every == 0 {
+                if t > 0 && t.is_multiple_of(every) {
                     if let Ok(r) = admin.post(expire.clone()).send().await {
                         if r.status().is_success() {
                             expiries.fetch_add(1, Relaxed);
@@ -401,7 +401,7 @@ impl Report {
         if t(&TALLY.sessions_lost) > 0 {
             failures.push(format!("{} sessions were lost", t(&TALLY.sessions_lost)));
         }
-        if !(growth <= args.max_rss_growth) {
+        if growth.is_nan() || growth > args.max_rss_growth {
             failures.push(format!(
                 "memory grew {:.1}% after warm-up (allowed {:.0}%)",
                 growth * 100.0,

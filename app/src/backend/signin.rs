@@ -204,6 +204,58 @@ fn revoke_later(portal: &Portal, token: genesys::AccessToken) {
     });
 }
 
+/// Whose the new tokens are: the token's info (checked to be this client's) and the user.
+/// Genesys may refuse a token it has just minted (revoked, or expired at once): then one
+/// refresh, and the same questions with the new token.
+async fn identify(
+    portal: &Portal,
+    tokens: &mut genesys::TokenSet,
+) -> Result<(genesys::TokenInfo, genesys::User), AppError> {
+    match ask_who(portal, &tokens.access_token).await {
+        Err(AppError::SessionExpired) if tokens.refresh_token.is_some() => {
+            let refresh_token = tokens.refresh_token.as_ref().expect("checked above");
+            let fresh = portal
+                .genesys
+                .refresh(&portal.oauth_client, refresh_token)
+                .await
+                .map_err(from_oauth)?;
+            tracing::info!("a token refused right after the code exchange: refreshed once");
+            // The refused token is dead at Genesys already: nothing to revoke.
+            tokens.access_token = fresh.access_token;
+            tokens.expires_in = fresh.expires_in;
+            if fresh.refresh_token.is_some() {
+                tokens.refresh_token = fresh.refresh_token;
+            }
+            ask_who(portal, &tokens.access_token).await
+        }
+        other => other,
+    }
+}
+
+async fn ask_who(
+    portal: &Portal,
+    token: &genesys::AccessToken,
+) -> Result<(genesys::TokenInfo, genesys::User), AppError> {
+    let info = portal
+        .genesys
+        .token_info(token)
+        .await
+        .map_err(from_api)?
+        .body;
+    check_token_info(&info, &portal.oauth_client.client_id, &[]).map_err(|_| {
+        AppError::InvalidClient {
+            description: "the token was issued to another OAuth client".into(),
+        }
+    })?;
+    let me = portal
+        .genesys
+        .users_me(token, &[])
+        .await
+        .map_err(from_api)?
+        .body;
+    Ok((info, me))
+}
+
 /// Redeems the code and signs the session in; returns the login's return path.
 async fn sign_in(
     portal: &Portal,
@@ -214,33 +266,16 @@ async fn sign_in(
     let genesys = &portal.genesys;
     // One budget for the three calls: a slow Genesys gets a page that says so.
     let deadline = tokio::time::Instant::now() + portal.settings.callback_budget;
-    let tokens = tokio::time::timeout_at(
+    let mut tokens = tokio::time::timeout_at(
         deadline,
         genesys.exchange_code(&portal.oauth_client, code, login.verifier),
     )
     .await
     .map_err(|_| AppError::UpstreamTimeout)?
     .map_err(from_oauth)?;
-    let checked = tokio::time::timeout_at(deadline, async {
-        let info = genesys
-            .token_info(&tokens.access_token)
-            .await
-            .map_err(from_api)?
-            .body;
-        check_token_info(&info, &portal.oauth_client.client_id, &[]).map_err(|_| {
-            AppError::InvalidClient {
-                description: "the token was issued to another OAuth client".into(),
-            }
-        })?;
-        let me = genesys
-            .users_me(&tokens.access_token, &[])
-            .await
-            .map_err(from_api)?
-            .body;
-        Ok::<_, AppError>((info, me))
-    })
-    .await
-    .unwrap_or(Err(AppError::UpstreamTimeout));
+    let checked = tokio::time::timeout_at(deadline, identify(portal, &mut tokens))
+        .await
+        .unwrap_or(Err(AppError::UpstreamTimeout));
     let (info, me) = match checked {
         Ok(checked) => checked,
         Err(e) => {

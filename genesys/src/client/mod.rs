@@ -108,11 +108,11 @@ impl GenesysClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A client of example.com hosts; the tests never send anything.
-    pub(super) fn client() -> GenesysClient {
+    pub(crate) fn client() -> GenesysClient {
         GenesysClient::new(
             Environment::custom("https://login.example.com", "https://api.example.com").unwrap(),
             ClientOptions::default(),

@@ -48,7 +48,11 @@ pub(crate) async fn guard(State(s): State<SandboxState>, mut req: Request, next:
         )
         .into_response();
     };
-    let Some(ctx) = s.store().validate(&bearer) else {
+    let Some(ctx) = s
+        .store()
+        .validate(&bearer)
+        .filter(|_| !s.inner.faults.take_refusal())
+    else {
         return unauthorized("bad.credentials", "Invalid login credentials.").into_response();
     };
     let rate = s.inner.limiter.hit(&ctx.key);
