@@ -3,7 +3,7 @@
 
 use conformance::*;
 use genesys::{AccessToken, ApiError, UserListQuery, UserSearchRequest};
-use genesys::{SearchCriterion, SortOrder, StateFilter, UserState};
+use genesys::{SearchCriterion, SearchSortOrder, SortOrder, StateFilter, UserState};
 use sandbox::WEB_CLIENT_ID;
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn search_users_finds_by_name() {
     let request = UserSearchRequest {
         page_size: 25,
         page_number: 1,
-        sort_order: Some(SortOrder::Ascending),
+        sort_order: Some(SearchSortOrder::Asc),
         sort_by: Some("name".into()),
         query: vec![SearchCriterion {
             kind: "EXACT".into(),

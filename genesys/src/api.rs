@@ -161,7 +161,7 @@ impl UserSearchRequest {
         UserSearchRequest {
             page_size,
             page_number,
-            sort_order: Some(sort),
+            sort_order: Some(sort.into()),
             sort_by: Some("name".into()),
             query,
             expand: vec!["presence".into()],
@@ -484,7 +484,7 @@ mod tests {
             serde_json::json!({
                 "pageSize": 25,
                 "pageNumber": 2,
-                "sortOrder": "ascending",
+                "sortOrder": "ASC",
                 "sortBy": "name",
                 "query": [{"type": "QUERY_STRING", "fields": ["name", "email"], "value": "ana lima"}],
                 "expand": ["presence"],
@@ -516,7 +516,7 @@ mod tests {
                     },
                 ]
             );
-            assert_eq!(request.sort_order, Some(SortOrder::Descending));
+            assert_eq!(request.sort_order, Some(crate::wire::SearchSortOrder::Desc));
             assert_eq!((request.page_number, request.page_size), (1, 100));
         }
     }

@@ -318,6 +318,30 @@ pub struct UserEntityListing {
     pub last_uri: Option<String>,
 }
 
+/// `sortOrder` of `POST /api/v2/users/search`: `ASC`, `DESC` or `SCORE` (by relevance).
+/// Searches spell it differently from listings (`ascending`/`descending`, [`SortOrder`]);
+/// Genesys answers 400 to a search with any other value.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SearchSortOrder {
+    /// A to Z on `sortBy` (the default).
+    #[default]
+    Asc,
+    /// Z to A on `sortBy`.
+    Desc,
+    /// By relevance to the query.
+    Score,
+}
+
+impl From<SortOrder> for SearchSortOrder {
+    fn from(order: SortOrder) -> Self {
+        match order {
+            SortOrder::Ascending => SearchSortOrder::Asc,
+            SortOrder::Descending => SearchSortOrder::Desc,
+        }
+    }
+}
+
 /// One criterion of a user search.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -341,9 +365,9 @@ pub struct UserSearchRequest {
     pub page_size: u32,
     /// The 1-based page.
     pub page_number: u32,
-    /// Sort order.
+    /// Sort order (`ASC`, `DESC`, `SCORE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_order: Option<SortOrder>,
+    pub sort_order: Option<SearchSortOrder>,
     /// The field to sort by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_by: Option<String>,

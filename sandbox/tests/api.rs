@@ -452,6 +452,30 @@ async fn user_search() {
     assert!(names.windows(2).all(|w| w[0] >= w[1]));
     assert!(s.previous_page.is_none());
 
+    use base64::Engine as _;
+    // Genesys' paging links carry the search gzipped, in base64url (`H4sI` is gzip's magic).
+    let next_link = s.next_page.clone().unwrap();
+    assert!(
+        next_link.starts_with("/api/v2/users/search?q64=H4sI"),
+        "{next_link}"
+    );
+    let plain = base64::engine::general_purpose::URL_SAFE
+        .encode(br#"{"pageSize":25,"pageNumber":2,"query":[]}"#);
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut bomb, &vec![b' '; 4 << 20]).unwrap();
+    let bomb = base64::engine::general_purpose::URL_SAFE.encode(bomb.finish().unwrap());
+    for (q64, says) in [
+        (plain.as_str(), "not a gzipped search"),
+        (bomb.as_str(), "too large"),
+        ("%%%", "not base64"),
+    ] {
+        let r = h
+            .api(Some(&token), &format!("/api/v2/users/search?q64={q64}"))
+            .await;
+        let error = api_error(r, 400).await;
+        assert!(error["message"].as_str().unwrap().contains(says), "{error}");
+    }
+
     // Follow nextPage to the end.
     let mut seen = s.results.len();
     let mut next = s.next_page;
@@ -490,6 +514,38 @@ async fn user_search() {
     ] {
         api_error(search(&h, &token, bad).await, 400).await;
     }
+
+    // A search spells its order ASC, DESC or SCORE; a listing's spelling (which the client
+    // once sent) and any other value are refused with Genesys' error body.
+    let criterion = json!([{"type": "CONTAINS", "fields": ["name"], "value": "silva"}]);
+    for bad in [
+        json!("ascending"),
+        json!("descending"),
+        json!("asc"),
+        json!("Desc"),
+        json!(1),
+    ] {
+        let body = json!({"pageSize": 10, "pageNumber": 1, "sortOrder": bad, "query": criterion});
+        let error = api_error(search(&h, &token, body).await, 400).await;
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains("sortOrder"), "{message}");
+        assert!(message.contains("ASC, DESC, SCORE"), "{message}");
+    }
+    let mut by_order = Vec::new();
+    for order in ["ASC", "SCORE", "DESC"] {
+        let body =
+            json!({"pageSize": 100, "pageNumber": 1, "sortOrder": order, "query": criterion});
+        let found: UsersSearchResponse = search(&h, &token, body).await.json().await.unwrap();
+        by_order.push(found.results.into_iter().map(|u| u.id).collect::<Vec<_>>());
+    }
+    assert!(!by_order[0].is_empty());
+    assert_eq!(
+        by_order[0], by_order[1],
+        "SCORE: every match scores alike, name order"
+    );
+    let mut reversed = by_order[2].clone();
+    reversed.reverse();
+    assert_eq!(by_order[0], reversed, "DESC is ASC reversed");
 }
 
 #[tokio::test]

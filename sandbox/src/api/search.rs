@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use genesys::{
-    SearchCriterion, SortOrder, StateFilter, User, UserSearchRequest, UserState,
+    SearchCriterion, SearchSortOrder, SortOrder, StateFilter, User, UserSearchRequest, UserState,
     UsersSearchResponse,
 };
 
@@ -173,7 +173,11 @@ fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, 
     if !matches!(sort_field, SearchField::Name) {
         found.sort_by_cached_key(|&i| sort_field.value(org, i));
     }
-    let order = request.sort_order.unwrap_or_default();
+    // `SCORE` (relevance): the sandbox scores every match alike, so ties keep the name order.
+    let order = match request.sort_order.unwrap_or_default() {
+        SearchSortOrder::Asc | SearchSortOrder::Score => SortOrder::Ascending,
+        SearchSortOrder::Desc => SortOrder::Descending,
+    };
     let total = found.len() as u64;
     let results: Vec<User> = Org::page(&found, order, page_size as usize, page_number as usize)
         .map(|i| {
@@ -187,8 +191,7 @@ fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, 
     let link = |n: u32| {
         let mut r = request.clone();
         r.page_number = n;
-        let json = serde_json::to_vec(&r).unwrap_or_default();
-        format!("/api/v2/users/search?q64={}", URL_SAFE.encode(json))
+        format!("/api/v2/users/search?q64={}", encode_q64(&r))
     };
     let answer = UsersSearchResponse {
         total,
@@ -214,33 +217,23 @@ pub(crate) async fn search_users(
     run_search(&s, parse_search(&body)?)
 }
 
-/// Reads a search body. Genesys' searches spell the order `ASC`/`DESC` (or `SCORE`, which the
-/// sandbox treats as its default name order); listings spell it `ascending`/`descending`.
+/// Reads a search body. A search spells its order `ASC`, `DESC` or `SCORE` (upper case, as
+/// Genesys' own SDK models do), never a listing's `ascending`/`descending`: anything else is a
+/// 400, so a client that sends a listing's spelling fails here as it would against Genesys.
 fn parse_search(body: &[u8]) -> Result<UserSearchRequest, ApiError> {
     let invalid = |e: serde_json::Error| {
         ApiError::bad_request(format!("The search request is not valid: {e}"))
     };
-    let mut value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
-    if let Some(obj) = value.as_object_mut() {
-        if let Some(order) = obj
-            .get("sortOrder")
-            .and_then(|o| o.as_str())
-            .map(str::to_string)
-        {
-            match SortOrder::parse(&order) {
-                Some(o) => {
-                    obj.insert("sortOrder".into(), serde_json::Value::from(o.as_str()));
-                }
-                None if order.eq_ignore_ascii_case("score") => {
-                    obj.remove("sortOrder");
-                }
-                None => {
-                    return Err(ApiError::bad_request(format!(
-                        "Invalid sortOrder [{}]: use ASC or DESC.",
-                        order.chars().take(40).collect::<String>()
-                    )))
-                }
-            }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+    if let Some(order) = value.get("sortOrder").filter(|o| !o.is_null()) {
+        let known = order
+            .as_str()
+            .is_some_and(|o| ["ASC", "DESC", "SCORE"].contains(&o));
+        if !known {
+            let shown: String = order.to_string().chars().take(40).collect();
+            return Err(ApiError::bad_request(format!(
+                "Invalid value for sortOrder: {shown}. Allowed values: ASC, DESC, SCORE."
+            )));
         }
     }
     serde_json::from_value(value).map_err(invalid)
@@ -259,9 +252,40 @@ pub(crate) async fn search_users_q64(
         .find(|(k, _)| k == "q64")
         .map(|(_, v)| v.as_str())
         .ok_or_else(|| ApiError::bad_request("q64 is required."))?;
-    let json = URL_SAFE
+    run_search(&s, parse_search(&decode_q64(q64)?)?)
+}
+
+/// The largest search a `q64` link may unpack to (a gzip bomb stops here).
+const MAX_Q64_JSON: u64 = 64 * 1024;
+
+/// A search as Genesys writes it into its paging links: the JSON body, gzipped, in base64url.
+pub(crate) fn encode_q64(request: &UserSearchRequest) -> String {
+    use std::io::Write;
+    let json = serde_json::to_vec(request).unwrap_or_default();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(&json);
+    URL_SAFE.encode(gz.finish().unwrap_or_default())
+}
+
+/// The JSON body of a `q64` link: base64 (url-safe or standard) of a gzip stream, at most
+/// [`MAX_Q64_JSON`] bytes once unpacked.
+fn decode_q64(q64: &str) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let packed = URL_SAFE
         .decode(q64)
         .or_else(|_| STANDARD.decode(q64))
         .map_err(|_| ApiError::bad_request("q64 is not base64."))?;
-    run_search(&s, parse_search(&json)?)
+    if !packed.starts_with(&[0x1f, 0x8b]) {
+        return Err(ApiError::bad_request("q64 is not a gzipped search."));
+    }
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(packed.as_slice())
+        .take(MAX_Q64_JSON + 1)
+        .read_to_end(&mut json)
+        .map_err(|_| ApiError::bad_request("q64 is not a gzipped search."))?;
+    if json.len() as u64 > MAX_Q64_JSON {
+        return Err(ApiError::bad_request("q64 is too large."));
+    }
+    Ok(json)
 }
