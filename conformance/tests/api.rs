@@ -212,7 +212,7 @@ async fn token_info_and_revocation() {
         .await
         .unwrap()
         .body;
-    assert_eq!(info.oauth_client.id, WEB_CLIENT_ID);
+    assert_eq!(info.client_id().unwrap(), WEB_CLIENT_ID);
     assert!(info
         .authorized_scope
         .contains(&"users:readonly".to_string()));

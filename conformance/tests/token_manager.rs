@@ -172,7 +172,7 @@ async fn sandbox_token_is_validated_with_tokens_me_and_shared_by_10000_callers()
     assert_eq!(tokens.len(), 1);
     let token = manager.get_token().await.unwrap();
     let info = setup.client.token_info(&token).await.unwrap().body;
-    assert_eq!(info.oauth_client.id, SERVICE_CLIENT_ID);
+    assert_eq!(info.client_id().unwrap(), SERVICE_CLIENT_ID);
     let status = manager.snapshot();
     assert_eq!(status.state, ManagerState::Healthy);
     assert!(status.expires_in_secs.unwrap() > 86_000);

@@ -415,8 +415,10 @@ pub struct UsersSearchResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
-    /// The org the token acts in.
-    pub organization: EntityRef,
+    /// The org the token acts in. Like every field here, optional: the client reads whatever
+    /// Genesys sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<EntityRef>,
     /// The user's home org, when it differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_organization: Option<EntityRef>,
@@ -426,12 +428,33 @@ pub struct TokenInfo {
     /// The user a cloned token acts for, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloned_user: Option<EntityRef>,
-    /// When the token idles out (ISO 8601), if it does.
+    /// When the token idles out (ISO 8601); absent or `null` when it does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_token_idles: Option<String>,
     /// The OAuth client the token was issued to.
-    #[serde(rename = "OAuthClient")]
-    pub oauth_client: OAuthClientRef,
+    #[serde(
+        rename = "OAuthClient",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oauth_client: Option<OAuthClientRef>,
+}
+
+impl TokenInfo {
+    /// The id of the OAuth client the token was issued to, when Genesys named it.
+    pub fn client_id(&self) -> Option<&str> {
+        self.oauth_client
+            .as_ref()
+            .map(|c| c.id.as_str())
+            .filter(|id| !id.is_empty())
+    }
+
+    /// The org's name, else its id, when Genesys named the org.
+    pub fn organization_name(&self) -> Option<String> {
+        self.organization
+            .as_ref()
+            .map(|o| o.name.clone().unwrap_or_else(|| o.id.clone()))
+    }
 }
 
 /// The OAuth client a token was issued to.
@@ -439,6 +462,7 @@ pub struct TokenInfo {
 #[serde(rename_all = "camelCase")]
 pub struct OAuthClientRef {
     /// The client id.
+    #[serde(default)]
     pub id: String,
     /// The client name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -449,6 +473,15 @@ pub struct OAuthClientRef {
     /// The client path on the api host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
+    /// `CODE`, `CLIENT-CREDENTIALS`, `TOKEN`, `SAML2-BEARER` or `PASSWORD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized_grant_type: Option<String>,
+    /// The scopes the client may be granted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<String>,
+    /// `active`, `disabled`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 #[cfg(test)]
@@ -503,7 +536,30 @@ mod tests {
     fn token_info_uses_oauthclient_capitalised() {
         let json = r#"{"organization":{"id":"o"},"authorizedScope":["users:readonly"],"OAuthClient":{"id":"c"}}"#;
         let t: TokenInfo = serde_json::from_str(json).unwrap();
-        assert_eq!(t.oauth_client.id, "c");
+        assert_eq!(t.client_id(), Some("c"));
         assert_eq!(t.authorized_scope, vec!["users:readonly"]);
+    }
+
+    /// Genesys' whole shape reads, and so does an answer with every optional field missing
+    /// or `null`.
+    #[test]
+    fn token_info_reads_genesys_shape_and_tolerates_missing_fields() {
+        let full = r#"{"organization":{"id":"o","name":"Org","selfUri":"/api/v2/organizations/o"},
+            "homeOrganization":{"id":"o","name":"Org"},"authorizedScope":["users"],
+            "clonedUser":null,"dateTokenIdles":null,
+            "OAuthClient":{"id":"c","name":"Portal","authorizedGrantType":"CODE",
+              "scope":["users"],"state":"active","organization":{"id":"o","name":"Org"}}}"#;
+        let t: TokenInfo = serde_json::from_str(full).unwrap();
+        let client = t.oauth_client.as_ref().unwrap();
+        assert_eq!(client.authorized_grant_type.as_deref(), Some("CODE"));
+        assert_eq!(
+            (client.scope.as_slice(), client.state.as_deref()),
+            (&["users".to_string()][..], Some("active"))
+        );
+        assert_eq!(t.date_token_idles, None);
+        assert_eq!(t.organization_name().as_deref(), Some("Org"));
+        let bare: TokenInfo = serde_json::from_str("{}").unwrap();
+        assert_eq!((bare.client_id(), bare.organization_name()), (None, None));
+        assert!(bare.authorized_scope.is_empty());
     }
 }

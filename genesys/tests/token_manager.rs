@@ -92,21 +92,24 @@ impl Fake {
 
 fn token_info(owner: &str, scopes: &[String]) -> TokenInfo {
     TokenInfo {
-        organization: EntityRef {
+        organization: Some(EntityRef {
             id: "org".into(),
             name: None,
             self_uri: None,
-        },
+        }),
         home_organization: None,
         authorized_scope: scopes.to_vec(),
         cloned_user: None,
         date_token_idles: None,
-        oauth_client: OAuthClientRef {
+        oauth_client: Some(OAuthClientRef {
             id: owner.into(),
             name: None,
             organization: None,
             self_uri: None,
-        },
+            authorized_grant_type: Some("CLIENT-CREDENTIALS".into()),
+            scope: Vec::new(),
+            state: None,
+        }),
     }
 }
 
@@ -127,7 +130,7 @@ impl TokenSource for Fake {
                 Mode::InvalidClient => Err(OAuthError::Token {
                     status: 401,
                     error: "invalid_client".into(),
-                    description: Some("Client authentication failed.".into()),
+                    description: Some("authentication failed".into()),
                 }),
                 Mode::Up => Ok(TokenSet {
                     access_token: AccessToken::new(format!("{TOKEN_MARK}-{n}")),

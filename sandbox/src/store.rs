@@ -447,6 +447,14 @@ impl Store {
         })
     }
 
+    /// Whether `access_token` is one the sandbox issued that has since expired (Genesys then
+    /// says `credentials.expired`, not `bad.credentials`).
+    pub(crate) fn is_expired(&self, access_token: &str) -> bool {
+        self.access
+            .get(&hash_key(access_token))
+            .is_some_and(|r| !r.revoked && r.expires_ms <= now_ms())
+    }
+
     /// Revokes one access token (`DELETE /api/v2/tokens/me`).
     pub(crate) fn revoke_access(&mut self, key: &str) {
         if let Some(a) = self.access.get_mut(key) {

@@ -35,7 +35,11 @@ async fn bearer_tokens_are_checked() {
         StatusCode::OK
     );
     h.sandbox.expire_tokens();
-    api_error(h.api(Some(&token), "/api/v2/users/me").await, 401).await;
+    let v = api_error(h.api(Some(&token), "/api/v2/users/me").await, 401).await;
+    assert_eq!(
+        v["code"], "credentials.expired",
+        "Genesys' code for an expired token"
+    );
 
     // Revoked with DELETE /api/v2/tokens/me; other tokens are untouched.
     let a = h.pkce_token(PKCE_CLIENT_ID).await;
@@ -556,7 +560,12 @@ async fn tokens_me_describes_the_token() {
     let raw: Value = r.json().await.unwrap();
     assert!(raw.get("OAuthClient").is_some(), "{raw}");
     let info: TokenInfo = serde_json::from_value(raw).unwrap();
-    assert_eq!(info.oauth_client.id, PKCE_CLIENT_ID);
+    assert_eq!(info.client_id(), Some(PKCE_CLIENT_ID));
+    let client = info.oauth_client.clone().unwrap();
+    assert_eq!(client.authorized_grant_type.as_deref(), Some("CODE"));
+    assert_eq!(client.state.as_deref(), Some("active"));
+    assert!(!client.scope.is_empty());
+    assert!(client.organization.and_then(|o| o.name).is_some());
     assert_eq!(
         info.authorized_scope,
         vec!["users:readonly", "user-basic-info"]
@@ -569,8 +578,15 @@ async fn tokens_me_describes_the_token() {
         .json()
         .await
         .unwrap();
-    assert_eq!(info.oauth_client.id, SERVICE_CLIENT_ID);
-    assert_eq!(info.organization.id, info.home_organization.unwrap().id);
+    assert_eq!(info.client_id(), Some(SERVICE_CLIENT_ID));
+    assert_eq!(
+        info.oauth_client.unwrap().authorized_grant_type.as_deref(),
+        Some("CLIENT-CREDENTIALS")
+    );
+    assert_eq!(
+        info.organization.unwrap().id,
+        info.home_organization.unwrap().id
+    );
 }
 
 #[tokio::test]
@@ -604,6 +620,15 @@ async fn rate_limits_are_per_token_with_genesys_headers() {
     assert!((1..=60).contains(&retry));
     let v = api_error(r, 429).await;
     assert_eq!(v["code"], "too.many.requests");
+    assert_eq!(
+        v["message"],
+        format!("Rate limit exceeded the maximum. Retry the request in [{retry}] seconds")
+    );
+    assert_eq!(v["messageParams"]["limit"], "3");
+    assert!(
+        v["messageParams"]["entityId"].is_string() && v["messageParams"]["entityName"].is_string(),
+        "{v}"
+    );
     assert_eq!(
         h.api(Some(&b), "/api/v2/users?pageSize=1").await.status(),
         StatusCode::OK

@@ -118,7 +118,7 @@ pub async fn start_export(
                 })?;
             TokenLease::Service(guard)
         }
-        _ => TokenLease::User(GrantTokens::new(portal.clone(), user.clone())),
+        _ => TokenLease::User(Arc::new(GrantTokens::new(portal.clone(), user.clone()))),
     };
     portal
         .exports

@@ -313,9 +313,8 @@ async fn sign_in(
         username: me.username,
         email: me.email,
         org_name: info
-            .organization
-            .name
-            .unwrap_or_else(|| info.organization.id.clone()),
+            .organization_name()
+            .unwrap_or_else(|| "your organization".into()),
         issuer: login.issuer,
         scopes: info.authorized_scope,
         signed_in_unix: now,

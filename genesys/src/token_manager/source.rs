@@ -96,10 +96,11 @@ pub fn check_token_info(
     client_id: &ClientId,
     required_scopes: &[String],
 ) -> Result<(), AcquireError> {
-    if info.oauth_client.id != client_id.as_str() {
+    // A token whose client Genesys does not name is not proven ours: refused.
+    if info.client_id() != Some(client_id.as_str()) {
         return Err(AcquireError::WrongClient {
             expected: client_id.as_str().to_owned(),
-            actual: info.oauth_client.id.clone(),
+            actual: info.client_id().unwrap_or("(not named)").to_owned(),
         });
     }
     let granted = &info.authorized_scope;
@@ -132,21 +133,24 @@ mod tests {
 
     fn info(client: &str, scopes: &[&str]) -> TokenInfo {
         TokenInfo {
-            organization: EntityRef {
+            organization: Some(EntityRef {
                 id: "org".into(),
                 name: None,
                 self_uri: None,
-            },
+            }),
             home_organization: None,
             authorized_scope: scopes.iter().map(|s| s.to_string()).collect(),
             cloned_user: None,
             date_token_idles: None,
-            oauth_client: OAuthClientRef {
+            oauth_client: Some(OAuthClientRef {
                 id: client.into(),
                 name: None,
                 organization: None,
                 self_uri: None,
-            },
+                authorized_grant_type: None,
+                scope: Vec::new(),
+                state: None,
+            }),
         }
     }
 

@@ -48,22 +48,34 @@ pub(crate) async fn guard(State(s): State<SandboxState>, mut req: Request, next:
         )
         .into_response();
     };
-    let Some(ctx) = s
-        .store()
-        .validate(&bearer)
-        .filter(|_| !s.inner.faults.take_refusal())
-    else {
+    let validated = s.store().validate(&bearer);
+    let Some(ctx) = validated.filter(|_| !s.inner.faults.take_refusal()) else {
+        if s.store().is_expired(&bearer) {
+            return unauthorized(
+                "credentials.expired",
+                "The authentication credentials have expired.",
+            )
+            .into_response();
+        }
         return unauthorized("bad.credentials", "Invalid login credentials.").into_response();
     };
     let rate = s.inner.limiter.hit(&ctx.key);
     if rate.exceeded || s.inner.faults.roll_rate_limit() {
         let retry = if rate.exceeded { rate.reset_secs } else { 1 };
-        let mut response = too_many_requests(rate.allowed, retry).into_response();
+        let client = s.client(&ctx.client_id).map(|c| c.name.clone());
+        let entity = (
+            ctx.client_id.as_str(),
+            client.as_deref().unwrap_or("OAuth client"),
+        );
+        let mut response = too_many_requests(rate.allowed, retry, entity).into_response();
         rate_headers(&mut response, &rate);
         return response;
     }
     if let Some(error) = server_fault(&s.inner.faults) {
-        return error.into_response();
+        // The limit counted the request: its headers are on this answer too.
+        let mut response = error.into_response();
+        rate_headers(&mut response, &rate);
+        return response;
     }
     req.extensions_mut().insert(ctx);
     let mut response = next.run(req).await;
@@ -71,12 +83,23 @@ pub(crate) async fn guard(State(s): State<SandboxState>, mut req: Request, next:
     response
 }
 
-fn too_many_requests(limit: u32, retry_secs: u64) -> ApiError {
+/// Genesys' 429: the wait in the message, and what was limited (`entityId`, `entityName`)
+/// with its `limit` in `messageParams`.
+fn too_many_requests(
+    limit: u32,
+    retry_secs: u64,
+    (entity_id, entity_name): (&str, &str),
+) -> ApiError {
     ApiError::templated(
         StatusCode::TOO_MANY_REQUESTS,
         "too.many.requests",
-        "Rate limit exceeded the maximum. [{limit}] requests for [{window}] seconds",
-        &[("limit", limit.to_string()), ("window", "60".to_string())],
+        "Rate limit exceeded the maximum. Retry the request in [{retryAfter}] seconds",
+        &[
+            ("retryAfter", retry_secs.to_string()),
+            ("entityId", entity_id.to_string()),
+            ("entityName", entity_name.to_string()),
+            ("limit", limit.to_string()),
+        ],
     )
     .header(header::RETRY_AFTER, retry_secs.to_string())
 }
@@ -109,7 +132,7 @@ fn server_fault(faults: &Faults) -> Option<ApiError> {
 /// endpoints): a forced 429 with `Retry-After: 1`, or a 5xx.
 pub(crate) fn injected_fault(faults: &Faults) -> Option<ApiError> {
     if faults.roll_rate_limit() {
-        return Some(too_many_requests(300, 1));
+        return Some(too_many_requests(300, 1, ("webmessaging", "Web Messaging")));
     }
     server_fault(faults)
 }

@@ -22,23 +22,35 @@ pub(crate) async fn tokens_me(
         name: Some(org.name.clone()),
         self_uri: Some(format!("/api/v2/organizations/{}", org.id)),
     };
-    let client_name = s.client(&ctx.client_id).map(|c| c.name.clone());
+    let client = s.client(&ctx.client_id);
     let info = TokenInfo {
-        organization: org_ref.clone(),
+        organization: Some(org_ref.clone()),
         home_organization: Some(org_ref.clone()),
         authorized_scope: ctx.scopes.clone(),
         cloned_user: None,
         date_token_idles: Some(crate::org::iso_millis((ctx.expires_ms / 1000) as i64)),
-        oauth_client: OAuthClientRef {
+        oauth_client: Some(OAuthClientRef {
             self_uri: Some(format!("/api/v2/oauth/clients/{}", ctx.client_id)),
             id: ctx.client_id.clone(),
-            name: client_name,
+            name: client.map(|c| c.name.clone()),
             organization: Some(EntityRef {
                 id: org_ref.id.clone(),
-                name: None,
+                name: Some(org_ref.name.clone().unwrap_or_default()),
                 self_uri: None,
             }),
-        },
+            // A token with a user came from the code grant; one without, from client
+            // credentials (the sandbox's only grants that mint tokens).
+            authorized_grant_type: Some(
+                if ctx.user_id.is_some() {
+                    "CODE"
+                } else {
+                    "CLIENT-CREDENTIALS"
+                }
+                .into(),
+            ),
+            scope: client.map(|c| c.scopes.clone()).unwrap_or_default(),
+            state: Some("active".into()),
+        }),
     };
     Ok(Json(info).into_response())
 }

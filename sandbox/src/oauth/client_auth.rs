@@ -41,16 +41,17 @@ pub(super) fn authenticate<'a>(
             .ok_or_else(|| TokenError::invalid_client("The Basic credentials are malformed."))?;
         let id = percent_decode(id);
         let secret = ClientSecret::new(percent_decode(secret));
+        // Genesys' own descriptions, in its lower case.
         let client = s
             .client(&id)
-            .ok_or_else(|| TokenError::invalid_client("Client authentication failed."))?;
+            .ok_or_else(|| TokenError::invalid_client("client not found"))?;
         let expected = client
             .secret
             .as_deref()
-            .ok_or_else(|| TokenError::invalid_client("Client authentication failed."))?;
+            .ok_or_else(|| TokenError::invalid_client("authentication failed"))?;
         let matches: bool = expected.as_bytes().ct_eq(secret.secret().as_bytes()).into();
         if !matches {
-            return Err(TokenError::invalid_client("Client authentication failed."));
+            return Err(TokenError::invalid_client("authentication failed"));
         }
         if form
             .get("client_id")
@@ -67,7 +68,7 @@ pub(super) fn authenticate<'a>(
         .ok_or_else(|| TokenError::invalid_client("Client authentication is required."))?;
     let client = s
         .client(id)
-        .ok_or_else(|| TokenError::invalid_client("Client authentication failed."))?;
+        .ok_or_else(|| TokenError::invalid_client("client not found"))?;
     if !client.is_public() {
         return Err(TokenError::invalid_client(
             "This is a confidential client: authenticate with HTTP Basic.",

@@ -22,7 +22,8 @@ fn token_answer(lifetime_secs: u64, access: String, refresh: Option<String>) -> 
     let body = TokenResponse {
         access_token: AccessToken::new(access),
         token_type: "bearer".into(),
-        expires_in: lifetime_secs,
+        // Genesys counts the second the answer took: a 86,400 s token says 86399.
+        expires_in: lifetime_secs.saturating_sub(1).max(1),
         refresh_token: refresh.map(RefreshToken::new),
     };
     (StatusCode::OK, no_store(), Json(body)).into_response()

@@ -17,7 +17,6 @@ use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    access::GrantTokens,
     errors::from_api,
     ids::random_id,
     mapping::{sort_order, state_filter},
@@ -27,8 +26,8 @@ use crate::model::{AppError, ExportProgress, ExportStatus, Sort, StateView};
 /// The tokens an export runs with, held until the export ends.
 pub enum TokenLease {
     /// The signed-in user's tokens, refreshed when they expire during the export (a large
-    /// org's export can outlive an access token).
-    User(GrantTokens),
+    /// org's export can outlive an access token): `access::GrantTokens`.
+    User(Arc<dyn TokenProvider>),
     /// A guard on the service identity's token: it pins the token, so a rotation waits
     /// (drains) for this export instead of cutting it off.
     Service(TokenGuard),
@@ -37,7 +36,7 @@ pub enum TokenLease {
 impl TokenLease {
     fn source(&self) -> Arc<dyn TokenProvider> {
         match self {
-            TokenLease::User(tokens) => Arc::new(tokens.clone()),
+            TokenLease::User(tokens) => tokens.clone(),
             TokenLease::Service(guard) => Arc::new(guard.token().clone()),
         }
     }
