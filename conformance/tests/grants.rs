@@ -23,7 +23,11 @@ async fn public_pkce_client_signs_in_without_a_secret() {
         tokens.refresh_token.is_none(),
         "no refresh token is assumed for PKCE"
     );
-    assert_eq!(tokens.expires_in, Duration::from_secs(86_399), "a day, as Genesys says it");
+    assert_eq!(
+        tokens.expires_in,
+        Duration::from_secs(86_399),
+        "a day, as Genesys says it"
+    );
     assert!(!tokens.expires_within(Duration::from_secs(60)));
     let info = h
         .genesys
