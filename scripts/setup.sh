@@ -53,4 +53,18 @@ for dir in end2end sandbox/sdk-smoke; do
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 done
+# The official Genesys Cloud Python SDK, for the sandbox's fidelity suite, in its own venv at the
+# versions sandbox/sdk-python/requirements.txt pins (from PyPI).
+venv=sandbox/sdk-python/.venv
+if [ ! -x "$venv/bin/python" ] || ! cmp -s sandbox/sdk-python/requirements.txt "$venv/.requirements"; then
+  say "setup: the Python SDK of sandbox/sdk-python"
+  if ! python3 -m venv --help >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r sandbox/sdk-python/requirements.txt
+  cp sandbox/sdk-python/requirements.txt "$venv/.requirements"
+fi
 say "setup: done"

@@ -42,8 +42,9 @@ cargo test -p genesys -p sandbox -p conformance -p guest_idp -p app -p server -p
 step "build the app (cargo leptos build)"
 cargo leptos build
 
-step "official Genesys JavaScript SDK against the sandbox"
+step "official Genesys SDKs against the sandbox: JavaScript, then Python (answers read into its models without loss)"
 node sandbox/sdk-smoke/smoke.mjs --bin "$root/target/debug/sandbox"
+sandbox/sdk-python/.venv/bin/python sandbox/sdk-python/fidelity.py --bin "$root/target/debug/sandbox"
 
 step "end-to-end tests (Playwright, Debian Chromium)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -559,6 +559,14 @@ async fn tokens_me_describes_the_token() {
     let r = h.api(Some(&token), "/api/v2/tokens/me").await;
     let raw: Value = r.json().await.unwrap();
     assert!(raw.get("OAuthClient").is_some(), "{raw}");
+    // Genesys' NamedEntity and OrgOAuthClient have no selfUri (the Python SDK's models say so).
+    for path in [
+        "/organization/selfUri",
+        "/homeOrganization/selfUri",
+        "/OAuthClient/selfUri",
+    ] {
+        assert!(raw.pointer(path).is_none(), "{path} in {raw}");
+    }
     let info: TokenInfo = serde_json::from_value(raw).unwrap();
     assert_eq!(info.client_id(), Some(PKCE_CLIENT_ID));
     let client = info.oauth_client.clone().unwrap();

@@ -17,10 +17,12 @@ pub(crate) async fn tokens_me(
     Extension(ctx): Extension<TokenContext>,
 ) -> Result<Response, ApiError> {
     let org = s.org();
+    // `NamedEntity` in Genesys' model: `{id, name}`, no `selfUri` (the Python SDK's model
+    // has none, and its fidelity check fails on a field the model does not know).
     let org_ref = EntityRef {
         id: org.id.to_string(),
         name: Some(org.name.clone()),
-        self_uri: Some(format!("/api/v2/organizations/{}", org.id)),
+        self_uri: None,
     };
     let client = s.client(&ctx.client_id);
     let info = TokenInfo {
@@ -30,7 +32,8 @@ pub(crate) async fn tokens_me(
         cloned_user: None,
         date_token_idles: Some(crate::org::iso_millis((ctx.expires_ms / 1000) as i64)),
         oauth_client: Some(OAuthClientRef {
-            self_uri: Some(format!("/api/v2/oauth/clients/{}", ctx.client_id)),
+            // `OrgOAuthClient` has no `selfUri` either.
+            self_uri: None,
             id: ctx.client_id.clone(),
             name: client.map(|c| c.name.clone()),
             organization: Some(EntityRef {
