@@ -43,21 +43,24 @@ impl TokenSource for BenchSource {
     ) -> BoxFuture<'a, Result<TokenInfo, ApiError>> {
         Box::pin(async move {
             Ok(TokenInfo {
-                organization: EntityRef {
+                organization: Some(EntityRef {
                     id: "org".into(),
                     name: None,
                     self_uri: None,
-                },
+                }),
                 home_organization: None,
                 authorized_scope: vec!["users:readonly".into()],
                 cloned_user: None,
                 date_token_idles: None,
-                oauth_client: OAuthClientRef {
+                oauth_client: Some(OAuthClientRef {
                     id: self.client_id.as_str().into(),
                     name: None,
                     organization: None,
                     self_uri: None,
-                },
+                    authorized_grant_type: Some("CLIENT-CREDENTIALS".into()),
+                    scope: Vec::new(),
+                    state: None,
+                }),
             })
         })
     }
