@@ -174,6 +174,7 @@ async fn search_users_finds_by_name() {
             kind: "EXACT".into(),
             fields: vec!["id".into()],
             value: Some(someone.id.clone()),
+            ..Default::default()
         }],
         expand: vec![],
     };
@@ -186,6 +187,7 @@ async fn search_users_finds_by_name() {
             kind: "CONTAINS".into(),
             fields: vec!["name".into()],
             value: Some(someone.name.clone()),
+            ..Default::default()
         }],
         ..request.clone()
     };

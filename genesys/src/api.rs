@@ -150,12 +150,14 @@ impl UserSearchRequest {
             kind: "QUERY_STRING".into(),
             fields: vec!["name".into(), "email".into()],
             value: Some(text.to_owned()),
+            ..Default::default()
         }];
         if state != StateFilter::Any {
             query.push(SearchCriterion {
                 kind: "EXACT".into(),
                 fields: vec!["state".into()],
                 value: Some(state.as_str().into()),
+                ..Default::default()
             });
         }
         UserSearchRequest {
@@ -508,11 +510,13 @@ mod tests {
                         kind: "QUERY_STRING".into(),
                         fields: vec!["name".into(), "email".into()],
                         value: Some("ana".into()),
+                        ..Default::default()
                     },
                     SearchCriterion {
                         kind: "EXACT".into(),
                         fields: vec!["state".into()],
                         value: Some(wire.into()),
+                        ..Default::default()
                     },
                 ]
             );

@@ -342,28 +342,58 @@ impl From<SortOrder> for SearchSortOrder {
     }
 }
 
-/// One criterion of a user search.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+fn default_search_page_size() -> u32 {
+    25
+}
+
+fn first_page() -> u32 {
+    1
+}
+
+/// One criterion of a user search (`UserSearchCriteria` in Genesys' API reference).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchCriterion {
-    /// `QUERY_STRING`, `CONTAINS`, `EXACT`, `STARTS_WITH`, ...
-    #[serde(rename = "type")]
+    /// `EXACT`, `CONTAINS`, `STARTS_WITH`, `TERM`, `TERMS`, `REQUIRED_FIELDS`, `MATCH_ALL`,
+    /// `QUERY_STRING`, `RANGE`, `DATE_RANGE`, `LESS_THAN`, `GREATER_THAN`.
+    /// (Empty for a criterion that is only a `group`.)
+    #[serde(rename = "type", default, skip_serializing_if = "String::is_empty")]
     pub kind: String,
     /// The fields to match (`name`, `email`, ...).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
     /// The value to match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Several values to match (any of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// How this criterion combines with the others: `AND` (the default), `OR` or `NOT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Nested criteria, combined among themselves the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<SearchCriterion>,
+    /// The lower bound of a `RANGE` / `DATE_RANGE` (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_value: Option<String>,
+    /// The upper bound of a `RANGE` / `DATE_RANGE` (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_value: Option<String>,
+    /// The format of a `DATE_RANGE`'s values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_format: Option<String>,
 }
 
 /// The body of `POST /api/v2/users/search`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSearchRequest {
-    /// Results per page.
+    /// Results per page (25 when absent, as Genesys reads it).
+    #[serde(default = "default_search_page_size")]
     pub page_size: u32,
-    /// The 1-based page.
+    /// The 1-based page (1 when absent).
+    #[serde(default = "first_page")]
     pub page_number: u32,
     /// Sort order (`ASC`, `DESC`, `SCORE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

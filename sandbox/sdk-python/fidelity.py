@@ -235,6 +235,45 @@ def main():
 
             check(f"post_users_search {kind} reads into UsersSearchResponse without loss", run)
 
+        def criteria(items):
+            built = []
+            for q in items:
+                criterion = pc.UserSearchCriteria()
+                for key, value in q.items():
+                    setattr(criterion, {"type": "type", "fields": "fields", "value": "value", "values": "values",
+                                        "operator": "operator", "startValue": "start_value",
+                                        "endValue": "end_value"}.get(key, key),
+                            criteria(value) if key == "group" else value)
+                built.append(criterion)
+            return built
+
+        def more_types():
+            counts = []
+            for query in [
+                [{"type": "TERM", "fields": ["name"], "value": "silva"}],
+                [{"type": "TERMS", "fields": ["name"], "values": ["silva", "wang"]}],
+                [{"type": "MATCH_ALL"}],
+                [{"type": "REQUIRED_FIELDS", "fields": ["name", "email"]}],
+                [{"type": "RANGE", "fields": ["name"], "startValue": "b", "endValue": "d"}],
+                [{"type": "LESS_THAN", "fields": ["name"], "value": "c"}],
+                [{"type": "GREATER_THAN", "fields": ["name"], "value": "t"}],
+                [{"group": [{"type": "TERM", "fields": ["name"], "value": "silva", "operator": "OR"},
+                            {"type": "TERM", "fields": ["name"], "value": "wang", "operator": "OR"}]},
+                 {"type": "STARTS_WITH", "fields": ["name"], "value": "z", "operator": "NOT"}],
+            ]:
+                body = pc.UserSearchRequest()
+                body.page_size, body.page_number, body.sort_order = 25, 1, "ASC"
+                body.query = criteria(query)
+                found = search.post_users_search(body)
+                sent = client.sanitize_for_serialization(body)
+                _, answer, _ = raw(url, token, "/api/v2/users/search", sent)
+                lossless(client, answer, "UsersSearchResponse")
+                assert found.total > 0, (query, found.total)
+                counts.append(found.total)
+            return "totals " + " ".join(map(str, counts))
+
+        check("post_users_search TERM, TERMS, MATCH_ALL, REQUIRED_FIELDS, RANGE, LESS_THAN, GREATER_THAN, OR group and NOT", more_types)
+
         def orders():
             asc = [u.id for u in one_search([{"type": "CONTAINS", "fields": ["name"], "value": "silva"}], "ASC", 100).results]
             desc = [u.id for u in one_search([{"type": "CONTAINS", "fields": ["name"], "value": "silva"}], "DESC", 100).results]

@@ -418,6 +418,186 @@ async fn search(h: &Harness, token: &str, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// Every query type and operator Genesys documents, checked against the whole org: each
+/// answer is exactly the users the rule selects, computed here from a full listing.
+#[tokio::test]
+async fn every_search_type_and_operator_selects_what_genesys_documents() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let mut active: Vec<User> = Vec::new();
+    for page in 1.. {
+        let listing: UserEntityListing = h
+            .api(
+                Some(&token),
+                &format!("/api/v2/users?pageSize=500&pageNumber={page}&state=any"),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        // A search finds every user but the deleted ones (unless it asks for a state).
+        active.extend(
+            listing
+                .entities
+                .into_iter()
+                .filter(|u| u.state != genesys::UserState::Deleted),
+        );
+        if page >= listing.page_count {
+            break;
+        }
+    }
+    let ids = |body: Value| {
+        let h = &h;
+        let token = token.clone();
+        async move {
+            let mut found = Vec::new();
+            let mut body = body;
+            body["pageSize"] = json!(100);
+            for page in 1.. {
+                body["pageNumber"] = json!(page);
+                let r = search(h, &token, body.clone()).await;
+                assert_eq!(r.status(), StatusCode::OK, "{body}");
+                let s: UsersSearchResponse = r.json().await.unwrap();
+                found.extend(s.results.into_iter().map(|u| u.id));
+                if page >= s.page_count {
+                    break;
+                }
+            }
+            found.sort();
+            found
+        }
+    };
+    let expect = |keep: &dyn Fn(&User) -> bool| {
+        let mut v: Vec<String> = active
+            .iter()
+            .filter(|u| keep(u))
+            .map(|u| u.id.clone())
+            .collect();
+        v.sort();
+        v
+    };
+    let words = |s: &str| -> Vec<String> {
+        s.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let name = |u: &User| u.name.to_lowercase();
+    // A surname that is a whole word of several names, and a fragment of it that is none.
+    let surname = words(&active[3].name).last().unwrap().clone();
+    let fragment: String = surname.chars().take(surname.chars().count() - 1).collect();
+
+    let term =
+        ids(json!({"query": [{"type": "TERM", "fields": ["name"], "value": surname}]})).await;
+    assert_eq!(term, expect(&|u| words(&u.name).contains(&surname)));
+    assert!(!term.is_empty());
+    let not_a_word =
+        ids(json!({"query": [{"type": "TERM", "fields": ["name"], "value": fragment}]})).await;
+    assert_eq!(
+        not_a_word,
+        expect(&|u| words(&u.name).contains(&fragment)),
+        "TERM is a whole word"
+    );
+    let contains =
+        ids(json!({"query": [{"type": "CONTAINS", "fields": ["name"], "value": fragment}]})).await;
+    assert_eq!(contains, expect(&|u| name(u).contains(&fragment)));
+    assert!(contains.len() > not_a_word.len());
+
+    let other = words(&active[7].name)[0].clone();
+    let terms =
+        ids(json!({"query": [{"type": "TERMS", "fields": ["name"], "values": [surname, other]}]}))
+            .await;
+    assert_eq!(
+        terms,
+        expect(&|u| {
+            let w = words(&u.name);
+            w.contains(&surname) || w.contains(&other)
+        })
+    );
+
+    let all = ids(json!({"query": [{"type": "MATCH_ALL"}]})).await;
+    assert_eq!(all, expect(&|_| true), "MATCH_ALL: every user not deleted");
+    let required =
+        ids(json!({"query": [{"type": "REQUIRED_FIELDS", "fields": ["name", "email"]}]})).await;
+    assert_eq!(required, all);
+
+    let range = ids(json!({"query": [{"type": "RANGE", "fields": ["name"], "startValue": "b", "endValue": "d"}]})).await;
+    assert_eq!(
+        range,
+        expect(&|u| ("b".to_string()..="d".to_string()).contains(&name(u)))
+    );
+    let less =
+        ids(json!({"query": [{"type": "LESS_THAN", "fields": ["name"], "value": "c"}]})).await;
+    assert_eq!(less, expect(&|u| name(u).as_str() < "c"));
+    let greater =
+        ids(json!({"query": [{"type": "GREATER_THAN", "fields": ["name"], "value": "t"}]})).await;
+    assert_eq!(greater, expect(&|u| name(u).as_str() > "t"));
+    assert!(!less.is_empty() && !greater.is_empty());
+
+    // OR: either id; NOT: everyone but one; a group: (either id) AND NOT the first.
+    let (a, b) = (active[1].id.clone(), active[2].id.clone());
+    let either = ids(json!({"query": [
+        {"type": "EXACT", "fields": ["id"], "value": a, "operator": "OR"},
+        {"type": "EXACT", "fields": ["id"], "value": b, "operator": "OR"}]}))
+    .await;
+    assert_eq!(either, expect(&|u| u.id == a || u.id == b));
+    let but_one = ids(json!({"query": [
+        {"type": "MATCH_ALL"},
+        {"type": "EXACT", "fields": ["id"], "value": a, "operator": "NOT"}]}))
+    .await;
+    assert_eq!(but_one, expect(&|u| u.id != a));
+    let grouped = ids(json!({"query": [
+        {"group": [
+            {"type": "EXACT", "fields": ["id"], "value": a, "operator": "OR"},
+            {"type": "EXACT", "fields": ["id"], "value": b, "operator": "OR"}]},
+        {"type": "EXACT", "fields": ["id"], "value": a, "operator": "NOT"}]}))
+    .await;
+    assert_eq!(grouped, vec![b.clone()]);
+
+    // Defaults and refusals.
+    let r = search(&h, &token, json!({"query": [{"type": "MATCH_ALL"}]})).await;
+    let s: UsersSearchResponse = r.json().await.unwrap();
+    assert_eq!(
+        (s.page_size, s.page_number),
+        (25, 1),
+        "pageSize and pageNumber default to 25 and 1"
+    );
+    for (bad, says) in [
+        (json!({"query": []}), "at least one criterion"),
+        (
+            json!({"query": [{"type": "TERM", "fields": ["name"]}]}),
+            "needs a value",
+        ),
+        (
+            json!({"query": [{"type": "CONTAINS", "value": "a"}]}),
+            "needs its fields",
+        ),
+        (
+            json!({"query": [{"type": "RANGE", "fields": ["name"]}]}),
+            "startValue",
+        ),
+        (
+            json!({"query": [{"type": "DATE_RANGE", "fields": ["name"], "startValue": "2020-01-01"}]}),
+            "date",
+        ),
+        (
+            json!({"query": [{"type": "MATCH_ALL", "operator": "XOR"}]}),
+            "AND, OR or NOT",
+        ),
+        (
+            json!({"query": [{"type": "EXACT", "fields": ["id"], "value": "x", "group": [{"type": "MATCH_ALL"}]}]}),
+            "group",
+        ),
+    ] {
+        let error = api_error(search(&h, &token, bad.clone()).await, 400).await;
+        assert!(
+            error["message"].as_str().unwrap().contains(says),
+            "{bad}: {error}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn user_search() {
     let h = start(SandboxConfig {

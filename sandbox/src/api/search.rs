@@ -21,11 +21,18 @@ use crate::SandboxState;
 const MAX_SEARCH_PAGE_SIZE: u32 = 100;
 
 /// One compiled search criterion.
+/// One compiled criterion: what it matches, and how it combines with its siblings.
 struct Matcher {
     kind: MatchKind,
     fields: Vec<SearchField>,
-    /// Lower-cased terms (one for every kind but `QUERY_STRING`, which matches all its words).
+    /// `value` and `values[]`, lower case (for `QUERY_STRING`, the words of `value`).
     terms: Vec<String>,
+    /// `RANGE` bounds, lower case.
+    start: Option<String>,
+    end: Option<String>,
+    operator: Operator,
+    /// A `group` criterion's own criteria.
+    group: Vec<Matcher>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -33,7 +40,24 @@ enum MatchKind {
     Exact,
     Contains,
     StartsWith,
+    /// A whole word of the field: "tom" matches "Smith, Tom".
+    Term,
+    /// Any of several whole words.
+    Terms,
+    RequiredFields,
+    MatchAll,
     QueryString,
+    Range,
+    LessThan,
+    GreaterThan,
+    Group,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Operator {
+    And,
+    Or,
+    Not,
 }
 
 #[derive(Clone, Copy)]
@@ -74,68 +98,180 @@ impl SearchField {
     }
 }
 
+fn shown(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// The whole words of a field's value (letters and digits, any script).
+fn words(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
 impl Matcher {
     fn compile(c: &SearchCriterion) -> Result<Matcher, ApiError> {
-        let kind = match c.kind.as_str() {
-            "EXACT" | "TERM" => MatchKind::Exact,
-            "CONTAINS" => MatchKind::Contains,
-            "STARTS_WITH" => MatchKind::StartsWith,
-            "QUERY_STRING" => MatchKind::QueryString,
-            other => {
+        let operator = match c.operator.as_deref() {
+            None | Some("AND") => Operator::And,
+            Some("OR") => Operator::Or,
+            Some("NOT") => Operator::Not,
+            Some(other) => {
                 return Err(ApiError::bad_request(format!(
-                    "The search type [{}] is not supported; use EXACT, CONTAINS, STARTS_WITH or QUERY_STRING.",
-                    other.chars().take(40).collect::<String>()
+                    "Invalid operator [{}]: use AND, OR or NOT.",
+                    shown(other)
                 )))
             }
         };
-        let fields = if c.fields.is_empty() {
-            vec![SearchField::Name, SearchField::Email, SearchField::Username]
-        } else {
-            c.fields
+        if !c.group.is_empty() {
+            if !c.kind.is_empty() {
+                return Err(ApiError::bad_request(
+                    "A criterion is either a group or has a type, not both.",
+                ));
+            }
+            let group = c
+                .group
                 .iter()
-                .map(|f| {
-                    SearchField::parse(f).ok_or_else(|| {
-                        ApiError::bad_request(format!(
-                            "The search field [{}] is not supported.",
-                            f.chars().take(40).collect::<String>()
-                        ))
-                    })
-                })
-                .collect::<Result<_, _>>()?
+                .map(Matcher::compile)
+                .collect::<Result<_, _>>()?;
+            return Ok(Matcher {
+                kind: MatchKind::Group,
+                fields: Vec::new(),
+                terms: Vec::new(),
+                start: None,
+                end: None,
+                operator,
+                group,
+            });
+        }
+        let kind = match c.kind.as_str() {
+            "EXACT" => MatchKind::Exact,
+            "CONTAINS" => MatchKind::Contains,
+            "STARTS_WITH" => MatchKind::StartsWith,
+            "TERM" => MatchKind::Term,
+            "TERMS" => MatchKind::Terms,
+            "REQUIRED_FIELDS" => MatchKind::RequiredFields,
+            "MATCH_ALL" => MatchKind::MatchAll,
+            "QUERY_STRING" => MatchKind::QueryString,
+            "RANGE" => MatchKind::Range,
+            "LESS_THAN" => MatchKind::LessThan,
+            "GREATER_THAN" => MatchKind::GreaterThan,
+            "DATE_RANGE" => return Err(ApiError::bad_request(
+                "DATE_RANGE needs a date field, and none of the searchable user fields is a date.",
+            )),
+            "" => return Err(ApiError::bad_request("A search criterion needs a type.")),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "The search type [{}] is not supported.",
+                    shown(other)
+                )))
+            }
         };
-        let value = c.value.as_deref().unwrap_or("").trim().to_lowercase();
-        if value.is_empty() {
+        let fields: Vec<SearchField> = c
+            .fields
+            .iter()
+            .map(|f| {
+                SearchField::parse(f).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "The search field [{}] is not supported.",
+                        shown(f)
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let fields = match (fields.is_empty(), kind) {
+            (true, MatchKind::QueryString | MatchKind::MatchAll) => {
+                vec![SearchField::Name, SearchField::Email, SearchField::Username]
+            }
+            (true, _) => {
+                return Err(ApiError::bad_request(
+                    "This search criterion needs its fields.",
+                ))
+            }
+            (false, _) => fields,
+        };
+        let mut terms: Vec<String> = c
+            .value
+            .iter()
+            .chain(&c.values)
+            .map(|v| v.trim().to_lowercase())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if kind == MatchKind::QueryString {
+            terms = terms
+                .iter()
+                .flat_map(|t| t.split_whitespace().map(str::to_string))
+                .collect();
+        }
+        let bound = |v: &Option<String>| v.as_deref().map(|v| v.trim().to_lowercase());
+        let (start, end) = (bound(&c.start_value), bound(&c.end_value));
+        let needs_terms = !matches!(
+            kind,
+            MatchKind::RequiredFields | MatchKind::MatchAll | MatchKind::Range
+        );
+        if needs_terms && terms.is_empty() {
             return Err(ApiError::bad_request("A search criterion needs a value."));
         }
-        let terms = if kind == MatchKind::QueryString {
-            value.split_whitespace().map(str::to_string).collect()
-        } else {
-            vec![value]
-        };
+        if kind == MatchKind::Range && start.is_none() && end.is_none() {
+            return Err(ApiError::bad_request(
+                "A RANGE criterion needs startValue, endValue or both.",
+            ));
+        }
         Ok(Matcher {
             kind,
             fields,
             terms,
+            start,
+            end,
+            operator,
+            group: Vec::new(),
         })
     }
 
     fn matches(&self, org: &Org, index: u32) -> bool {
+        if self.kind == MatchKind::Group {
+            return all_match(&self.group, org, index);
+        }
         let values: Vec<String> = self.fields.iter().map(|f| f.value(org, index)).collect();
-        self.terms.iter().all(|term| {
-            values.iter().any(|v| match self.kind {
-                MatchKind::Exact => v == term,
-                MatchKind::Contains | MatchKind::QueryString => v.contains(term.as_str()),
-                MatchKind::StartsWith => {
-                    v.starts_with(term.as_str())
-                        || v.split_whitespace().any(|w| w.starts_with(term.as_str()))
-                }
-            })
-        })
+        let any_value = |test: &dyn Fn(&str) -> bool| values.iter().any(|v| test(v));
+        let any_term = |test: &dyn Fn(&str, &str) -> bool| {
+            self.terms.iter().any(|t| any_value(&|v| test(v, t)))
+        };
+        match self.kind {
+            MatchKind::Exact => any_term(&|v, t| v == t),
+            MatchKind::Contains => any_term(&|v, t| v.contains(t)),
+            MatchKind::StartsWith => {
+                any_term(&|v, t| v.starts_with(t) || words(v).any(|w| w.starts_with(t)))
+            }
+            MatchKind::Term | MatchKind::Terms => any_term(&|v, t| words(v).any(|w| w == t)),
+            MatchKind::QueryString => self
+                .terms
+                .iter()
+                .all(|t| any_value(&|v| v.contains(t.as_str()))),
+            MatchKind::RequiredFields => values.iter().all(|v| !v.is_empty()),
+            MatchKind::MatchAll => true,
+            MatchKind::Range => any_value(&|v| {
+                self.start.as_deref().is_none_or(|s| v >= s)
+                    && self.end.as_deref().is_none_or(|e| v <= e)
+            }),
+            MatchKind::LessThan => any_term(&|v, t| v < t),
+            MatchKind::GreaterThan => any_term(&|v, t| v > t),
+            MatchKind::Group => unreachable!("handled above"),
+        }
     }
 
     fn targets_state(&self) -> bool {
         self.fields.iter().any(|f| matches!(f, SearchField::State))
+            || self.group.iter().any(Matcher::targets_state)
     }
+}
+
+/// Criteria combined as Genesys combines them: every `AND` criterion matches, at least one
+/// `OR` criterion matches (when there are any), and no `NOT` criterion matches.
+fn all_match(criteria: &[Matcher], org: &Org, index: u32) -> bool {
+    let of = |op: Operator| criteria.iter().filter(move |m| m.operator == op);
+    of(Operator::And).all(|m| m.matches(org, index))
+        && (of(Operator::Or).next().is_none() || of(Operator::Or).any(|m| m.matches(org, index)))
+        && !of(Operator::Not).any(|m| m.matches(org, index))
 }
 
 fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, ApiError> {
@@ -146,6 +282,11 @@ fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, 
         MAX_SEARCH_PAGE_SIZE,
     )?;
     let page_number = parse_number("pageNumber", &request.page_number.to_string(), 1, u32::MAX)?;
+    if request.query.is_empty() {
+        return Err(ApiError::bad_request(
+            "A search needs at least one criterion in query (MATCH_ALL matches everyone).",
+        ));
+    }
     let matchers = request
         .query
         .iter()
@@ -168,7 +309,7 @@ fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, 
         .iter()
         .copied()
         .filter(|&i| include_deleted || org.user(i).state != UserState::Deleted)
-        .filter(|&i| matchers.iter().all(|m| m.matches(org, i)))
+        .filter(|&i| all_match(&matchers, org, i))
         .collect();
     if !matches!(sort_field, SearchField::Name) {
         found.sort_by_cached_key(|&i| sort_field.value(org, i));
