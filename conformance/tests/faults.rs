@@ -186,7 +186,10 @@ async fn a_5xx_storm_is_retried_then_reported() {
                 page_number: 1,
                 sort_order: None,
                 sort_by: None,
-                query: vec![],
+                query: vec![genesys::SearchCriterion {
+                    kind: "MATCH_ALL".into(),
+                    ..Default::default()
+                }],
                 expand: vec![],
             },
         )
