@@ -372,6 +372,21 @@ impl Report {
             peak / 1024,
             growth * 100.0
         ));
+        // RSS over the run, at each tenth of it: whether memory levels off or keeps climbing.
+        let last = samples.last().map_or(0, |(t, _)| *t).max(1);
+        let trajectory: Vec<String> = (1..=10)
+            .filter_map(|tenth| {
+                let at = last * tenth / 10;
+                samples
+                    .iter()
+                    .find(|(t, _)| *t >= at)
+                    .map(|(t, kib)| format!("{t} s {:.1}", *kib as f64 / 1024.0))
+            })
+            .collect();
+        line(format!(
+            "| portal RSS over the run (MiB) | {} |",
+            trajectory.join(", ")
+        ));
         let (errors, examples) = portal.errors();
         line(format!("| portal ERROR log lines | {errors} |"));
         for e in examples {
