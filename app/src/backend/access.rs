@@ -201,7 +201,6 @@ async fn refresh_grant(
 /// token, refreshed single-flight exactly as a page's request refreshes it, and replaced when
 /// Genesys refuses it. When the sign-in is over the work fails with the 401; the session
 /// itself ends at its next request.
-#[derive(Clone)]
 pub struct GrantTokens {
     portal: Arc<Portal>,
     user: SignedIn,
