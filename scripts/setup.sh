@@ -30,21 +30,38 @@ for component in rustfmt clippy; do
   rustup component list --installed | grep -q "^$component" || rustup component add "$component"
 done
 
-if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
-  say "setup: installing cargo-leptos $CARGO_LEPTOS_VERSION (about 25 minutes on 2 cores, once)"
-  # 0.3.11 needs rustc 1.96; no_downloads makes it use the tools on PATH instead of GitHub.
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
-else
-  say "setup: cargo-leptos $CARGO_LEPTOS_VERSION present"
-fi
+# The two tools compiled from crates.io, the slow part of a fresh machine's set-up. Built with
+# their own release profiles but without LTO and at opt-level 1: cargo-leptos' profile asks for
+# fat LTO in one codegen unit, which took about 26 minutes here; this way 18 (they only drive
+# the build, so their own speed hardly matters).
+cargo_tools() {
+  export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+  if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+    say "setup: installing cargo-leptos $CARGO_LEPTOS_VERSION (about 18 minutes on 2 cores, once)"
+    # 0.3.11 needs rustc 1.96; no_downloads makes it use the tools on PATH instead of GitHub.
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  else
+    say "setup: cargo-leptos $CARGO_LEPTOS_VERSION present"
+  fi
 
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
-  say "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes, once)"
-  # Not --locked: its lock file names a crate version the registry no longer has.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-else
-  say "setup: wasm-bindgen-cli $WASM_BINDGEN_VERSION present"
-fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
+    say "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes, once)"
+    # Not --locked: its lock file names a crate version the registry no longer has.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  else
+    say "setup: wasm-bindgen-cli $WASM_BINDGEN_VERSION present"
+  fi
+}
+
+# --cargo-tools: only the two tools above (scripts/test.sh runs this in the background while
+# it lints and tests, which need neither); --no-cargo-tools: everything else.
+case "${1:-}" in
+  --cargo-tools) cargo_tools; exit 0 ;;
+  --no-cargo-tools) ;;
+  "") cargo_tools ;;
+  *) echo "usage: scripts/setup.sh [--cargo-tools | --no-cargo-tools]" >&2; exit 2 ;;
+esac
 
 for dir in end2end sandbox/sdk-smoke; do
   [ -f "$dir/package.json" ] || continue

@@ -8,15 +8,47 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# CI starts from a clean clone, so incremental compilation only costs it disk (gigabytes of it).
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+
 started=$(date +%s)
 step_no=0
+step_names=()
+step_starts=()
 step() {
   step_no=$((step_no + 1))
+  step_names+=("$*")
+  step_starts+=("$(date +%s)")
   printf '\n\033[1m==> [%d/9] %s\033[0m\n' "$step_no" "$*"
 }
+# On every exit, passed or failed: how long each step took and how much disk target/ holds, so
+# the tail of a CI log says where the time and the space went.
+report() {
+  local now i end
+  now=$(date +%s)
+  printf '\n==> step times (total %ss)\n' "$((now - started))"
+  for i in "${!step_names[@]}"; do
+    end=${step_starts[$((i + 1))]:-$now}
+    printf '  %5ss  [%d] %s\n' "$((end - step_starts[i]))" "$((i + 1))" "${step_names[i]}"
+  done
+  printf '==> disk: target/ holds %s; %s free\n' "$(du -sh target 2>/dev/null | cut -f1)" \
+    "$(df -h --output=avail . | tail -1 | tr -d ' ')"
+}
+tools_pid=""
+tools_log=""
+stop_tools() {
+  if [ -n "$tools_pid" ]; then kill -- "-$tools_pid" 2>/dev/null || true; fi
+  if [ -n "$tools_log" ]; then rm -f "$tools_log"; fi
+}
+trap 'stop_tools; report' EXIT
 
-step "setup (installs only what is missing)"
-scripts/setup.sh
+step "setup (installs only what is missing; cargo-leptos and wasm-bindgen-cli in the background)"
+scripts/setup.sh --no-cargo-tools
+# Compiling the two tools takes over 20 minutes on a fresh machine and leaves a core idle much
+# of the time; the lints and tests below need neither, so they share the machine with it.
+tools_log=$(mktemp)
+setsid scripts/setup.sh --cargo-tools >"$tools_log" 2>&1 &
+tools_pid=$!
 
 # cargo-leptos sets these while compiling; setting the same values here keeps every step on
 # one build of the shared crates instead of rebuilding them per step.
@@ -40,6 +72,10 @@ step "unit and integration tests of every crate"
 cargo test -p genesys -p sandbox -p conformance -p guest_idp -p app -p server -p soak --locked
 
 step "build the app (cargo leptos build)"
+if ! wait "$tools_pid"; then
+  cat "$tools_log"; echo "setting up cargo-leptos or wasm-bindgen-cli failed"; exit 1
+fi
+grep '==>' "$tools_log" || true
 cargo leptos build
 
 step "official Genesys SDKs against the sandbox: JavaScript, then Python (answers read into its models without loss)"
@@ -58,7 +94,7 @@ cleanup() {
   wait "$portal_pid" 2>/dev/null || true
   rm -rf "$data_dir"
 }
-trap cleanup EXIT
+trap 'cleanup; stop_tools; report' EXIT
 for _ in $(seq 1 300); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   if ! kill -0 "$portal_pid" 2>/dev/null; then cat "$log"; echo "the portal did not start"; exit 1; fi
@@ -69,7 +105,7 @@ done
 }
 
 cleanup
-trap - EXIT
+trap 'stop_tools; report' EXIT
 
 step "fault soak, short: 50 agents for 30 s under 5xx, 429, latency and token expiry"
 target/debug/soak --portal "$root/target/debug/genesys-portal" --seconds 30 --warmup 15 --users 50
