@@ -3,7 +3,7 @@
 
 use conformance::*;
 use genesys::{AccessToken, ApiError, UserListQuery, UserSearchRequest};
-use genesys::{SearchCriterion, SearchSortOrder, SortOrder, StateFilter, UserState};
+use genesys::{SearchCriterion, SearchSortOrder, SortOrder, StateFilter, User, UserState};
 use sandbox::WEB_CLIENT_ID;
 
 #[tokio::test]
@@ -12,7 +12,7 @@ async fn users_me_with_and_without_presence() {
     let tokens = user_tokens(&h.genesys).await;
     let plain = h.genesys.users_me(&tokens.access_token, &[]).await.unwrap();
     assert!(plain.body.presence.is_none());
-    assert_eq!(plain.body.state, UserState::Active);
+    assert_eq!(plain.body.state, Some(UserState::Active));
     assert_eq!(plain.rate_limit.allowed, Some(300));
     assert_eq!(plain.rate_limit.count, Some(1));
     assert!(plain.rate_limit.reset.is_some());
@@ -117,7 +117,13 @@ async fn list_users_honours_every_parameter() {
         .await
         .unwrap()
         .body;
-    assert!(active.total < 1250 && active.entities.iter().all(|u| u.state == UserState::Active));
+    assert!(
+        active.total < 1250
+            && active
+                .entities
+                .iter()
+                .all(|u| u.state == Some(UserState::Active))
+    );
     assert!(active.entities.iter().all(|u| u.presence.is_none()));
 
     let wanted: Vec<String> = active
@@ -330,4 +336,149 @@ async fn next_uri_is_followed_only_on_the_api_host() {
         .await
         .unwrap()
         .is_none());
+}
+
+/// The client's searches against the sandbox's documented semantics (sandbox/README.md): each
+/// query type finds exactly the users the rule picks out of the whole org, read here from the
+/// listing, over every page of the search.
+#[tokio::test]
+async fn every_search_type_finds_what_the_documented_rule_picks() {
+    let h = start_default().await;
+    let token = service_tokens(&h.genesys).await.access_token;
+    let mut everyone: Vec<User> = Vec::new();
+    for page_number in 1..=3 {
+        let query = UserListQuery {
+            page_size: 500,
+            page_number,
+            state: StateFilter::Any,
+            expand: vec!["dateLastLogin".into()],
+            ..UserListQuery::default()
+        };
+        everyone.extend(
+            h.genesys
+                .list_users(&token, &query)
+                .await
+                .unwrap()
+                .body
+                .entities,
+        );
+    }
+    assert_eq!(everyone.len(), 1250);
+    // Deleted users are found only by a criterion on state.
+    everyone.retain(|u| u.state != Some(UserState::Deleted));
+    let lower = |v: &Option<String>| v.as_deref().unwrap_or("").to_lowercase();
+    let words = |v: &str| -> Vec<String> {
+        v.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let department = lower(&everyone[7].department);
+    let criterion = |kind: &str, field: &str, value: &str| SearchCriterion {
+        kind: kind.into(),
+        fields: vec![field.into()],
+        value: Some(value.into()),
+        ..Default::default()
+    };
+    type Rule<'a> = Box<dyn Fn(&User) -> bool + 'a>;
+    let cases: Vec<(&str, Vec<SearchCriterion>, Rule)> = vec![
+        (
+            "TERM",
+            vec![criterion("TERM", "name", "Silva")],
+            Box::new(|u| words(&u.name.to_lowercase()).contains(&"silva".to_string())),
+        ),
+        (
+            "CONTAINS",
+            vec![criterion("CONTAINS", "email", "ana")],
+            Box::new(|u| lower(&u.email).contains("ana")),
+        ),
+        (
+            "STARTS_WITH",
+            vec![criterion("STARTS_WITH", "name", "ma")],
+            Box::new(|u| {
+                words(&u.name.to_lowercase())
+                    .iter()
+                    .any(|w| w.starts_with("ma"))
+            }),
+        ),
+        (
+            "EXACT",
+            vec![criterion("EXACT", "department", &department)],
+            Box::new(|u| lower(&u.department) == department),
+        ),
+        (
+            "RANGE",
+            vec![SearchCriterion {
+                kind: "RANGE".into(),
+                fields: vec!["name".into()],
+                start_value: Some("b".into()),
+                end_value: Some("d".into()),
+                ..Default::default()
+            }],
+            Box::new(|u| {
+                let n = u.name.to_lowercase();
+                n.as_str() >= "b" && n.as_str() <= "d"
+            }),
+        ),
+        (
+            "DATE_RANGE",
+            vec![SearchCriterion {
+                kind: "DATE_RANGE".into(),
+                fields: vec!["dateLastLogin".into()],
+                start_value: Some("2025-11-15T00:00:00.000Z".into()),
+                end_value: Some("2025-12-10T12:00:00.000Z".into()),
+                date_format: Some("yyyy-MM-dd'T'HH:mm:ss.SSSX".into()),
+                ..Default::default()
+            }],
+            Box::new(|u| {
+                u.date_last_login.as_deref().is_some_and(|d| {
+                    ("2025-11-15T00:00:00.000Z"..="2025-12-10T12:00:00.000Z").contains(&d)
+                })
+            }),
+        ),
+        (
+            "MATCH_ALL and NOT TERM",
+            vec![
+                SearchCriterion {
+                    kind: "MATCH_ALL".into(),
+                    ..Default::default()
+                },
+                SearchCriterion {
+                    operator: Some("NOT".into()),
+                    ..criterion("TERM", "name", "silva")
+                },
+            ],
+            Box::new(|u| !words(&u.name.to_lowercase()).contains(&"silva".to_string())),
+        ),
+    ];
+    for (name, query, rule) in cases {
+        let want: std::collections::BTreeSet<String> = everyone
+            .iter()
+            .filter(|u| rule(u))
+            .map(|u| u.id.clone())
+            .collect();
+        assert!(!want.is_empty(), "{name}: the rule picks nobody");
+        let mut got = std::collections::BTreeSet::new();
+        let mut page_number = 1;
+        loop {
+            let request = UserSearchRequest {
+                page_size: 100,
+                page_number,
+                sort_order: Some(SearchSortOrder::Asc),
+                sort_by: Some("name".into()),
+                query: query.clone(),
+                expand: vec![],
+            };
+            let found = h.genesys.search_users(&token, &request).await.unwrap().body;
+            assert_eq!(found.total, want.len() as u64, "{name}");
+            for u in found.results {
+                assert!(got.insert(u.id), "{name}: a user on two pages");
+            }
+            if page_number >= found.page_count {
+                break;
+            }
+            page_number += 1;
+        }
+        assert_eq!(got, want, "{name}");
+    }
 }

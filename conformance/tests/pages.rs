@@ -234,7 +234,7 @@ async fn only_active_users_by_default() {
         .flat_map(|p| p.unwrap().entities)
         .collect();
     assert!(!users.is_empty() && users.len() < 1250);
-    assert!(users.iter().all(|u| u.state == UserState::Active));
+    assert!(users.iter().all(|u| u.state == Some(UserState::Active)));
 }
 
 #[tokio::test]
@@ -336,19 +336,8 @@ async fn fake_listing(
     fake.served.fetch_add(1, Ordering::SeqCst);
     let entities = (0..size)
         .map(|i| User {
-            id: format!("{number}-{i}"),
-            name: format!("User {number}-{i}"),
-            email: None,
-            username: None,
-            state: UserState::Active,
-            title: None,
-            department: None,
-            division: None,
-            manager: None,
-            images: None,
-            presence: None,
-            version: None,
-            self_uri: None,
+            state: Some(UserState::Active),
+            ..User::minimal(format!("{number}-{i}"), format!("User {number}-{i}"))
         })
         .collect();
     Json(UserEntityListing {

@@ -88,7 +88,8 @@ pub use token_manager::{
     WEBHOOK_EVENT_KIND_HEADER, WEBHOOK_SIGNATURE_HEADER,
 };
 pub use wire::{
-    ApiErrorBody, EntityRef, OAuthClientRef, PresenceDefinition, SearchCriterion, SearchSortOrder,
-    SortOrder, StateFilter, TokenErrorBody, TokenInfo, TokenResponse, User, UserEntityListing,
-    UserImage, UserPresence, UserSearchRequest, UserState, UsersSearchResponse,
+    ApiErrorBody, Contact, EntityRef, Geolocation, OAuthClientRef, PresenceDefinition,
+    RoutingStatus, SearchCriterion, SearchSortOrder, SortOrder, StateFilter, TokenErrorBody,
+    TokenInfo, TokenResponse, User, UserAuthorization, UserChat, UserEntityListing, UserImage,
+    UserPresence, UserSearchRequest, UserState, UserStation, UserStations, UsersSearchResponse,
 };

@@ -147,15 +147,15 @@ impl GenesysClient {
                     Ok(page) => page,
                     Err(error) => return stream::once(ready(Err(error))).boxed(),
                 };
-                if page.page_count > max_pages {
+                if page.pages() > max_pages {
                     return stream::once(ready(Err(ApiError::TooManyPages {
-                        page_count: page.page_count,
+                        page_count: page.pages(),
                         max_pages,
                     })))
                     .boxed();
                 }
                 let fetcher = fetcher.clone();
-                let rest = stream::iter(2..=page.page_count)
+                let rest = stream::iter(2..=page.pages())
                     .map(move |number| {
                         let fetcher = fetcher.clone();
                         async move { fetcher.fetch(number).await }

@@ -204,9 +204,11 @@ pub struct EntityRef {
 #[serde(rename_all = "camelCase")]
 pub struct UserImage {
     /// e.g. `x96`.
-    pub resolution: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
     /// Where the image is.
-    pub image_uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_uri: Option<String>,
 }
 
 /// `presenceDefinition` inside a presence.
@@ -216,7 +218,8 @@ pub struct PresenceDefinition {
     /// The presence definition id.
     pub id: String,
     /// `Available`, `Away`, `Busy`, `Offline`, `Idle`, `On Queue`, `Meal`, `Training`, `Break`, `Meeting`.
-    pub system_presence: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_presence: Option<String>,
     /// The definition path on the api host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
@@ -233,7 +236,8 @@ pub struct UserPresence {
     #[serde(default)]
     pub primary: bool,
     /// Which presence it is.
-    pub presence_definition: PresenceDefinition,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_definition: Option<PresenceDefinition>,
     /// The status message the user set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -242,8 +246,163 @@ pub struct UserPresence {
     pub modified_date: Option<String>,
 }
 
-/// A Genesys Cloud user (the fields this project uses; unknown fields are ignored).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+impl UserPresence {
+    /// The system presence (`Available`, `On Queue`, ...), when Genesys sent one.
+    pub fn system_presence(&self) -> Option<&str> {
+        self.presence_definition
+            .as_ref()
+            .and_then(|d| d.system_presence.as_deref())
+    }
+}
+
+/// `chat` of a user: the address of the user in Genesys' chat service.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UserChat {
+    /// e.g. `5f0c...@example.orgspan.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jabber_id: Option<String>,
+}
+
+/// One entry of `primaryContactInfo[]` or `addresses[]` (`Contact` in the API reference).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    /// The address (an e-mail address, or a phone number in E.164).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The address as shown (`+1 317-555-0123`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// `PHONE`, `EMAIL` or `SMS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// `PRIMARY`, `WORK`, `WORK2`, `WORK3`, `WORK4`, `HOME`, `MOBILE`, `MAIN`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A phone extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
+    /// The ISO 3166 country code of a phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    /// Which integration the address comes from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
+}
+
+/// `routingStatus` of a user (with `expand=routingStatus`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingStatus {
+    /// The user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// `OFF_QUEUE`, `IDLE`, `INTERACTING`, `NOT_RESPONDING` or `COMMUNICATING`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Since when (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+}
+
+/// `geolocation` of a user (with `expand=geolocation`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Geolocation {
+    /// The geolocation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it locates (`USER`).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Whether it is the primary one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    /// Latitude in degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    /// Longitude in degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    /// ISO 3166 country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The region (state, province).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The city.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// The path on the api host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// One station of a user (`UserStation`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStation {
+    /// The station id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// e.g. `inin_webrtc_softphone.v2`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Who is associated with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_user: Option<EntityRef>,
+    /// Since when (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_date: Option<String>,
+    /// Whose default station it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_user: Option<EntityRef>,
+}
+
+/// `station` of a user (with `expand=station`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStations {
+    /// The station the user is associated with now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_station: Option<UserStation>,
+    /// The station calls go to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_station: Option<UserStation>,
+    /// The user's default station.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_station: Option<UserStation>,
+    /// The station the user was last associated with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_associated_station: Option<UserStation>,
+}
+
+/// `authorization` of a user (with `expand=authorization`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAuthorization {
+    /// The roles granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<EntityRef>>,
+    /// The roles granted but not used lately (with `expand=authorization.unusedRoles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unused_roles: Option<Vec<EntityRef>>,
+    /// The permissions they give (`directory:user:view`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
+/// A Genesys Cloud user (the fields this project uses; unknown fields are ignored). Everything
+/// but `id` is optional, as the API reference has it: a user with only an id and a name is a
+/// valid answer, and the app shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user id.
@@ -258,7 +417,8 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// Active, inactive or deleted.
-    pub state: UserState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<UserState>,
     /// The job title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -271,12 +431,39 @@ pub struct User {
     /// The user's manager.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<EntityRef>,
-    /// Profile images.
+    /// The user's chat address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<UserChat>,
+    /// The addresses Genesys derives from the profile (the e-mail address first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_contact_info: Option<Vec<Contact>>,
+    /// The phone numbers and other addresses on the profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<Contact>>,
+    /// Whether ACD interactions are answered automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acd_auto_answer: Option<bool>,
+    /// Profile images, one per resolution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<UserImage>>,
     /// Presence (only with `expand=presence`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<UserPresence>,
+    /// Routing status (only with `expand=routingStatus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_status: Option<RoutingStatus>,
+    /// Where the user is (only with `expand=geolocation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geolocation: Option<Geolocation>,
+    /// The user's stations (only with `expand=station`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<UserStations>,
+    /// Roles and permissions (only with `expand=authorization`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<UserAuthorization>,
+    /// The last sign-in (only with `expand=dateLastLogin`; ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_last_login: Option<String>,
     /// The version, for updates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
@@ -285,21 +472,55 @@ pub struct User {
     pub self_uri: Option<String>,
 }
 
+impl User {
+    /// A user with only an id and a name, the least Genesys may answer.
+    pub fn minimal(id: impl Into<String>, name: impl Into<String>) -> User {
+        User {
+            id: id.into(),
+            name: name.into(),
+            email: None,
+            username: None,
+            state: None,
+            title: None,
+            department: None,
+            division: None,
+            manager: None,
+            chat: None,
+            primary_contact_info: None,
+            addresses: None,
+            acd_auto_answer: None,
+            images: None,
+            presence: None,
+            routing_status: None,
+            geolocation: None,
+            station: None,
+            authorization: None,
+            date_last_login: None,
+            version: None,
+            self_uri: None,
+        }
+    }
+}
+
 /// `UserEntityListing`, the answer of `GET /api/v2/users`. Paging is by page number; the URIs
 /// are paths on the api host (never follow one to another host).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct UserEntityListing {
     /// The users of this page.
     #[serde(default)]
     pub entities: Vec<User>,
     /// Users per page.
+    #[serde(default)]
     pub page_size: u32,
     /// This page (1-based).
+    #[serde(default)]
     pub page_number: u32,
     /// Users in all pages.
+    #[serde(default)]
     pub total: u64,
     /// How many pages there are.
+    #[serde(default)]
     pub page_count: u32,
     /// The first page (a path on the api host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,6 +537,17 @@ pub struct UserEntityListing {
     /// The last page (a path on the api host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_uri: Option<String>,
+}
+
+impl UserEntityListing {
+    /// How many pages there are: `pageCount`, or worked out from `total` and `pageSize` when
+    /// an answer leaves `pageCount` out.
+    pub fn pages(&self) -> u32 {
+        if self.page_count > 0 || self.total == 0 || self.page_size == 0 {
+            return self.page_count;
+        }
+        u32::try_from(self.total.div_ceil(u64::from(self.page_size))).unwrap_or(u32::MAX)
+    }
 }
 
 /// `sortOrder` of `POST /api/v2/users/search`: `ASC`, `DESC` or `SCORE` (by relevance).
@@ -410,16 +642,20 @@ pub struct UserSearchRequest {
 }
 
 /// The answer of `POST /api/v2/users/search`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct UsersSearchResponse {
     /// Matches in all pages.
+    #[serde(default)]
     pub total: u64,
     /// How many pages there are.
+    #[serde(default)]
     pub page_count: u32,
     /// Results per page.
+    #[serde(default)]
     pub page_size: u32,
     /// This page (1-based).
+    #[serde(default)]
     pub page_number: u32,
     /// The previous page, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

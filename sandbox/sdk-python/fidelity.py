@@ -207,6 +207,44 @@ def main():
 
         check("get_user by id reads into User without loss", by_id)
 
+        expands = ["presence", "routingStatus", "geolocation", "station", "authorization",
+                   "authorization.unusedRoles", "dateLastLogin"]
+
+        def every_expand():
+            listing = users.get_users(page_size=100, page_number=1, state="any", expand=expands)
+            _, answer, _ = raw(url, token, "/api/v2/users?pageSize=100&pageNumber=1&state=any&expand=" + ",".join(expands))
+            lossless(client, answer, "UserEntityListing")
+            u = listing.entities[0]
+            assert u.chat.jabber_id and u.primary_contact_info[0].media_type == "EMAIL", u.chat
+            assert u.routing_status.status and u.geolocation.city and u.authorization.roles, u.id
+            assert any(e.images for e in listing.entities), "nobody has a picture"
+            assert any(e.station.associated_station for e in listing.entities), "nobody has a station"
+            assert any(e.date_last_login for e in listing.entities), "nobody ever signed in"
+            state["jabber"] = [e.chat.jabber_id for e in listing.entities[:2]]
+            state["ids"] = [e.id for e in listing.entities[:2]]
+            return "chat, contacts, addresses, images, routingStatus, geolocation, station, authorization, dateLastLogin"
+
+        check("get_users with every modelled expand reads into User without loss", every_expand)
+
+        def jabber_filter():
+            listing = users.get_users(jabber_id=state["jabber"])
+            assert sorted(u.id for u in listing.entities) == sorted(state["ids"]), listing.entities
+            body = expect_api_error(lambda: users.get_users(id=state["ids"][:1], jabber_id=state["jabber"][:1]), 400)
+            lossless(client, body, "ErrorBody")
+            return "found by jabberId; with id too, a 400"
+
+        check("get_users jabber_id[] finds users; together with id[] it is a 400", jabber_filter)
+
+        def integration_presence():
+            listing = users.get_users(page_size=10, expand=["presence"], integration_presence_source="MicrosoftTeams")
+            _, answer, _ = raw(url, token, "/api/v2/users?pageSize=10&expand=presence&integrationPresenceSource=MicrosoftTeams")
+            lossless(client, answer, "UserEntityListing")
+            assert all(u.presence.source == "MicrosoftTeams" for u in listing.entities), listing.entities[0].presence
+            expect_api_error(lambda: users.get_users(page_size=101, expand=["presence"], integration_presence_source="ZoomPhone"), 400)
+            return "presence from MicrosoftTeams; pageSize 101 is a 400"
+
+        check("get_users integration_presence_source", integration_presence)
+
         def one_search(query, order="ASC", size=25):
             body = pc.UserSearchRequest()
             body.page_size, body.page_number, body.sort_order, body.sort_by = size, 1, order, "name"
@@ -242,7 +280,7 @@ def main():
                 for key, value in q.items():
                     setattr(criterion, {"type": "type", "fields": "fields", "value": "value", "values": "values",
                                         "operator": "operator", "startValue": "start_value",
-                                        "endValue": "end_value"}.get(key, key),
+                                        "endValue": "end_value", "dateFormat": "date_format"}.get(key, key),
                             criteria(value) if key == "group" else value)
                 built.append(criterion)
             return built
@@ -257,6 +295,8 @@ def main():
                 [{"type": "RANGE", "fields": ["name"], "startValue": "b", "endValue": "d"}],
                 [{"type": "LESS_THAN", "fields": ["name"], "value": "c"}],
                 [{"type": "GREATER_THAN", "fields": ["name"], "value": "t"}],
+                [{"type": "DATE_RANGE", "fields": ["dateLastLogin"], "startValue": "2025-11-01T00:00:00.000Z",
+                  "endValue": "2025-12-31T23:59:59.999Z", "dateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSX"}],
                 [{"group": [{"type": "TERM", "fields": ["name"], "value": "silva", "operator": "OR"},
                             {"type": "TERM", "fields": ["name"], "value": "wang", "operator": "OR"}]},
                  {"type": "STARTS_WITH", "fields": ["name"], "value": "z", "operator": "NOT"}],
@@ -272,7 +312,7 @@ def main():
                 counts.append(found.total)
             return "totals " + " ".join(map(str, counts))
 
-        check("post_users_search TERM, TERMS, MATCH_ALL, REQUIRED_FIELDS, RANGE, LESS_THAN, GREATER_THAN, OR group and NOT", more_types)
+        check("post_users_search TERM, TERMS, MATCH_ALL, REQUIRED_FIELDS, RANGE, LESS_THAN, GREATER_THAN, DATE_RANGE, OR group and NOT", more_types)
 
         def orders():
             asc = [u.id for u in one_search([{"type": "CONTAINS", "fields": ["name"], "value": "silva"}], "ASC", 100).results]

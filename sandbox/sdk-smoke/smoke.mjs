@@ -205,6 +205,65 @@ async function main() {
       assert(r.headers['inin-ratelimit-allowed'], 'no inin-ratelimit-allowed');
     });
 
+    const serviceSearch = new platformClient.SearchApi(service);
+    const searchOf = (query, extra = {}) => serviceSearch.postUsersSearch({ pageSize: 25, pageNumber: 1, sortOrder: 'ASC', sortBy: 'name', query, ...extra });
+    await check('postUsersSearch with every query type, operator and group', async () => {
+      const totals = [];
+      for (const query of [
+        [{ type: 'EXACT', fields: ['id'], value: firstUser.id }],
+        [{ type: 'CONTAINS', fields: ['name', 'email'], value: 'silva' }],
+        [{ type: 'STARTS_WITH', fields: ['name'], value: 'ana' }],
+        [{ type: 'QUERY_STRING', value: 'silva' }],
+        [{ type: 'TERM', fields: ['name'], value: 'silva' }],
+        [{ type: 'TERMS', fields: ['name'], values: ['silva', 'wang'] }],
+        [{ type: 'MATCH_ALL' }],
+        [{ type: 'REQUIRED_FIELDS', fields: ['name', 'email'] }],
+        [{ type: 'RANGE', fields: ['name'], startValue: 'b', endValue: 'd' }],
+        [{ type: 'LESS_THAN', fields: ['name'], value: 'c' }],
+        [{ type: 'GREATER_THAN', fields: ['name'], value: 't' }],
+        [{ type: 'DATE_RANGE', fields: ['dateLastLogin'], startValue: '2025-11-01', endValue: '2025-12-31', dateFormat: 'yyyy-MM-dd' }],
+        [{ group: [{ type: 'TERM', fields: ['name'], value: 'silva', operator: 'OR' }, { type: 'TERM', fields: ['name'], value: 'wang', operator: 'OR' }] },
+          { type: 'STARTS_WITH', fields: ['name'], value: 'z', operator: 'NOT' }],
+      ]) {
+        const r = await searchOf(query, { expand: ['presence'] });
+        const b = r.body;
+        assert(b.total > 0 && b.results.length > 0, `${JSON.stringify(query)}: nothing found`);
+        assert(b.pageSize === 25 && b.pageNumber === 1 && b.types[0] === 'users', 'answer shape');
+        assert(b.results.every((u) => u.presence && u.presence.presenceDefinition), 'expand=presence');
+        totals.push(b.total);
+      }
+      assert(totals[0] === 1, `EXACT on id found ${totals[0]}`);
+      return `totals ${totals.join(' ')}`;
+    });
+
+    await check('getUsersSearch follows the q64 nextPage link of a search', async () => {
+      const first = (await searchOf([{ type: 'CONTAINS', fields: ['name'], value: 'a' }])).body;
+      assert(first.nextPage, 'no nextPage');
+      const q64 = new URL(first.nextPage, base).searchParams.get('q64');
+      const second = (await serviceSearch.getUsersSearch(q64)).body;
+      assert(second.pageNumber === 2 && second.total === first.total, `page ${second.pageNumber}`);
+      const ids = new Set(first.results.map((u) => u.id));
+      assert(second.results.every((u) => !ids.has(u.id)), 'page 2 repeats page 1');
+      return `${first.total} found, ${first.pageCount} pages`;
+    });
+
+    await check("postUsersSearch with a listing's sortOrder is Genesys' 400", async () => {
+      const e = await expectFailure(searchOf([{ type: 'MATCH_ALL' }], { sortOrder: 'ascending' }), 400);
+      assert(e.body.code === 'bad.request' && e.body.contextId, JSON.stringify(e.body));
+    });
+
+    await check('getUsers by jabberId, and every modelled expand', async () => {
+      const expand = ['presence', 'routingStatus', 'geolocation', 'station', 'authorization', 'dateLastLogin'];
+      const l = (await serviceUsers.getUsers({ pageSize: 10, expand })).body;
+      const u = l.entities[0];
+      assert(u.chat.jabberId && u.primaryContactInfo[0].mediaType === 'EMAIL' && Array.isArray(u.addresses), 'profile fields');
+      assert(u.routingStatus.status && u.geolocation.city && u.authorization.roles.length && u.station, 'expand fields');
+      const found = (await serviceUsers.getUsers({ jabberId: [u.chat.jabberId] })).body;
+      assert(found.entities.length === 1 && found.entities[0].id === u.id, 'jabberId filter');
+      await expectFailure(serviceUsers.getUsers({ id: [u.id], jabberId: [u.chat.jabberId] }), 400);
+      return u.chat.jabberId;
+    });
+
     const web = sdkClient(base);
     let signedInAs = null;
     await check('code authorization login through the sign-in form (loginCodeAuthorizationGrant)', async () => {

@@ -273,6 +273,9 @@ pub struct FaultSettings {
     pub socket_drop_rate: f64,
     /// Added before every frame the gateway sends.
     pub socket_delay: Duration,
+    /// User answers carry only `id` and `name`, the least the API reference requires, so that
+    /// a client is shown to cope with every optional field left out.
+    pub sparse_users: bool,
 }
 
 #[cfg(test)]

@@ -102,6 +102,15 @@ impl Faults {
         self.write().socket_delay = delay;
     }
 
+    /// User answers with only `id` and `name` (see [`FaultSettings::sparse_users`]).
+    pub fn set_sparse_users(&self, sparse: bool) {
+        self.write().sparse_users = sparse;
+    }
+
+    pub(crate) fn sparse_users(&self) -> bool {
+        self.read().sparse_users
+    }
+
     pub(crate) fn socket_delay(&self) -> Duration {
         self.read().socket_delay
     }
@@ -188,6 +197,8 @@ pub struct FaultsBody {
     pub socket_drop_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_delay_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse_users: Option<bool>,
     /// `PUT` only: restart the random draws from this seed (never reported back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
@@ -204,6 +215,7 @@ impl From<&FaultSettings> for FaultsBody {
             token_answer_lost: Some(s.token_answer_lost),
             socket_drop_rate: Some(s.socket_drop_rate),
             socket_delay_ms: Some(u64::try_from(s.socket_delay.as_millis()).unwrap_or(u64::MAX)),
+            sparse_users: Some(s.sparse_users),
             seed: None,
         }
     }
@@ -235,6 +247,9 @@ impl FaultsBody {
         }
         if let Some(ms) = self.socket_delay_ms {
             settings.socket_delay = Duration::from_millis(ms);
+        }
+        if let Some(sparse) = self.sparse_users {
+            settings.sparse_users = sparse;
         }
     }
 }

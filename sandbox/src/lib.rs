@@ -16,6 +16,7 @@ pub mod clients;
 mod config;
 mod faults;
 mod home;
+mod images;
 mod oauth;
 mod org;
 mod ratelimit;
@@ -189,6 +190,10 @@ pub fn router(state: SandboxState) -> Router {
         )
         .route("/sandbox/expire-tokens", post(admin::expire_tokens))
         .route("/sandbox/issued-tokens", get(admin::issued_tokens))
+        .route(
+            "/sandbox/profile-images/{user_id}/{file}",
+            get(images::profile_image),
+        )
         .route(
             "/sandbox/stats",
             get(admin::get_stats).delete(admin::reset_stats),

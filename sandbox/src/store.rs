@@ -139,6 +139,9 @@ pub(crate) struct Store {
 /// How many raw tokens the sandbox remembers for the leak tests.
 const ISSUED_KEPT: usize = 512;
 
+/// Spent (rotated) refresh tokens remembered per grant, for replay detection.
+const SPENT_KEPT: usize = 8;
+
 /// Changes between two sweeps when there is no state file.
 const SWEEP_EVERY: usize = 1_000;
 
@@ -410,9 +413,32 @@ impl Store {
         if let Some(r) = self.refresh.get_mut(&key) {
             r.used = true;
         }
+        self.forget_old_spent(&record.grant_id);
         let tokens = self.issue_tokens(&record.grant_id, lifetime_secs, true);
         self.persist();
         Ok(tokens)
+    }
+
+    /// Keeps the [`SPENT_KEPT`] most recently spent refresh tokens of a grant and forgets
+    /// older ones. Spent tokens are kept so that a replay revokes the grant; keeping every one
+    /// for its 30 days made a grant refreshed every few seconds grow the store (and each save
+    /// of the state file) without bound. A replay of a forgotten one is still refused, as an
+    /// unknown token.
+    fn forget_old_spent(&mut self, grant_id: &str) {
+        let mut spent: Vec<(u64, String)> = self
+            .refresh
+            .iter()
+            .filter(|(_, r)| r.used && r.grant_id == grant_id)
+            .map(|(k, r)| (r.expires_ms, k.clone()))
+            .collect();
+        if spent.len() <= SPENT_KEPT {
+            return;
+        }
+        // Issued earlier expires earlier: the front of the sorted list is the oldest.
+        spent.sort_unstable();
+        for (_, key) in &spent[..spent.len() - SPENT_KEPT] {
+            self.refresh.remove(key);
+        }
     }
 
     fn revoke_grant(&mut self, grant_id: &str) {
@@ -526,6 +552,37 @@ mod tests {
         assert_eq!(s.refresh(&old, "c", 60).unwrap_err(), GrantRefusal::Reused);
         assert!(s.validate(&t2.access_token).is_none());
         assert!(s.refresh(&t2.refresh_token.unwrap(), "c", 60).is_err());
+    }
+
+    /// A grant refreshed over and over keeps a bounded number of refresh tokens (it grew by
+    /// one per refresh before), and the spent tokens it keeps still catch a replay.
+    #[test]
+    fn spent_refresh_tokens_are_bounded_per_grant() {
+        let mut s = Store::default();
+        let first = s.issue_grant("c", Some("u".into()), vec![], 60, true, None);
+        let mut spent = vec![first.refresh_token.unwrap()];
+        for _ in 0..200 {
+            let next = s.refresh(spent.last().unwrap(), "c", 60).unwrap();
+            spent.push(next.refresh_token.unwrap());
+        }
+        assert_eq!(
+            s.refresh.len(),
+            SPENT_KEPT + 1,
+            "the live one and the last spent ones"
+        );
+        let live = spent.pop().unwrap();
+        // The oldest spent token is forgotten: refused, and the grant lives on.
+        assert_eq!(
+            s.refresh(&spent[0], "c", 60).unwrap_err(),
+            GrantRefusal::Unknown
+        );
+        // A recently spent one is a replay: the whole grant is revoked.
+        let recent = &spent[spent.len() - 2];
+        assert_eq!(
+            s.refresh(recent, "c", 60).unwrap_err(),
+            GrantRefusal::Reused
+        );
+        assert!(s.refresh(&live, "c", 60).is_err());
     }
 
     #[test]

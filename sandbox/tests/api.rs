@@ -179,7 +179,7 @@ async fn listing_has_the_exact_shape_and_uris() {
     assert!(l
         .entities
         .iter()
-        .all(|u| u.state == genesys::UserState::Active));
+        .all(|u| u.state == Some(genesys::UserState::Active)));
     let u = &l.entities[0];
     assert!(
         u.email.is_some() && u.username.is_some() && u.title.is_some() && u.department.is_some()
@@ -308,7 +308,10 @@ async fn state_filters_id_filter_and_get_user() {
             .await
             .unwrap();
         assert!(l.total > 0, "{state}");
-        assert!(l.entities.iter().all(|u| u.state.as_str() == state));
+        assert!(l
+            .entities
+            .iter()
+            .all(|u| u.state.map(|s| s.as_str()) == Some(state)));
         totals += l.total;
     }
     let any: UserEntityListing = h
@@ -377,14 +380,7 @@ async fn state_filters_id_filter_and_get_user() {
             ..active.entities[0].clone()
         }
     );
-    assert!(
-        u.presence
-            .unwrap()
-            .presence_definition
-            .system_presence
-            .len()
-            > 2
-    );
+    assert!(u.presence.unwrap().system_presence().unwrap().len() > 2);
     api_error(
         h.api(
             Some(&token),
@@ -440,7 +436,7 @@ async fn every_search_type_and_operator_selects_what_genesys_documents() {
             listing
                 .entities
                 .into_iter()
-                .filter(|u| u.state != genesys::UserState::Deleted),
+                .filter(|u| u.state != Some(genesys::UserState::Deleted)),
         );
         if page >= listing.page_count {
             break;
@@ -686,7 +682,7 @@ async fn user_search() {
         s.total > 0
             && s.results
                 .iter()
-                .all(|u| u.state == genesys::UserState::Deleted)
+                .all(|u| u.state == Some(genesys::UserState::Deleted))
     );
 
     for bad in [
@@ -896,7 +892,8 @@ async fn admin_endpoint_changes_faults_and_expires_tokens() {
     assert_eq!(
         v,
         json!({"latencyMs": 0, "errorRate": 0.0, "rateLimitRate": 0.0, "tokenEndpointDown": false,
-            "malformedTokenBody": false, "tokenAnswerLost": false, "socketDropRate": 0.0, "socketDelayMs": 0})
+            "malformedTokenBody": false, "tokenAnswerLost": false, "socketDropRate": 0.0, "socketDelayMs": 0,
+            "sparseUsers": false})
     );
     let r = h
         .http
@@ -1278,4 +1275,319 @@ async fn stats_count_arrivals_per_path_and_grant_even_when_faulted() {
     let r = h.http.delete(h.url("/sandbox/stats")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(stats.requests("/api/v2/users/me"), 0);
+}
+
+/// Every user answer: the fields Genesys always sends, and each `expand` value's own field
+/// only when it is asked for.
+#[tokio::test]
+async fn user_fields_and_expands_are_genesys_own() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let page = |q: &str| {
+        let h = &h;
+        let token = token.clone();
+        let q = q.to_string();
+        async move {
+            let r = h
+                .api(Some(&token), &format!("/api/v2/users?pageSize=100{q}"))
+                .await;
+            assert_eq!(r.status(), StatusCode::OK, "{q}");
+            r.json::<UserEntityListing>().await.unwrap().entities
+        }
+    };
+    let plain = page("").await;
+    assert_eq!(plain.len(), 100);
+    let mut with_images = 0;
+    for u in &plain {
+        let jabber = u
+            .chat
+            .as_ref()
+            .and_then(|c| c.jabber_id.as_deref())
+            .unwrap();
+        assert!(jabber.ends_with("@sandbox.orgspan.com"), "{jabber}");
+        let contacts = u.primary_contact_info.as_ref().unwrap();
+        assert_eq!(
+            contacts[0].address, u.email,
+            "the e-mail address comes first"
+        );
+        assert_eq!(contacts[0].media_type.as_deref(), Some("EMAIL"));
+        for phone in u.addresses.as_ref().unwrap() {
+            assert_eq!(phone.media_type.as_deref(), Some("PHONE"));
+            assert!(phone.address.as_deref().unwrap().starts_with("+1317555"));
+        }
+        assert!(u.acd_auto_answer.is_some());
+        if let Some(images) = &u.images {
+            with_images += 1;
+            let resolutions: Vec<&str> = images
+                .iter()
+                .map(|i| i.resolution.as_deref().unwrap())
+                .collect();
+            assert_eq!(resolutions, ["x48", "x96", "x128", "x200", "x300", "x400"]);
+        }
+        // Expand-only fields are absent without their expand.
+        assert!(u.presence.is_none() && u.routing_status.is_none() && u.geolocation.is_none());
+        assert!(u.station.is_none() && u.authorization.is_none() && u.date_last_login.is_none());
+    }
+    assert!(
+        (20..90).contains(&with_images),
+        "{with_images} of 100 have pictures"
+    );
+
+    // A picture is served where its imageUri says, as an SVG that runs nothing.
+    let with_picture = plain.iter().find(|u| u.images.is_some()).unwrap();
+    let uri = with_picture.images.as_ref().unwrap()[1]
+        .image_uri
+        .clone()
+        .unwrap();
+    assert!(uri.starts_with(h.url("/").as_str()), "{uri}");
+    let r = h.http.get(&uri).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let svg = r.text().await.unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("width=\"96\""),
+        "{svg}"
+    );
+    let r = h.http.get(uri.replace("x96", "x97")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let all = "&expand=routingStatus,geolocation,station,authorization.unusedRoles,dateLastLogin&expand=presence";
+    let expanded = page(all).await;
+    let (mut stations, mut logins) = (0, 0);
+    for (u, p) in expanded.iter().zip(&plain) {
+        assert_eq!(u.id, p.id);
+        let routing = u.routing_status.as_ref().unwrap();
+        assert_eq!(routing.user_id.as_deref(), Some(u.id.as_str()));
+        let status = routing.status.as_deref().unwrap();
+        let on_queue = u.presence.as_ref().unwrap().system_presence() == Some("On Queue");
+        assert_eq!(status != "OFF_QUEUE", on_queue, "{status}");
+        let geo = u.geolocation.as_ref().unwrap();
+        assert!(geo.latitude.unwrap().abs() <= 90.0 && geo.city.is_some());
+        if u.station.as_ref().unwrap().associated_station.is_some() {
+            stations += 1;
+        }
+        let auth = u.authorization.as_ref().unwrap();
+        let roles = auth.roles.as_ref().unwrap();
+        assert_eq!(roles[0].name.as_deref(), Some("employee"));
+        assert!(auth
+            .permissions
+            .as_ref()
+            .unwrap()
+            .contains(&"directory:user:view".to_string()));
+        assert!(auth.unused_roles.is_some());
+        if let Some(d) = &u.date_last_login {
+            logins += 1;
+            assert!(d.ends_with('Z') && d.len() == 24, "{d}");
+        }
+    }
+    assert!(stations > 10 && stations < 90, "{stations}");
+    assert!(logins > 50 && logins < 100, "{logins}");
+
+    // Documented expands the sandbox does not model are accepted; others are Genesys' 400.
+    page("&expand=skills,team").await;
+    let v = api_error(
+        h.api(Some(&token), "/api/v2/users?expand=presence,bogus")
+            .await,
+        400,
+    )
+    .await;
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Value [bogus] is not valid"),
+        "{v}"
+    );
+    let by_id = format!("/api/v2/users/{}?expand=nope", plain[0].id);
+    for path in ["/api/v2/users/me?expand=nope", by_id.as_str()] {
+        let user_token = h.pkce_token(PKCE_CLIENT_ID).await;
+        api_error(h.api(Some(&user_token), path).await, 400).await;
+    }
+}
+
+#[tokio::test]
+async fn jabber_id_and_integration_presence_filters() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let listing = |q: String| {
+        let h = &h;
+        let token = token.clone();
+        async move { h.api(Some(&token), &format!("/api/v2/users?{q}")).await }
+    };
+    let first: UserEntityListing = listing("pageSize=3".into()).await.json().await.unwrap();
+    let jabbers: Vec<String> = first
+        .entities
+        .iter()
+        .map(|u| u.chat.as_ref().unwrap().jabber_id.clone().unwrap())
+        .collect();
+    let found: UserEntityListing = listing(format!(
+        "jabberId={}&jabberId={}&jabberId=nobody@sandbox.orgspan.com",
+        jabbers[0], jabbers[2]
+    ))
+    .await
+    .json()
+    .await
+    .unwrap();
+    let ids: Vec<&str> = found.entities.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [first.entities[0].id.as_str(), first.entities[2].id.as_str()]
+    );
+    assert!(found.self_uri.unwrap().contains("jabberId="));
+    let v = api_error(
+        listing(format!(
+            "id={}&jabberId={}",
+            first.entities[0].id, jabbers[0]
+        ))
+        .await,
+        400,
+    )
+    .await;
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be used together"),
+        "{v}"
+    );
+
+    let teams: UserEntityListing =
+        listing("pageSize=5&expand=presence&integrationPresenceSource=MicrosoftTeams".into())
+            .await
+            .json()
+            .await
+            .unwrap();
+    for u in &teams.entities {
+        let p = u.presence.as_ref().unwrap();
+        assert_eq!(p.source.as_deref(), Some("MicrosoftTeams"));
+        assert!(!p.primary);
+    }
+    api_error(listing("integrationPresenceSource=Skype".into()).await, 400).await;
+    api_error(
+        listing("pageSize=101&expand=presence&integrationPresenceSource=ZoomPhone".into()).await,
+        400,
+    )
+    .await;
+    // Without expand=presence the source is not used, so the page size is not capped.
+    let r = listing("pageSize=200&integrationPresenceSource=ZoomPhone".into()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// `DATE_RANGE` on `dateLastLogin`: exactly the users whose last sign-in is in the range, as
+/// read from the listing with `expand=dateLastLogin`.
+#[tokio::test]
+async fn date_range_search_on_the_last_sign_in() {
+    let h = start(SandboxConfig {
+        users: 400,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let token = h.service_token().await;
+    let mut everyone: Vec<User> = Vec::new();
+    for n in 1..=4 {
+        let page: UserEntityListing = h
+            .api(
+                Some(&token),
+                &format!(
+                    "/api/v2/users?pageSize=100&pageNumber={n}&state=any&expand=dateLastLogin"
+                ),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        everyone.extend(page.entities);
+    }
+    assert_eq!(everyone.len(), 400);
+    let expected = |from: &str, to: &str| -> HashSet<String> {
+        everyone
+            .iter()
+            .filter(|u| {
+                u.date_last_login
+                    .as_deref()
+                    .is_some_and(|d| d >= from && d <= to)
+            })
+            .map(|u| u.id.clone())
+            .collect()
+    };
+    let found = |body: Value| {
+        let h = &h;
+        let token = token.clone();
+        async move {
+            let r = search(h, &token, body).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            let r: UsersSearchResponse = r.json().await.unwrap();
+            r.results.into_iter().map(|u| u.id).collect::<HashSet<_>>()
+        }
+    };
+    let range = |start: &str, end: &str, format: Option<&str>| {
+        let mut c = json!({"type": "DATE_RANGE", "fields": ["dateLastLogin"], "startValue": start, "endValue": end});
+        if let Some(f) = format {
+            c["dateFormat"] = json!(f);
+        }
+        json!({"pageSize": 100, "query": [c]})
+    };
+    let want = expected("2025-12-01T00:00:00.000Z", "2025-12-15T23:59:59.999Z");
+    assert!(!want.is_empty() && want.len() < 100, "{}", want.len());
+    let got = found(range(
+        "2025-12-01T00:00:00.000Z",
+        "2025-12-15T23:59:59.999Z",
+        Some("yyyy-MM-dd'T'HH:mm:ss.SSSX"),
+    ))
+    .await;
+    assert_eq!(got, want);
+    assert_eq!(
+        found(range("2025-12-01", "2025-12-15", Some("yyyy-MM-dd"))).await,
+        want
+    );
+    assert_eq!(found(range("2025-12-01", "2025-12-15", None)).await, want);
+
+    // What Genesys refuses: an unknown format, a value not in it, a text field, no bounds.
+    let (h2, t) = (&h, token.as_str());
+    let refused = |body: Value| async move { api_error(search(h2, t, body).await, 400).await };
+    refused(range("2025-12-01", "2025-12-15", Some("dd/MM/yyyy"))).await;
+    refused(range("12/01/2025", "2025-12-15", Some("yyyy-MM-dd"))).await;
+    refused(
+        json!({"query": [{"type": "DATE_RANGE", "fields": ["name"], "startValue": "2025-12-01"}]}),
+    )
+    .await;
+    refused(json!({"query": [{"type": "DATE_RANGE", "fields": ["dateLastLogin"]}]})).await;
+    refused(json!({"query": [{"type": "EXACT", "fields": ["dateLastLogin"], "value": "x"}]})).await;
+}
+
+/// The `sparseUsers` fault: every user answer has only `id` and `name`, and still reads into
+/// the wire types.
+#[tokio::test]
+async fn sparse_users_fault_leaves_only_id_and_name() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let r = h
+        .http
+        .put(h.url("/sandbox/faults"))
+        .json(&json!({"sparseUsers": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = h
+        .api(Some(&token), "/api/v2/users?pageSize=2&state=any&expand=presence")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for u in v["entities"].as_array().unwrap() {
+        let keys: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["id", "name"], "{u}");
+    }
+    assert_eq!(
+        v["total"].as_u64().unwrap(),
+        h.sandbox.state().user_count() as u64,
+        "paging stays"
+    );
+    let listing: UserEntityListing = serde_json::from_value(v).unwrap();
+    assert!(listing.entities[0].state.is_none());
 }

@@ -975,6 +975,62 @@ async fn an_export_carries_on_when_its_token_expires() {
     );
 }
 
+/// Genesys may leave out every optional field of a user. With the sandbox answering only each
+/// user's id and name, every page still works: sign-in, the dashboard, the directory, a user's
+/// page and an export (whose CSV keeps the ids and names and leaves the rest empty).
+#[tokio::test]
+async fn users_with_only_an_id_and_a_name_still_make_every_page() {
+    let p = start(&[]).await;
+    p.sandbox.faults().set_sparse_users(true);
+    p.sign_in("/users").await;
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("data-testid=\"sign-out\""), "{html}");
+    let (status, html) = p.get("/users").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = html.matches("data-testid=\"user-row\"").count();
+    assert!(rows > 0, "{html}");
+    let first = html
+        .split("href=\"/users/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .filter(|id| !id.starts_with("export"))
+        .expect("a link to a user")
+        .to_string();
+    let (status, detail) = p.get(&format!("/users/{first}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(detail.contains("data-testid=\"detail-name\""), "{detail}");
+    assert!(
+        detail.contains("data-testid=\"detail-phones\">—"),
+        "no phone: a dash"
+    );
+
+    let progress = p.export_to_the_end().await;
+    assert_eq!(progress["status"], "Done", "{progress}");
+    let id = progress["id"].as_str().unwrap();
+    let csv = p
+        .http
+        .get(p.url(&format!("/export/{id}/users.csv")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let header_columns = csv.lines().next().unwrap().split(',').count();
+    assert_eq!(header_columns, 10, "{csv}");
+    for row in csv.lines().skip(1).take(20) {
+        // An id, a name (maybe quoted), and eight empty columns.
+        let (id, rest) = row.split_once(',').unwrap();
+        assert_eq!(id.len(), 36, "{row}");
+        assert!(rest.ends_with(",,,,,,,,") && rest.len() > 8, "{row}");
+    }
+    assert_eq!(
+        csv.lines().count() as u64 - 1,
+        progress["users"].as_u64().unwrap()
+    );
+}
+
 #[tokio::test]
 async fn another_users_export_is_not_found_whatever_they_try() {
     let p = start(&[]).await;

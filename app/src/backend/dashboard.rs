@@ -26,7 +26,11 @@ pub async fn dashboard(portal: &Portal, session: &Session) -> Result<Dashboard, 
         title: me.title,
         department: me.department,
         division: me.division.and_then(|d| d.name),
-        presence: me.presence.map(|p| p.presence_definition.system_presence),
+        presence: me
+            .presence
+            .as_ref()
+            .and_then(|p| p.system_presence())
+            .map(str::to_owned),
         upstream: portal.upstream.clone(),
         org_name: user.org_name,
         scopes: user.scopes,

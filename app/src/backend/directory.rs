@@ -37,11 +37,12 @@ pub async fn list(
         })
         .await?;
         let page = page.body;
+        let page_count = page.pages();
         Ok(UserPage {
             users: page.entities.into_iter().map(user_row).collect(),
             total: page.total,
             page: page.page_number,
-            page_count: page.page_count,
+            page_count,
             size: page.page_size,
             searched: false,
         })
@@ -80,7 +81,11 @@ pub async fn detail(portal: &Portal, session: &Session, id: &str) -> Result<User
     let (_, user) = with_user_token(portal, session, |token| {
         let genesys = portal.genesys.clone();
         let id = id.to_string();
-        async move { genesys.get_user(&token, &id, &["presence"]).await }
+        async move {
+            genesys
+                .get_user(&token, &id, &["presence", "dateLastLogin"])
+                .await
+        }
     })
     .await?;
     let user = user.body;
@@ -90,6 +95,20 @@ pub async fn detail(portal: &Portal, session: &Session, id: &str) -> Result<User
         division_id: user.division.as_ref().map(|d| d.id.clone()),
         version: user.version,
         presence_modified: user.presence.as_ref().and_then(|p| p.modified_date.clone()),
+        phones: user
+            .addresses
+            .iter()
+            .flatten()
+            .filter(|a| a.media_type.as_deref() == Some("PHONE"))
+            .filter_map(|a| {
+                let number = a.display.clone().or_else(|| a.address.clone())?;
+                Some(match &a.extension {
+                    Some(ext) => format!("{number} ext. {ext}"),
+                    None => number,
+                })
+            })
+            .collect(),
+        last_login: user.date_last_login.clone(),
         row: user_row(user),
     })
 }

@@ -29,9 +29,10 @@ pub fn picture(images: Option<&[UserImage]>, resolution: &str) -> Option<String>
     let images = images?;
     images
         .iter()
-        .find(|i| i.resolution == resolution)
-        .or(images.first())
-        .map(|i| i.image_uri.clone())
+        .filter(|i| i.image_uri.is_some())
+        .find(|i| i.resolution.as_deref() == Some(resolution))
+        .or_else(|| images.iter().find(|i| i.image_uri.is_some()))
+        .and_then(|i| i.image_uri.clone())
         .filter(|u| u.starts_with("https://"))
 }
 
@@ -45,8 +46,12 @@ pub fn user_row(u: User) -> UserRow {
         title: u.title,
         department: u.department,
         division: u.division.and_then(|d| d.name),
-        state: u.state.as_str().to_string(),
-        presence: u.presence.map(|p| p.presence_definition.system_presence),
+        state: u.state.map_or("unknown", |s| s.as_str()).to_string(),
+        presence: u
+            .presence
+            .as_ref()
+            .and_then(|p| p.system_presence())
+            .map(str::to_owned),
         image_url,
     }
 }

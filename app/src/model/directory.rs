@@ -37,4 +37,8 @@ pub struct UserDetail {
     pub division_id: Option<String>,
     pub version: Option<i64>,
     pub presence_modified: Option<String>,
+    /// The phone numbers on the profile, as Genesys shows them (`+1 317-555-0123`).
+    pub phones: Vec<String>,
+    /// The last sign-in (ISO 8601), when Genesys knows one.
+    pub last_login: Option<String>,
 }

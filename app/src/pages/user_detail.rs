@@ -48,6 +48,9 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
                 <dt>"State"</dt><dd>{r.state}</dd>
                 <dt>"Presence"</dt><dd>{dash(r.presence)}</dd>
                 <dt>"Presence since"</dt><dd>{dash(d.presence_modified)}</dd>
+                <dt>"Phone"</dt>
+                <dd data-testid="detail-phones">{if d.phones.is_empty() { "—".to_string() } else { d.phones.join(", ") }}</dd>
+                <dt>"Last sign-in"</dt><dd data-testid="detail-last-login">{dash(d.last_login)}</dd>
                 <dt>"Manager"</dt>
                 <dd>{match d.manager_id {
                     Some(m) => Either::Left(view! { <a href=format!("/users/{m}")>"View manager"</a> }),

@@ -7,11 +7,13 @@ mod tokens;
 mod users;
 
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::org::WireOptions;
 use crate::respond::ApiError;
 use crate::store::TokenContext;
+use crate::SandboxState;
 
 pub(crate) use guard::{guard, injected_fault};
 pub(crate) use search::{search_users, search_users_q64};
@@ -52,11 +54,92 @@ pub(super) fn last_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option
         .map(|(_, v)| v.as_str())
 }
 
-/// `expand=presence,...` (repeated or comma-separated).
-pub(super) fn expands_presence<'a>(values: impl Iterator<Item = &'a str>) -> bool {
-    values
-        .flat_map(|v| v.split(','))
-        .any(|e| e.trim() == "presence")
+/// The `expand` values Genesys documents for user answers. The ones the sandbox models add
+/// their field; the others are accepted and add nothing. Anything else is a 400, as Genesys
+/// checks its enumerations.
+const USER_EXPANDS: &[&str] = &[
+    "routingStatus",
+    "presence",
+    "integrationPresence",
+    "conversationSummary",
+    "outOfOffice",
+    "geolocation",
+    "station",
+    "authorization",
+    "lasttokenissued",
+    "dateLastLogin",
+    "authorization.unusedRoles",
+    "team",
+    "workPlanBidRanks",
+    "externalContactsSettings",
+    "profileSkills",
+    "certifications",
+    "locations",
+    "groups",
+    "skills",
+    "languages",
+    "languagePreference",
+    "employerInfo",
+    "biography",
+    "dateWelcomeSent",
+];
+
+/// What a user answer carries, from its `expand` values (repeated or comma-separated).
+pub(super) fn wire_options<'a>(
+    s: &SandboxState,
+    headers: &HeaderMap,
+    expand: impl Iterator<Item = &'a str>,
+) -> Result<WireOptions, ApiError> {
+    let mut opts = WireOptions {
+        base: own_base(s, headers),
+        sparse: s.inner.faults.sparse_users(),
+        ..WireOptions::default()
+    };
+    for value in expand.flat_map(|v| v.split(',')).map(str::trim) {
+        match value {
+            "" => {}
+            "presence" => opts.presence = true,
+            "routingStatus" => opts.routing_status = true,
+            "geolocation" => opts.geolocation = true,
+            "station" => opts.station = true,
+            "authorization" => opts.authorization = true,
+            "authorization.unusedRoles" => {
+                opts.authorization = true;
+                opts.unused_roles = true;
+            }
+            "dateLastLogin" => opts.date_last_login = true,
+            v if USER_EXPANDS.contains(&v) => {}
+            other => {
+                return Err(ApiError::templated(
+                    StatusCode::BAD_REQUEST,
+                    "bad.request",
+                    "Value [{value}] is not valid for field type [expand]. Allowable values are: {allowed}",
+                    &[
+                        ("value", other.chars().take(40).collect()),
+                        ("allowed", USER_EXPANDS.join(", ")),
+                    ],
+                ))
+            }
+        }
+    }
+    Ok(opts)
+}
+
+/// The sandbox's own base URL: the configured public one, else the `Host` the request came to.
+fn own_base(s: &SandboxState, headers: &HeaderMap) -> String {
+    if let Some(url) = &s.inner.public_base_url {
+        return url.as_str().trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
 }
 
 pub(super) fn parse_number(name: &str, value: &str, min: u32, max: u32) -> Result<u32, ApiError> {

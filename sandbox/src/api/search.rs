@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
@@ -12,8 +13,8 @@ use genesys::{
     UsersSearchResponse,
 };
 
-use super::{expands_presence, page_count, parse_number, query_pairs, require_scope, USERS_READ};
-use crate::org::Org;
+use super::{page_count, parse_number, query_pairs, require_scope, wire_options, USERS_READ};
+use crate::org::{date_last_login, Org};
 use crate::respond::ApiError;
 use crate::store::TokenContext;
 use crate::SandboxState;
@@ -30,6 +31,9 @@ struct Matcher {
     /// `RANGE` bounds, lower case.
     start: Option<String>,
     end: Option<String>,
+    /// `DATE_RANGE` bounds, in Unix seconds (inclusive).
+    start_time: Option<i64>,
+    end_time: Option<i64>,
     operator: Operator,
     /// A `group` criterion's own criteria.
     group: Vec<Matcher>,
@@ -48,6 +52,7 @@ enum MatchKind {
     MatchAll,
     QueryString,
     Range,
+    DateRange,
     LessThan,
     GreaterThan,
     Group,
@@ -69,6 +74,9 @@ enum SearchField {
     Department,
     Title,
     State,
+    JabberId,
+    /// The one date field: never matched by text, only by `DATE_RANGE` (and sorted by).
+    DateLastLogin,
 }
 
 impl SearchField {
@@ -81,6 +89,8 @@ impl SearchField {
             "department" => Self::Department,
             "title" => Self::Title,
             "state" => Self::State,
+            "chat.jabberId" | "jabberId" => Self::JabberId,
+            "dateLastLogin" => Self::DateLastLogin,
             _ => return None,
         })
     }
@@ -94,8 +104,62 @@ impl SearchField {
             Self::Department => org.department(u).to_lowercase(),
             Self::Title => org.title(u).to_lowercase(),
             Self::State => u.state.as_str().to_string(),
+            Self::JabberId => format!("{}@{}", u.id.simple(), crate::org::JABBER_DOMAIN),
+            Self::DateLastLogin => date_last_login(u)
+                .map(crate::org::iso_millis)
+                .unwrap_or_default(),
         }
     }
+}
+
+/// `dateFormat` values the sandbox reads (Java date patterns, as Genesys documents them).
+/// Without one, a `DATE_RANGE` value is ISO 8601 (RFC 3339) or a plain `yyyy-MM-dd`.
+const DATE_FORMATS: &[&str] = &[
+    "yyyy-MM-dd'T'HH:mm:ss.SSSX",
+    "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+    "yyyy-MM-dd'T'HH:mm:ssX",
+    "yyyy-MM-dd'T'HH:mm:ssXXX",
+    "yyyy-MM-dd",
+];
+
+/// One bound of a `DATE_RANGE`, in Unix seconds. A plain date is the start of that day (UTC)
+/// as a lower bound and its end as an upper bound.
+fn parse_date(value: &str, format: Option<&str>, upper: bool) -> Result<i64, ApiError> {
+    use time::format_description::well_known::Rfc3339;
+    let bad = || {
+        ApiError::bad_request(format!(
+            "The date [{}] does not match the dateFormat [{}].",
+            shown(value),
+            shown(format.unwrap_or("ISO 8601"))
+        ))
+    };
+    let value = value.trim();
+    let date_only = match format {
+        Some("yyyy-MM-dd") => true,
+        Some(_) => false,
+        None => value.len() == 10,
+    };
+    if date_only {
+        let mut parts = value.splitn(3, '-').map(str::parse::<u16>);
+        let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day))) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let month = u8::try_from(m)
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok())
+            .ok_or_else(bad)?;
+        let day = u8::try_from(day).map_err(|_| bad())?;
+        let d = time::Date::from_calendar_date(i32::from(y), month, day).map_err(|_| bad())?;
+        let start = d.midnight().assume_utc().unix_timestamp();
+        return Ok(if upper { start + 86_399 } else { start });
+    }
+    if format.is_some_and(|f| f.contains(".SSS")) && !value.contains('.') {
+        return Err(bad());
+    }
+    time::OffsetDateTime::parse(value, &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| bad())
 }
 
 fn shown(s: &str) -> String {
@@ -139,6 +203,8 @@ impl Matcher {
                 terms: Vec::new(),
                 start: None,
                 end: None,
+                start_time: None,
+                end_time: None,
                 operator,
                 group,
             });
@@ -155,9 +221,7 @@ impl Matcher {
             "RANGE" => MatchKind::Range,
             "LESS_THAN" => MatchKind::LessThan,
             "GREATER_THAN" => MatchKind::GreaterThan,
-            "DATE_RANGE" => return Err(ApiError::bad_request(
-                "DATE_RANGE needs a date field, and none of the searchable user fields is a date.",
-            )),
+            "DATE_RANGE" => MatchKind::DateRange,
             "" => return Err(ApiError::bad_request("A search criterion needs a type.")),
             other => {
                 return Err(ApiError::bad_request(format!(
@@ -204,9 +268,50 @@ impl Matcher {
         }
         let bound = |v: &Option<String>| v.as_deref().map(|v| v.trim().to_lowercase());
         let (start, end) = (bound(&c.start_value), bound(&c.end_value));
+        let is_date = |f: &SearchField| matches!(f, SearchField::DateLastLogin);
+        if kind == MatchKind::DateRange {
+            if !fields.iter().all(is_date) {
+                return Err(ApiError::bad_request(
+                    "DATE_RANGE is for date fields only (dateLastLogin).",
+                ));
+            }
+        } else if fields.iter().any(is_date) && kind != MatchKind::RequiredFields {
+            return Err(ApiError::bad_request(
+                "dateLastLogin is a date: search it with DATE_RANGE.",
+            ));
+        }
+        let (mut start_time, mut end_time) = (None, None);
+        if kind == MatchKind::DateRange {
+            let format = c.date_format.as_deref();
+            if let Some(f) = format.filter(|f| !DATE_FORMATS.contains(f)) {
+                return Err(ApiError::bad_request(format!(
+                    "The dateFormat [{}] is not supported: use {}.",
+                    shown(f),
+                    DATE_FORMATS.join(", ")
+                )));
+            }
+            start_time = c
+                .start_value
+                .as_deref()
+                .map(|v| parse_date(v, format, false))
+                .transpose()?;
+            end_time = c
+                .end_value
+                .as_deref()
+                .map(|v| parse_date(v, format, true))
+                .transpose()?;
+            if start_time.is_none() && end_time.is_none() {
+                return Err(ApiError::bad_request(
+                    "A DATE_RANGE criterion needs startValue, endValue or both.",
+                ));
+            }
+        }
         let needs_terms = !matches!(
             kind,
-            MatchKind::RequiredFields | MatchKind::MatchAll | MatchKind::Range
+            MatchKind::RequiredFields
+                | MatchKind::MatchAll
+                | MatchKind::Range
+                | MatchKind::DateRange
         );
         if needs_terms && terms.is_empty() {
             return Err(ApiError::bad_request("A search criterion needs a value."));
@@ -222,6 +327,8 @@ impl Matcher {
             terms,
             start,
             end,
+            start_time,
+            end_time,
             operator,
             group: Vec::new(),
         })
@@ -230,6 +337,12 @@ impl Matcher {
     fn matches(&self, org: &Org, index: u32) -> bool {
         if self.kind == MatchKind::Group {
             return all_match(&self.group, org, index);
+        }
+        if self.kind == MatchKind::DateRange {
+            // Only dateLastLogin is a date; a user who never signed in has none to match.
+            return date_last_login(org.user(index)).is_some_and(|t| {
+                self.start_time.is_none_or(|s| t >= s) && self.end_time.is_none_or(|e| t <= e)
+            });
         }
         let values: Vec<String> = self.fields.iter().map(|f| f.value(org, index)).collect();
         let any_value = |test: &dyn Fn(&str) -> bool| values.iter().any(|v| test(v));
@@ -255,7 +368,7 @@ impl Matcher {
             }),
             MatchKind::LessThan => any_term(&|v, t| v < t),
             MatchKind::GreaterThan => any_term(&|v, t| v > t),
-            MatchKind::Group => unreachable!("handled above"),
+            MatchKind::Group | MatchKind::DateRange => unreachable!("handled above"),
         }
     }
 
@@ -274,7 +387,11 @@ fn all_match(criteria: &[Matcher], org: &Org, index: u32) -> bool {
         && !of(Operator::Not).any(|m| m.matches(org, index))
 }
 
-fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, ApiError> {
+fn run_search(
+    s: &SandboxState,
+    headers: &HeaderMap,
+    request: UserSearchRequest,
+) -> Result<Response, ApiError> {
     let page_size = parse_number(
         "pageSize",
         &request.page_size.to_string(),
@@ -292,6 +409,7 @@ fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, 
         .iter()
         .map(Matcher::compile)
         .collect::<Result<Vec<_>, _>>()?;
+    let opts = wire_options(s, headers, request.expand.iter().map(String::as_str))?;
     let sort_field = match request.sort_by.as_deref() {
         None | Some("name") => SearchField::Name,
         Some(other) => SearchField::parse(other).ok_or_else(|| {
@@ -321,12 +439,7 @@ fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, 
     };
     let total = found.len() as u64;
     let results: Vec<User> = Org::page(&found, order, page_size as usize, page_number as usize)
-        .map(|i| {
-            org.to_wire(
-                i,
-                expands_presence(request.expand.iter().map(String::as_str)),
-            )
-        })
+        .map(|i| org.to_wire(i, &opts))
         .collect();
     let pages = page_count(total, page_size);
     let link = |n: u32| {
@@ -352,10 +465,11 @@ fn run_search(s: &SandboxState, request: UserSearchRequest) -> Result<Response, 
 pub(crate) async fn search_users(
     State(s): State<SandboxState>,
     Extension(ctx): Extension<TokenContext>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require_scope(&ctx, USERS_READ)?;
-    run_search(&s, parse_search(&body)?)
+    run_search(&s, &headers, parse_search(&body)?)
 }
 
 /// Reads a search body. A search spells its order `ASC`, `DESC` or `SCORE` (upper case, as
@@ -384,6 +498,7 @@ fn parse_search(body: &[u8]) -> Result<UserSearchRequest, ApiError> {
 pub(crate) async fn search_users_q64(
     State(s): State<SandboxState>,
     Extension(ctx): Extension<TokenContext>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     require_scope(&ctx, USERS_READ)?;
@@ -393,7 +508,7 @@ pub(crate) async fn search_users_q64(
         .find(|(k, _)| k == "q64")
         .map(|(_, v)| v.as_str())
         .ok_or_else(|| ApiError::bad_request("q64 is required."))?;
-    run_search(&s, parse_search(&decode_q64(q64)?)?)
+    run_search(&s, &headers, parse_search(&decode_q64(q64)?)?)
 }
 
 /// The largest search a `q64` link may unpack to (a gzip bomb stops here).

@@ -2,14 +2,14 @@
 //! Genesys' listing shape and paging URIs that keep the request's filters.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use genesys::{SortOrder, StateFilter, User, UserEntityListing, UserState};
 
 use super::guard::unauthorized;
 use super::{
-    expands_presence, last_value, page_count, parse_number, query_pairs, require_scope, USERS_READ,
+    last_value, page_count, parse_number, query_pairs, require_scope, wire_options, USERS_READ,
 };
 use crate::org::Org;
 use crate::respond::ApiError;
@@ -21,11 +21,27 @@ const ME_READ: &[&str] = &["users", "users:readonly", "user-basic-info"];
 
 const MAX_PAGE_SIZE: u32 = 500;
 const MAX_IDS: usize = 100;
+/// Users per page at most when an integration's presence is asked for.
+const MAX_INTEGRATION_PRESENCE_PAGE: u32 = 100;
+/// `integrationPresenceSource` values Genesys documents.
+const PRESENCE_SOURCES: &[&str] = &["MicrosoftTeams", "ZoomPhone", "EightByEight", "RingCentral"];
+
+/// Every value of a repeated or comma-separated parameter.
+fn list_param<'a>(pairs: &'a [(String, String)], key: &'a str) -> Vec<&'a str> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect()
+}
 
 /// `GET /api/v2/users`.
 pub(crate) async fn list_users(
     State(s): State<SandboxState>,
     Extension(ctx): Extension<TokenContext>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     require_scope(&ctx, USERS_READ)?;
@@ -57,37 +73,51 @@ pub(crate) async fn list_users(
             ))
         })?),
     };
-    let expand: Vec<&str> = pairs
-        .iter()
-        .filter(|(k, _)| k == "expand")
-        .flat_map(|(_, v)| v.split(','))
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .collect();
-    let with_presence = expands_presence(expand.iter().copied());
-    let ids: Vec<&str> = pairs
-        .iter()
-        .filter(|(k, _)| k == "id")
-        .flat_map(|(_, v)| v.split(','))
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .collect();
-    if ids.len() > MAX_IDS {
+    let expand = list_param(&pairs, "expand");
+    let mut opts = wire_options(&s, &headers, expand.iter().copied())?;
+    let ids = list_param(&pairs, "id");
+    let jabber_ids = list_param(&pairs, "jabberId");
+    if !ids.is_empty() && !jabber_ids.is_empty() {
+        return Err(ApiError::bad_request(
+            "The id and jabberId parameters cannot be used together.",
+        ));
+    }
+    if ids.len() > MAX_IDS || jabber_ids.len() > MAX_IDS {
         return Err(ApiError::bad_request(format!(
             "At most {MAX_IDS} ids may be requested at once."
         )));
+    }
+    let presence_source = match get("integrationPresenceSource") {
+        None => None,
+        Some(v) => Some(*PRESENCE_SOURCES.iter().find(|p| **p == v).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid integrationPresenceSource [{}]: use {}.",
+                v.chars().take(40).collect::<String>(),
+                PRESENCE_SOURCES.join(", ")
+            ))
+        })?),
+    };
+    // Only read together with expand=presence, and then at most 100 users a page.
+    if presence_source.is_some() && opts.presence {
+        if page_size > MAX_INTEGRATION_PRESENCE_PAGE {
+            return Err(ApiError::bad_request(format!(
+                "With integrationPresenceSource, pageSize may be at most {MAX_INTEGRATION_PRESENCE_PAGE}."
+            )));
+        }
+        opts.presence_source = presence_source;
     }
 
     let org = s.org();
     let filter = state.unwrap_or_default();
     let order = sort_order.unwrap_or_default();
     let by_id;
-    let matching: &[u32] = if ids.is_empty() {
+    let matching: &[u32] = if ids.is_empty() && jabber_ids.is_empty() {
         org.sorted_slice(filter)
     } else {
         let mut found: Vec<u32> = ids
             .iter()
             .filter_map(|id| org.index_of_id(id))
+            .chain(jabber_ids.iter().filter_map(|j| org.index_of_jabber_id(j)))
             .filter(|&i| filter.matches(org.user(i).state))
             .collect();
         org.sort_by_name(&mut found);
@@ -97,7 +127,7 @@ pub(crate) async fn list_users(
     };
     let total = matching.len() as u64;
     let entities: Vec<User> = Org::page(matching, order, page_size as usize, page_number as usize)
-        .map(|i| org.to_wire(i, with_presence))
+        .map(|i| org.to_wire(i, &opts))
         .collect();
 
     // Every link keeps the request's filters, so following nextUri pages the same listing.
@@ -113,6 +143,12 @@ pub(crate) async fn list_users(
     }
     if !ids.is_empty() {
         extra.append_pair("id", &ids.join(","));
+    }
+    if !jabber_ids.is_empty() {
+        extra.append_pair("jabberId", &jabber_ids.join(","));
+    }
+    if let Some(p) = presence_source {
+        extra.append_pair("integrationPresenceSource", p);
     }
     let extra = extra.finish();
     let uri = |n: u32| {
@@ -143,6 +179,7 @@ pub(crate) async fn list_users(
 pub(crate) async fn users_me(
     State(s): State<SandboxState>,
     Extension(ctx): Extension<TokenContext>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     require_scope(&ctx, ME_READ)?;
@@ -162,13 +199,8 @@ pub(crate) async fn users_me(
         ));
     };
     let pairs = query_pairs(query.as_deref());
-    let with_presence = expands_presence(
-        pairs
-            .iter()
-            .filter(|(k, _)| k == "expand")
-            .map(|(_, v)| v.as_str()),
-    );
-    Ok(Json(org.to_wire(index, with_presence)).into_response())
+    let opts = wire_options(&s, &headers, list_param(&pairs, "expand").into_iter())?;
+    Ok(Json(org.to_wire(index, &opts)).into_response())
 }
 
 /// `GET /api/v2/users/{userId}` (`state=active` by default, which also finds inactive users;
@@ -177,6 +209,7 @@ pub(crate) async fn get_user(
     State(s): State<SandboxState>,
     Extension(ctx): Extension<TokenContext>,
     Path(user_id): Path<String>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     require_scope(&ctx, USERS_READ)?;
@@ -204,11 +237,6 @@ pub(crate) async fn get_user(
             &[("userId", user_id.chars().take(64).collect())],
         ));
     };
-    let with_presence = expands_presence(
-        pairs
-            .iter()
-            .filter(|(k, _)| k == "expand")
-            .map(|(_, v)| v.as_str()),
-    );
-    Ok(Json(org.to_wire(index, with_presence)).into_response())
+    let opts = wire_options(&s, &headers, list_param(&pairs, "expand").into_iter())?;
+    Ok(Json(org.to_wire(index, &opts)).into_response())
 }

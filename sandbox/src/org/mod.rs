@@ -6,12 +6,15 @@ mod vocabulary;
 use std::collections::HashMap;
 
 use genesys::{
-    EntityRef, PresenceDefinition, SortOrder, StateFilter, User, UserPresence, UserState,
+    Contact, EntityRef, Geolocation, PresenceDefinition, RoutingStatus, SortOrder, StateFilter,
+    User, UserAuthorization, UserChat, UserImage, UserPresence, UserState, UserStation,
+    UserStations,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use vocabulary::{
-    DEPARTMENTS, DIVISIONS, FIRST_NAMES, LAST_NAMES, PRESENCES, SPECIAL_USERS, TITLES,
+    CITIES, DEPARTMENTS, DIVISIONS, FIRST_NAMES, IMAGE_RESOLUTIONS, LAST_NAMES, PRESENCES, ROLES,
+    SPECIAL_USERS, TITLES,
 };
 
 /// A small, stable PRNG (SplitMix64): the org must not change when a dependency does.
@@ -50,6 +53,29 @@ pub const EMAIL_DOMAIN: &str = "sandbox.example.com";
 
 /// The fixed "now" of the seeded presences, so that the org is the same on every run.
 const PRESENCE_EPOCH: i64 = 1_767_258_000; // 2026-01-01T09:00:00Z
+
+/// The domain of the seeded chat addresses (`chat.jabberId`), as Genesys' `orgspan.com` ones.
+pub const JABBER_DOMAIN: &str = "sandbox.orgspan.com";
+
+/// What one user answer carries besides the fields Genesys always sends: the `expand` values
+/// that add a field, the sandbox's own base URL (profile images are served there), and the
+/// `sparseUsers` fault.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WireOptions {
+    pub(crate) presence: bool,
+    /// `integrationPresenceSource` (with `presence`): whose presence is reported.
+    pub(crate) presence_source: Option<&'static str>,
+    pub(crate) routing_status: bool,
+    pub(crate) geolocation: bool,
+    pub(crate) station: bool,
+    pub(crate) authorization: bool,
+    pub(crate) unused_roles: bool,
+    pub(crate) date_last_login: bool,
+    /// e.g. `http://127.0.0.1:8081` (no trailing slash).
+    pub(crate) base: String,
+    /// Only `id` and `name`, as the least a user answer may hold.
+    pub(crate) sparse: bool,
+}
 
 /// One user, compact: the wire `User` is built only for the users a response carries.
 pub(crate) struct SeededUser {
@@ -300,50 +326,134 @@ impl Org {
         }
     }
 
-    /// The wire `User` for one seeded user.
-    pub(crate) fn to_wire(&self, index: u32, with_presence: bool) -> User {
+    /// The wire `User` for one seeded user. Fields not drawn when the org was generated come
+    /// from the bits of the user's id, so the seeded org stays the same as before they existed.
+    pub(crate) fn to_wire(&self, index: u32, opts: &WireOptions) -> User {
         let u = self.user(index);
         let id = u.id.to_string();
+        if opts.sparse {
+            return User::minimal(id, u.name.to_string());
+        }
+        let bits = u.id.as_u128();
+        let manager = u.manager.map(|m| {
+            let mid = self.user(m).id.to_string();
+            EntityRef {
+                self_uri: Some(format!("/api/v2/users/{mid}")),
+                id: mid,
+                name: None,
+            }
+        });
+        let phone = (!bits.is_multiple_of(4)).then(|| {
+            let line = (bits >> 4) % 10_000;
+            Contact {
+                address: Some(format!("+1317555{line:04}")),
+                display: Some(format!("+1 317-555-{line:04}")),
+                media_type: Some("PHONE".into()),
+                kind: Some("WORK".into()),
+                extension: None,
+                country_code: Some("US".into()),
+                integration: None,
+            }
+        });
+        let mut primary = vec![Contact {
+            address: Some(u.username.to_string()),
+            media_type: Some("EMAIL".into()),
+            kind: Some("PRIMARY".into()),
+            ..Contact::default()
+        }];
+        if let Some(p) = &phone {
+            primary.push(Contact {
+                kind: Some("PRIMARY".into()),
+                ..p.clone()
+            });
+        }
+        let images = (!(bits >> 16).is_multiple_of(3)).then(|| {
+            IMAGE_RESOLUTIONS
+                .iter()
+                .map(|r| UserImage {
+                    resolution: Some((*r).to_string()),
+                    image_uri: Some(format!("{}/sandbox/profile-images/{id}/{r}.svg", opts.base)),
+                })
+                .collect()
+        });
         User {
             self_uri: Some(format!("/api/v2/users/{id}")),
-            id,
             name: u.name.to_string(),
             email: Some(u.username.to_string()),
             username: Some(u.username.to_string()),
-            state: u.state,
+            state: Some(u.state),
             title: Some(self.title(u).to_string()),
             department: Some(self.department(u).to_string()),
             division: Some(self.division_ref(u)),
-            manager: u.manager.map(|m| {
-                let mid = self.user(m).id.to_string();
-                EntityRef {
-                    self_uri: Some(format!("/api/v2/users/{mid}")),
-                    id: mid,
-                    name: None,
-                }
+            manager,
+            chat: Some(UserChat {
+                jabber_id: Some(jabber_id(u)),
             }),
-            images: None,
-            presence: with_presence.then(|| self.presence(u)),
+            primary_contact_info: Some(primary),
+            addresses: Some(phone.into_iter().collect()),
+            acd_auto_answer: Some((bits >> 8).is_multiple_of(5)),
+            images,
+            presence: opts
+                .presence
+                .then(|| self.presence(u, opts.presence_source)),
+            routing_status: opts.routing_status.then(|| self.routing_status(u)),
+            geolocation: opts.geolocation.then(|| geolocation(u)),
+            station: opts.station.then(|| station(u)),
+            authorization: opts
+                .authorization
+                .then(|| authorization(u, opts.unused_roles)),
+            date_last_login: if opts.date_last_login {
+                date_last_login(u).map(iso_millis)
+            } else {
+                None
+            },
             version: Some(i64::from(u.version)),
+            id,
         }
     }
 
-    fn presence(&self, u: &SeededUser) -> UserPresence {
+    /// The user whose chat address is `jabber_id`.
+    pub(crate) fn index_of_jabber_id(&self, jabber: &str) -> Option<u32> {
+        let (local, domain) = jabber.trim().split_once('@')?;
+        if !domain.eq_ignore_ascii_case(JABBER_DOMAIN) || local.len() != 32 {
+            return None;
+        }
+        let id = Uuid::try_parse(local).ok()?;
+        self.by_id.get(&id).copied()
+    }
+
+    fn presence(&self, u: &SeededUser, source: Option<&'static str>) -> UserPresence {
         let p = u.presence as usize;
         let modified = PRESENCE_EPOCH - i64::from(u.presence_age_minutes) * 60;
         UserPresence {
-            source: Some("PURECLOUD".into()),
-            primary: true,
-            presence_definition: PresenceDefinition {
+            source: Some(source.unwrap_or("PURECLOUD").into()),
+            primary: source.is_none(),
+            presence_definition: Some(PresenceDefinition {
                 id: self.presence_ids[p].clone(),
-                system_presence: PRESENCES[p].to_string(),
+                system_presence: Some(PRESENCES[p].to_string()),
                 self_uri: Some(format!(
                     "/api/v2/presencedefinitions/{}",
                     self.presence_ids[p]
                 )),
-            },
+            }),
             message: None,
             modified_date: Some(iso_millis(modified)),
+        }
+    }
+
+    fn routing_status(&self, u: &SeededUser) -> RoutingStatus {
+        let on_queue = PRESENCES[u.presence as usize] == "On Queue";
+        let status = match (on_queue, u.id.as_u128() % 3) {
+            (false, _) => "OFF_QUEUE",
+            (true, 0) => "INTERACTING",
+            (true, _) => "IDLE",
+        };
+        RoutingStatus {
+            user_id: Some(u.id.to_string()),
+            status: Some(status.into()),
+            start_time: Some(iso_millis(
+                PRESENCE_EPOCH - i64::from(u.presence_age_minutes) * 60,
+            )),
         }
     }
 
@@ -362,6 +472,130 @@ impl Org {
             }
         }
     }
+}
+
+/// `chat.jabberId`: the id's 32 hex digits at the sandbox's chat domain.
+fn jabber_id(u: &SeededUser) -> String {
+    format!("{}@{JABBER_DOMAIN}", u.id.simple())
+}
+
+/// When the user last signed in: within 90 days before the seeded "now", or never (one user in
+/// ten, and every deleted one).
+pub(crate) fn date_last_login(u: &SeededUser) -> Option<i64> {
+    let bits = u.id.as_u128();
+    if u.state == UserState::Deleted || (bits >> 24).is_multiple_of(10) {
+        return None;
+    }
+    let back = ((bits >> 32) % (90 * 24 * 3600)) as i64;
+    Some(PRESENCE_EPOCH - back)
+}
+
+fn geolocation(u: &SeededUser) -> Geolocation {
+    let bits = u.id.as_u128();
+    let (city, region, country, lat, lon) = CITIES[((bits >> 40) % CITIES.len() as u128) as usize];
+    Geolocation {
+        id: None,
+        name: None,
+        kind: Some("USER".into()),
+        primary: Some(true),
+        latitude: Some(lat),
+        longitude: Some(lon),
+        country: Some(country.into()),
+        region: Some(region.into()),
+        city: Some(city.into()),
+        self_uri: Some(format!("/api/v2/users/{}/geolocations/sandbox", u.id)),
+    }
+}
+
+/// A WebRTC phone for one active user in two; nobody else has a station.
+fn station(u: &SeededUser) -> UserStations {
+    let bits = u.id.as_u128();
+    if u.state != UserState::Active || (bits >> 48).is_multiple_of(2) {
+        return UserStations::default();
+    }
+    let id = hashed_uuid(&[b"station:", u.id.as_bytes()]).to_string();
+    let me = EntityRef {
+        id: u.id.to_string(),
+        name: None,
+        self_uri: Some(format!("/api/v2/users/{}", u.id)),
+    };
+    let station = UserStation {
+        id: Some(id),
+        name: Some(format!("WebRTC - {}", u.name)),
+        kind: Some("inin_webrtc_softphone.v2".into()),
+        associated_user: Some(me.clone()),
+        associated_date: Some(iso_millis(
+            PRESENCE_EPOCH - i64::from(u.presence_age_minutes) * 60,
+        )),
+        default_user: Some(me),
+    };
+    UserStations {
+        associated_station: Some(station.clone()),
+        effective_station: Some(station.clone()),
+        default_station: Some(station),
+        last_associated_station: None,
+    }
+}
+
+/// Every user has the employee role; some are agents, a few supervisors or admins.
+fn authorization(u: &SeededUser, unused: bool) -> UserAuthorization {
+    let bits = u.id.as_u128();
+    let extra = (bits >> 56) % 8;
+    let granted: Vec<usize> = match extra {
+        0 => vec![0, 3],
+        1 | 2 => vec![0, 1, 2],
+        _ => vec![0, 1],
+    };
+    let role = |i: usize| EntityRef {
+        id: hashed_uuid(&[b"role:", ROLES[i].0.as_bytes()]).to_string(),
+        name: Some(ROLES[i].0.to_string()),
+        self_uri: None,
+    };
+    let mut permissions: Vec<String> = granted
+        .iter()
+        .flat_map(|&i| ROLES[i].1.iter().map(|p| (*p).to_string()))
+        .collect();
+    permissions.sort();
+    permissions.dedup();
+    UserAuthorization {
+        roles: Some(granted.iter().map(|&i| role(i)).collect()),
+        // A third role, when a user has one, has not been used lately.
+        unused_roles: unused.then(|| granted.iter().skip(2).map(|&i| role(i)).collect()),
+        permissions: Some(permissions),
+    }
+}
+
+/// A profile image: the user's initials on a colour drawn from the id, as an SVG of `size`
+/// pixels (what `GET /sandbox/profile-images/{id}/{resolution}.svg` answers).
+pub(crate) fn profile_image_svg(self_org: &Org, id: &str, resolution: &str) -> Option<String> {
+    let size: u32 = resolution.strip_prefix('x')?.parse().ok()?;
+    if !IMAGE_RESOLUTIONS.contains(&resolution) {
+        return None;
+    }
+    let u = self_org.user(self_org.index_of_id(id)?);
+    let initials: String = u
+        .name
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    let hue = u.id.as_u128() % 360;
+    let half = size / 2;
+    Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{size}\" viewBox=\"0 0 {size} {size}\">\
+<rect width=\"{size}\" height=\"{size}\" fill=\"hsl({hue},45%,40%)\"/>\
+<text x=\"{half}\" y=\"{half}\" dy=\".35em\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"{}\" fill=\"#fff\">{}</text></svg>",
+        size * 2 / 5,
+        xml_escape(&initials)
+    ))
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// `2026-01-01T09:00:00.000Z`, the way Genesys writes dates.
@@ -388,7 +622,18 @@ mod tests {
         let a = Org::generate(300, 7);
         let b = Org::generate(300, 7);
         let c = Org::generate(300, 8);
-        assert_eq!(a.to_wire(10, true), b.to_wire(10, true));
+        let all = WireOptions {
+            presence: true,
+            routing_status: true,
+            geolocation: true,
+            station: true,
+            authorization: true,
+            unused_roles: true,
+            date_last_login: true,
+            base: "http://sandbox".into(),
+            ..WireOptions::default()
+        };
+        assert_eq!(a.to_wire(10, &all), b.to_wire(10, &all));
         assert_ne!(a.user(10).id, c.user(10).id);
     }
 

@@ -192,3 +192,52 @@ pub(super) const SPECIAL_USERS: &[(&str, &str)] = &[
         "formula.probe",
     ),
 ];
+
+/// The resolutions Genesys lists in a user's `images[]`, smallest first.
+pub(crate) const IMAGE_RESOLUTIONS: &[&str] = &["x48", "x96", "x128", "x200", "x300", "x400"];
+
+/// Where seeded users are (`expand=geolocation`): city, region, ISO country, latitude, longitude.
+pub(super) const CITIES: &[(&str, &str, &str, f64, f64)] = &[
+    ("Indianapolis", "Indiana", "US", 39.7684, -86.1581),
+    ("Raleigh", "North Carolina", "US", 35.7796, -78.6382),
+    ("Daly City", "California", "US", 37.6879, -122.4702),
+    ("Galway", "Connacht", "IE", 53.2707, -9.0568),
+    ("London", "England", "GB", 51.5072, -0.1276),
+    ("Frankfurt am Main", "Hesse", "DE", 50.1109, 8.6821),
+    ("São Paulo", "São Paulo", "BR", -23.5558, -46.6396),
+    ("Tokyo", "Tokyo", "JP", 35.6764, 139.6500),
+    ("Sydney", "New South Wales", "AU", -33.8688, 151.2093),
+    ("Bengaluru", "Karnataka", "IN", 12.9716, 77.5946),
+];
+
+/// Roles (`expand=authorization`) and the permissions each grants. The first is everyone's.
+pub(super) const ROLES: &[(&str, &[&str])] = &[
+    (
+        "employee",
+        &[
+            "directory:user:view",
+            "directory:group:view",
+            "chat:chat:access",
+        ],
+    ),
+    (
+        "Communicate - User",
+        &[
+            "conversation:communication:view",
+            "conversation:call:add",
+            "directory:user:view",
+        ],
+    ),
+    (
+        "Supervisor",
+        &[
+            "analytics:conversationDetail:view",
+            "quality:evaluation:view",
+            "routing:queue:view",
+        ],
+    ),
+    (
+        "Admin",
+        &["admin", "directory:user:add", "authorization:role:edit"],
+    ),
+];

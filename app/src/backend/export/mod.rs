@@ -235,7 +235,7 @@ fn row(out: &mut String, u: &User) {
     let presence = u
         .presence
         .as_ref()
-        .map(|p| p.presence_definition.system_presence.as_str())
+        .and_then(|p| p.system_presence())
         .unwrap_or("");
     csv::write_record(
         out,
@@ -250,7 +250,7 @@ fn row(out: &mut String, u: &User) {
                 .as_ref()
                 .and_then(|d| d.name.as_deref())
                 .unwrap_or(""),
-            u.state.as_str(),
+            u.state.map_or("", |s| s.as_str()),
             presence,
             u.manager.as_ref().map(|m| m.id.as_str()).unwrap_or(""),
         ],
@@ -318,7 +318,7 @@ async fn run(
         file.write_all(buf.as_bytes()).await.map_err(io)?;
         let mut p = job.progress.lock().unwrap_or_else(|p| p.into_inner());
         p.pages_done += 1;
-        p.pages_total = page.page_count.max(1);
+        p.pages_total = page.pages().max(1);
         p.users += page.entities.len() as u64;
     }
     file.flush().await.map_err(io)?;
