@@ -1574,7 +1574,10 @@ async fn sparse_users_fault_leaves_only_id_and_name() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = h
-        .api(Some(&token), "/api/v2/users?pageSize=2&state=any&expand=presence")
+        .api(
+            Some(&token),
+            "/api/v2/users?pageSize=2&state=any&expand=presence",
+        )
         .await
         .json()
         .await
