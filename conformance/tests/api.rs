@@ -351,7 +351,6 @@ async fn every_search_type_finds_what_the_documented_rule_picks() {
             page_size: 500,
             page_number,
             state: StateFilter::Any,
-            expand: vec!["dateLastLogin".into()],
             ..UserListQuery::default()
         };
         everyone.extend(
@@ -421,20 +420,9 @@ async fn every_search_type_finds_what_the_documented_rule_picks() {
             }),
         ),
         (
-            "DATE_RANGE",
-            vec![SearchCriterion {
-                kind: "DATE_RANGE".into(),
-                fields: vec!["dateLastLogin".into()],
-                start_value: Some("2025-11-15T00:00:00.000Z".into()),
-                end_value: Some("2025-12-10T12:00:00.000Z".into()),
-                date_format: Some("yyyy-MM-dd'T'HH:mm:ss.SSSX".into()),
-                ..Default::default()
-            }],
-            Box::new(|u| {
-                u.date_last_login.as_deref().is_some_and(|d| {
-                    ("2025-11-15T00:00:00.000Z"..="2025-12-10T12:00:00.000Z").contains(&d)
-                })
-            }),
+            "GREATER_THAN_EQUAL_TO",
+            vec![criterion("GREATER_THAN_EQUAL_TO", "name", "t")],
+            Box::new(|u| u.name.to_lowercase().as_str() >= "t"),
         ),
         (
             "MATCH_ALL and NOT TERM",

@@ -295,8 +295,8 @@ def main():
                 [{"type": "RANGE", "fields": ["name"], "startValue": "b", "endValue": "d"}],
                 [{"type": "LESS_THAN", "fields": ["name"], "value": "c"}],
                 [{"type": "GREATER_THAN", "fields": ["name"], "value": "t"}],
-                [{"type": "DATE_RANGE", "fields": ["dateLastLogin"], "startValue": "2025-11-01T00:00:00.000Z",
-                  "endValue": "2025-12-31T23:59:59.999Z", "dateFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSX"}],
+                [{"type": "LESS_THAN_EQUAL_TO", "fields": ["name"], "value": "c"}],
+                [{"type": "GREATER_THAN_EQUAL_TO", "fields": ["name"], "value": "t"}],
                 [{"group": [{"type": "TERM", "fields": ["name"], "value": "silva", "operator": "OR"},
                             {"type": "TERM", "fields": ["name"], "value": "wang", "operator": "OR"}]},
                  {"type": "STARTS_WITH", "fields": ["name"], "value": "z", "operator": "NOT"}],
@@ -312,7 +312,7 @@ def main():
                 counts.append(found.total)
             return "totals " + " ".join(map(str, counts))
 
-        check("post_users_search TERM, TERMS, MATCH_ALL, REQUIRED_FIELDS, RANGE, LESS_THAN, GREATER_THAN, DATE_RANGE, OR group and NOT", more_types)
+        check("post_users_search TERM, TERMS, MATCH_ALL, REQUIRED_FIELDS, RANGE, LESS_THAN(_EQUAL_TO), GREATER_THAN(_EQUAL_TO), OR group and NOT", more_types)
 
         def orders():
             asc = [u.id for u in one_search([{"type": "CONTAINS", "fields": ["name"], "value": "silva"}], "ASC", 100).results]

@@ -221,7 +221,8 @@ async function main() {
         [{ type: 'RANGE', fields: ['name'], startValue: 'b', endValue: 'd' }],
         [{ type: 'LESS_THAN', fields: ['name'], value: 'c' }],
         [{ type: 'GREATER_THAN', fields: ['name'], value: 't' }],
-        [{ type: 'DATE_RANGE', fields: ['dateLastLogin'], startValue: '2025-11-01', endValue: '2025-12-31', dateFormat: 'yyyy-MM-dd' }],
+        [{ type: 'LESS_THAN_EQUAL_TO', fields: ['name'], value: 'c' }],
+        [{ type: 'GREATER_THAN_EQUAL_TO', fields: ['name'], value: 't' }],
         [{ group: [{ type: 'TERM', fields: ['name'], value: 'silva', operator: 'OR' }, { type: 'TERM', fields: ['name'], value: 'wang', operator: 'OR' }] },
           { type: 'STARTS_WITH', fields: ['name'], value: 'z', operator: 'NOT' }],
       ]) {

@@ -73,6 +73,9 @@ pub(crate) struct RefreshRecord {
     pub(crate) expires_ms: u64,
     /// Rotated away: presenting it again means it leaked, and the grant is revoked.
     pub(crate) used: bool,
+    /// Issue order (many are issued in the same millisecond), to tell the oldest spent ones.
+    #[serde(default)]
+    pub(crate) seq: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,6 +137,9 @@ pub(crate) struct Store {
     /// `ISSUED_KEPT`): in memory only, for the leak tests behind `GET /sandbox/issued-tokens`.
     #[serde(skip)]
     issued: VecDeque<String>,
+    /// The next refresh token's [`RefreshRecord::seq`].
+    #[serde(skip)]
+    next_seq: u64,
 }
 
 /// How many raw tokens the sandbox remembers for the leak tests.
@@ -187,6 +193,7 @@ impl Store {
             _ => Store::default(),
         };
         store.version = STATE_FILE_VERSION;
+        store.next_seq = store.refresh.values().map(|r| r.seq + 1).max().unwrap_or(0);
         store.path = path;
         store.prune(now_ms());
         Ok(store)
@@ -354,12 +361,14 @@ impl Store {
         );
         let refresh_token = with_refresh.then(|| {
             let token = random_token(48);
+            self.next_seq += 1;
             self.refresh.insert(
                 hash_key(&token),
                 RefreshRecord {
                     grant_id: grant_id.to_string(),
                     expires_ms: now.saturating_add(REFRESH_LIFETIME_MS),
                     used: false,
+                    seq: self.next_seq,
                 },
             );
             token
@@ -429,12 +438,11 @@ impl Store {
             .refresh
             .iter()
             .filter(|(_, r)| r.used && r.grant_id == grant_id)
-            .map(|(k, r)| (r.expires_ms, k.clone()))
+            .map(|(k, r)| (r.seq, k.clone()))
             .collect();
         if spent.len() <= SPENT_KEPT {
             return;
         }
-        // Issued earlier expires earlier: the front of the sorted list is the oldest.
         spent.sort_unstable();
         for (_, key) in &spent[..spent.len() - SPENT_KEPT] {
             self.refresh.remove(key);

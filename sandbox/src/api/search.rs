@@ -14,7 +14,7 @@ use genesys::{
 };
 
 use super::{page_count, parse_number, query_pairs, require_scope, wire_options, USERS_READ};
-use crate::org::{date_last_login, Org};
+use crate::org::Org;
 use crate::respond::ApiError;
 use crate::store::TokenContext;
 use crate::SandboxState;
@@ -31,9 +31,6 @@ struct Matcher {
     /// `RANGE` bounds, lower case.
     start: Option<String>,
     end: Option<String>,
-    /// `DATE_RANGE` bounds, in Unix seconds (inclusive).
-    start_time: Option<i64>,
-    end_time: Option<i64>,
     operator: Operator,
     /// A `group` criterion's own criteria.
     group: Vec<Matcher>,
@@ -52,9 +49,10 @@ enum MatchKind {
     MatchAll,
     QueryString,
     Range,
-    DateRange,
     LessThan,
+    LessThanOrEqual,
     GreaterThan,
+    GreaterThanOrEqual,
     Group,
 }
 
@@ -75,8 +73,6 @@ enum SearchField {
     Title,
     State,
     JabberId,
-    /// The one date field: never matched by text, only by `DATE_RANGE` (and sorted by).
-    DateLastLogin,
 }
 
 impl SearchField {
@@ -90,7 +86,6 @@ impl SearchField {
             "title" => Self::Title,
             "state" => Self::State,
             "chat.jabberId" | "jabberId" => Self::JabberId,
-            "dateLastLogin" => Self::DateLastLogin,
             _ => return None,
         })
     }
@@ -105,61 +100,8 @@ impl SearchField {
             Self::Title => org.title(u).to_lowercase(),
             Self::State => u.state.as_str().to_string(),
             Self::JabberId => format!("{}@{}", u.id.simple(), crate::org::JABBER_DOMAIN),
-            Self::DateLastLogin => date_last_login(u)
-                .map(crate::org::iso_millis)
-                .unwrap_or_default(),
         }
     }
-}
-
-/// `dateFormat` values the sandbox reads (Java date patterns, as Genesys documents them).
-/// Without one, a `DATE_RANGE` value is ISO 8601 (RFC 3339) or a plain `yyyy-MM-dd`.
-const DATE_FORMATS: &[&str] = &[
-    "yyyy-MM-dd'T'HH:mm:ss.SSSX",
-    "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
-    "yyyy-MM-dd'T'HH:mm:ssX",
-    "yyyy-MM-dd'T'HH:mm:ssXXX",
-    "yyyy-MM-dd",
-];
-
-/// One bound of a `DATE_RANGE`, in Unix seconds. A plain date is the start of that day (UTC)
-/// as a lower bound and its end as an upper bound.
-fn parse_date(value: &str, format: Option<&str>, upper: bool) -> Result<i64, ApiError> {
-    use time::format_description::well_known::Rfc3339;
-    let bad = || {
-        ApiError::bad_request(format!(
-            "The date [{}] does not match the dateFormat [{}].",
-            shown(value),
-            shown(format.unwrap_or("ISO 8601"))
-        ))
-    };
-    let value = value.trim();
-    let date_only = match format {
-        Some("yyyy-MM-dd") => true,
-        Some(_) => false,
-        None => value.len() == 10,
-    };
-    if date_only {
-        let mut parts = value.splitn(3, '-').map(str::parse::<u16>);
-        let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day))) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad());
-        };
-        let month = u8::try_from(m)
-            .ok()
-            .and_then(|m| time::Month::try_from(m).ok())
-            .ok_or_else(bad)?;
-        let day = u8::try_from(day).map_err(|_| bad())?;
-        let d = time::Date::from_calendar_date(i32::from(y), month, day).map_err(|_| bad())?;
-        let start = d.midnight().assume_utc().unix_timestamp();
-        return Ok(if upper { start + 86_399 } else { start });
-    }
-    if format.is_some_and(|f| f.contains(".SSS")) && !value.contains('.') {
-        return Err(bad());
-    }
-    time::OffsetDateTime::parse(value, &Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|_| bad())
 }
 
 fn shown(s: &str) -> String {
@@ -203,8 +145,6 @@ impl Matcher {
                 terms: Vec::new(),
                 start: None,
                 end: None,
-                start_time: None,
-                end_time: None,
                 operator,
                 group,
             });
@@ -221,7 +161,11 @@ impl Matcher {
             "RANGE" => MatchKind::Range,
             "LESS_THAN" => MatchKind::LessThan,
             "GREATER_THAN" => MatchKind::GreaterThan,
-            "DATE_RANGE" => MatchKind::DateRange,
+            "LESS_THAN_EQUAL_TO" => MatchKind::LessThanOrEqual,
+            "GREATER_THAN_EQUAL_TO" => MatchKind::GreaterThanOrEqual,
+            "DATE_RANGE" => return Err(ApiError::bad_request(
+                "DATE_RANGE is not a user search type: UserSearchCriteria.type has no DATE_RANGE.",
+            )),
             "" => return Err(ApiError::bad_request("A search criterion needs a type.")),
             other => {
                 return Err(ApiError::bad_request(format!(
@@ -268,50 +212,9 @@ impl Matcher {
         }
         let bound = |v: &Option<String>| v.as_deref().map(|v| v.trim().to_lowercase());
         let (start, end) = (bound(&c.start_value), bound(&c.end_value));
-        let is_date = |f: &SearchField| matches!(f, SearchField::DateLastLogin);
-        if kind == MatchKind::DateRange {
-            if !fields.iter().all(is_date) {
-                return Err(ApiError::bad_request(
-                    "DATE_RANGE is for date fields only (dateLastLogin).",
-                ));
-            }
-        } else if fields.iter().any(is_date) && kind != MatchKind::RequiredFields {
-            return Err(ApiError::bad_request(
-                "dateLastLogin is a date: search it with DATE_RANGE.",
-            ));
-        }
-        let (mut start_time, mut end_time) = (None, None);
-        if kind == MatchKind::DateRange {
-            let format = c.date_format.as_deref();
-            if let Some(f) = format.filter(|f| !DATE_FORMATS.contains(f)) {
-                return Err(ApiError::bad_request(format!(
-                    "The dateFormat [{}] is not supported: use {}.",
-                    shown(f),
-                    DATE_FORMATS.join(", ")
-                )));
-            }
-            start_time = c
-                .start_value
-                .as_deref()
-                .map(|v| parse_date(v, format, false))
-                .transpose()?;
-            end_time = c
-                .end_value
-                .as_deref()
-                .map(|v| parse_date(v, format, true))
-                .transpose()?;
-            if start_time.is_none() && end_time.is_none() {
-                return Err(ApiError::bad_request(
-                    "A DATE_RANGE criterion needs startValue, endValue or both.",
-                ));
-            }
-        }
         let needs_terms = !matches!(
             kind,
-            MatchKind::RequiredFields
-                | MatchKind::MatchAll
-                | MatchKind::Range
-                | MatchKind::DateRange
+            MatchKind::RequiredFields | MatchKind::MatchAll | MatchKind::Range
         );
         if needs_terms && terms.is_empty() {
             return Err(ApiError::bad_request("A search criterion needs a value."));
@@ -327,8 +230,6 @@ impl Matcher {
             terms,
             start,
             end,
-            start_time,
-            end_time,
             operator,
             group: Vec::new(),
         })
@@ -337,12 +238,6 @@ impl Matcher {
     fn matches(&self, org: &Org, index: u32) -> bool {
         if self.kind == MatchKind::Group {
             return all_match(&self.group, org, index);
-        }
-        if self.kind == MatchKind::DateRange {
-            // Only dateLastLogin is a date; a user who never signed in has none to match.
-            return date_last_login(org.user(index)).is_some_and(|t| {
-                self.start_time.is_none_or(|s| t >= s) && self.end_time.is_none_or(|e| t <= e)
-            });
         }
         let values: Vec<String> = self.fields.iter().map(|f| f.value(org, index)).collect();
         let any_value = |test: &dyn Fn(&str) -> bool| values.iter().any(|v| test(v));
@@ -367,8 +262,10 @@ impl Matcher {
                     && self.end.as_deref().is_none_or(|e| v <= e)
             }),
             MatchKind::LessThan => any_term(&|v, t| v < t),
+            MatchKind::LessThanOrEqual => any_term(&|v, t| v <= t),
             MatchKind::GreaterThan => any_term(&|v, t| v > t),
-            MatchKind::Group | MatchKind::DateRange => unreachable!("handled above"),
+            MatchKind::GreaterThanOrEqual => any_term(&|v, t| v >= t),
+            MatchKind::Group => unreachable!("handled above"),
         }
     }
 

@@ -481,7 +481,7 @@ fn jabber_id(u: &SeededUser) -> String {
 
 /// When the user last signed in: within 90 days before the seeded "now", or never (one user in
 /// ten, and every deleted one).
-pub(crate) fn date_last_login(u: &SeededUser) -> Option<i64> {
+fn date_last_login(u: &SeededUser) -> Option<i64> {
     let bits = u.id.as_u128();
     if u.state == UserState::Deleted || (bits >> 24).is_multiple_of(10) {
         return None;
