@@ -1354,6 +1354,35 @@ async fn user_fields_and_expands_are_genesys_own() {
     );
     let r = h.http.get(uri.replace("x96", "x97")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    for bad in [
+        "/sandbox/profile-images/not-a-user/x96.svg",
+        "/sandbox/profile-images/%2e%2e/x96.svg",
+    ] {
+        let r = h.http.get(h.url(bad)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+    // A hostile Host header never reaches an imageUri: the base falls back to localhost.
+    let r = h
+        .http
+        .get(h.url("/api/v2/users?pageSize=25"))
+        .bearer_auth(&token)
+        .header("host", "evil.example/\"><script>")
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let uris: Vec<&str> = v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["images"][0]["imageUri"].as_str())
+        .collect();
+    assert!(!uris.is_empty());
+    assert!(
+        uris.iter()
+            .all(|u| u.starts_with("http://localhost/sandbox/")),
+        "{uris:?}"
+    );
 
     let all = "&expand=routingStatus,geolocation,station,authorization.unusedRoles,dateLastLogin&expand=presence";
     let expanded = page(all).await;

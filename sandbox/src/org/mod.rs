@@ -424,7 +424,7 @@ impl Org {
 
     fn presence(&self, u: &SeededUser, source: Option<&'static str>) -> UserPresence {
         let p = u.presence as usize;
-        let modified = PRESENCE_EPOCH - i64::from(u.presence_age_minutes) * 60;
+        let modified = presence_since(u);
         UserPresence {
             source: Some(source.unwrap_or("PURECLOUD").into()),
             primary: source.is_none(),
@@ -451,9 +451,7 @@ impl Org {
         RoutingStatus {
             user_id: Some(u.id.to_string()),
             status: Some(status.into()),
-            start_time: Some(iso_millis(
-                PRESENCE_EPOCH - i64::from(u.presence_age_minutes) * 60,
-            )),
+            start_time: Some(iso_millis(presence_since(u))),
         }
     }
 
@@ -472,6 +470,11 @@ impl Org {
             }
         }
     }
+}
+
+/// Since when the user's presence (and routing status and station) has been what it is.
+fn presence_since(u: &SeededUser) -> i64 {
+    PRESENCE_EPOCH - i64::from(u.presence_age_minutes) * 60
 }
 
 /// `chat.jabberId`: the id's 32 hex digits at the sandbox's chat domain.
@@ -524,9 +527,7 @@ fn station(u: &SeededUser) -> UserStations {
         name: Some(format!("WebRTC - {}", u.name)),
         kind: Some("inin_webrtc_softphone.v2".into()),
         associated_user: Some(me.clone()),
-        associated_date: Some(iso_millis(
-            PRESENCE_EPOCH - i64::from(u.presence_age_minutes) * 60,
-        )),
+        associated_date: Some(iso_millis(presence_since(u))),
         default_user: Some(me),
     };
     UserStations {
