@@ -182,7 +182,9 @@ async fn search_users_finds_by_name() {
             value: Some(someone.id.clone()),
             ..Default::default()
         }],
+        sort: Vec::new(),
         expand: vec![],
+        enforce_permissions: None,
     };
     let found = h.genesys.search_users(&token, &request).await.unwrap().body;
     assert_eq!(found.total, 1);
@@ -425,6 +427,21 @@ async fn every_search_type_finds_what_the_documented_rule_picks() {
             Box::new(|u| u.name.to_lowercase().as_str() >= "t"),
         ),
         (
+            "REGEX",
+            vec![criterion("REGEX", "name", "s[a-z]lva")],
+            Box::new(|u| {
+                let n = u.name.to_lowercase();
+                let silva = |w: &str| {
+                    let c: Vec<char> = w.chars().collect();
+                    c.len() == 5
+                        && c[0] == 's'
+                        && c[1].is_ascii_lowercase()
+                        && c[2..] == ['l', 'v', 'a']
+                };
+                silva(&n) || words(&n).iter().any(|w| silva(w))
+            }),
+        ),
+        (
             "MATCH_ALL and NOT TERM",
             vec![
                 SearchCriterion {
@@ -455,7 +472,9 @@ async fn every_search_type_finds_what_the_documented_rule_picks() {
                 sort_order: Some(SearchSortOrder::Asc),
                 sort_by: Some("name".into()),
                 query: query.clone(),
+                sort: Vec::new(),
                 expand: vec![],
+                enforce_permissions: None,
             };
             let found = h.genesys.search_users(&token, &request).await.unwrap().body;
             assert_eq!(found.total, want.len() as u64, "{name}");

@@ -190,7 +190,9 @@ async fn a_5xx_storm_is_retried_then_reported() {
                     kind: "MATCH_ALL".into(),
                     ..Default::default()
                 }],
+                sort: Vec::new(),
                 expand: vec![],
+                enforce_permissions: None,
             },
         )
         .await

@@ -166,7 +166,9 @@ impl UserSearchRequest {
             sort_order: Some(sort.into()),
             sort_by: Some("name".into()),
             query,
+            sort: Vec::new(),
             expand: vec!["presence".into()],
+            enforce_permissions: None,
         }
     }
 }

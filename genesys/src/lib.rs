@@ -89,7 +89,8 @@ pub use token_manager::{
 };
 pub use wire::{
     ApiErrorBody, Contact, EntityRef, Geolocation, OAuthClientRef, PresenceDefinition,
-    RoutingStatus, SearchCriterion, SearchSortOrder, SortOrder, StateFilter, TokenErrorBody,
-    TokenInfo, TokenResponse, User, UserAuthorization, UserChat, UserEntityListing, UserImage,
-    UserPresence, UserSearchRequest, UserState, UserStation, UserStations, UsersSearchResponse,
+    RoutingStatus, SearchCriterion, SearchSort, SearchSortOrder, SortOrder, StateFilter,
+    TokenErrorBody, TokenInfo, TokenResponse, User, UserAuthorization, UserChat, UserEntityListing,
+    UserImage, UserPresence, UserSearchRequest, UserState, UserStation, UserStations,
+    UsersSearchResponse,
 };

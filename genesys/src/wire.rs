@@ -636,9 +636,27 @@ pub struct UserSearchRequest {
     /// The criteria (all must match).
     #[serde(default)]
     pub query: Vec<SearchCriterion>,
+    /// Several sort keys, the first deciding first (`sort[]`, `SearchSort` in Genesys'
+    /// reference). When given, it replaces `sortBy`/`sortOrder`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sort: Vec<SearchSort>,
     /// Extra fields to expand.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expand: Vec<String>,
+    /// Only users the caller may view (`enforcePermissions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce_permissions: Option<bool>,
+}
+
+/// One key of a search's `sort[]`: a field and its direction.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchSort {
+    /// The field to sort by (`name`, `email`, `department`, ...).
+    pub sort_by: String,
+    /// `ASC` (the default) or `DESC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_order: Option<SearchSortOrder>,
 }
 
 /// The answer of `POST /api/v2/users/search`.

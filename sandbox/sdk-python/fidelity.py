@@ -297,6 +297,7 @@ def main():
                 [{"type": "GREATER_THAN", "fields": ["name"], "value": "t"}],
                 [{"type": "LESS_THAN_EQUAL_TO", "fields": ["name"], "value": "c"}],
                 [{"type": "GREATER_THAN_EQUAL_TO", "fields": ["name"], "value": "t"}],
+                [{"type": "REGEX", "fields": ["name"], "value": "s.lva"}],
                 [{"group": [{"type": "TERM", "fields": ["name"], "value": "silva", "operator": "OR"},
                             {"type": "TERM", "fields": ["name"], "value": "wang", "operator": "OR"}]},
                  {"type": "STARTS_WITH", "fields": ["name"], "value": "z", "operator": "NOT"}],
@@ -312,7 +313,7 @@ def main():
                 counts.append(found.total)
             return "totals " + " ".join(map(str, counts))
 
-        check("post_users_search TERM, TERMS, MATCH_ALL, REQUIRED_FIELDS, RANGE, LESS_THAN(_EQUAL_TO), GREATER_THAN(_EQUAL_TO), OR group and NOT", more_types)
+        check("post_users_search TERM, TERMS, MATCH_ALL, REQUIRED_FIELDS, RANGE, LESS_THAN(_EQUAL_TO), GREATER_THAN(_EQUAL_TO), REGEX, OR group and NOT", more_types)
 
         def orders():
             asc = [u.id for u in one_search([{"type": "CONTAINS", "fields": ["name"], "value": "silva"}], "ASC", 100).results]
@@ -321,6 +322,28 @@ def main():
             return f"{len(asc)} results"
 
         check("post_users_search sortOrder ASC and DESC (the SDK's values)", orders)
+
+        def multi_sort():
+            body = pc.UserSearchRequest()
+            body.page_size, body.page_number, body.enforce_permissions = 100, 1, True
+            body.query = criteria([{"type": "MATCH_ALL"}])
+            keys = []
+            for field, order in [("department", "ASC"), ("name", "DESC")]:
+                key = pc.SearchSort()
+                key.sort_by, key.sort_order = field, order
+                keys.append(key)
+            body.sort = keys
+            found = search.post_users_search(body)
+            sent = client.sanitize_for_serialization(body)
+            assert sent["sort"][1] == {"sortBy": "name", "sortOrder": "DESC"}, sent["sort"]
+            _, answer, _ = raw(url, token, "/api/v2/users/search", sent)
+            lossless(client, answer, "UsersSearchResponse")
+            rows = [((u.department or "").lower(), u.name.lower()) for u in found.results]
+            for a, b in zip(rows, rows[1:]):
+                assert a[0] < b[0] or (a[0] == b[0] and a[1] >= b[1]), (a, b)
+            return f"{len(rows)} rows by department, then name descending"
+
+        check("post_users_search sort[] (SearchSort) and enforce_permissions", multi_sort)
 
         def q64_paging():
             found = one_search([{"type": "CONTAINS", "fields": ["name", "email"], "value": "a"}])

@@ -1601,3 +1601,132 @@ async fn sparse_users_fault_leaves_only_id_and_name() {
     let listing: UserEntityListing = serde_json::from_value(v).unwrap();
     assert!(listing.entities[0].state.is_none());
 }
+
+/// `REGEX` reads its value as Elasticsearch's `regexp` does: anchored to a whole word of
+/// the field (or the whole field), case-insensitive; a pattern that does not compile, or a
+/// huge one, is a 400.
+#[tokio::test]
+async fn regex_matches_whole_words_and_refuses_bad_patterns() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let everyone: UserEntityListing = h
+        .api(Some(&token), "/api/v2/users?pageSize=500&state=any")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<String> = everyone
+        .entities
+        .iter()
+        .filter(|u| u.state != Some(genesys::UserState::Deleted))
+        .map(|u| u.name.to_lowercase())
+        .collect();
+    let word_of = |n: &str| -> Vec<String> {
+        n.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let some_word = word_of(&names[7])[0].clone();
+    let prefix: String = some_word.chars().take(3).collect();
+    let total = |pattern: String| {
+        let h = &h;
+        let token = token.clone();
+        async move {
+            let r = search(
+                h,
+                &token,
+                json!({"pageSize": 1, "query": [{"type": "REGEX", "fields": ["name"], "value": pattern}]}),
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<UsersSearchResponse>().await.unwrap().total
+        }
+    };
+    let starting = names
+        .iter()
+        .filter(|n| word_of(n).iter().any(|w| w.starts_with(&prefix)))
+        .count() as u64;
+    assert!(starting >= 1);
+    assert_eq!(
+        total(format!("{}.*", prefix.to_uppercase())).await,
+        starting
+    );
+    // Anchored: the inside of a word alone matches nothing that is not a whole word.
+    let inner: String = some_word.chars().skip(1).collect();
+    let exact_inner = names
+        .iter()
+        .filter(|n| *n == &inner || word_of(n).contains(&inner))
+        .count() as u64;
+    assert_eq!(total(inner.clone()).await, exact_inner);
+    assert!(total(format!(".*{inner}")).await >= 1);
+    for bad in [json!("(unclosed"), json!("a".repeat(257))] {
+        let v = api_error(
+            search(
+                &h,
+                &token,
+                json!({"query": [{"type": "REGEX", "fields": ["name"], "value": bad}]}),
+            )
+            .await,
+            400,
+        )
+        .await;
+        assert!(v["message"].as_str().unwrap().contains("REGEX"), "{v}");
+    }
+}
+
+/// `sort[]`: the first key decides, later keys break ties, each with its own direction; an
+/// unknown field or direction is a 400. `enforcePermissions` is a boolean.
+#[tokio::test]
+async fn multi_key_sort_and_enforce_permissions() {
+    let h = start_default().await;
+    let token = h.service_token().await;
+    let query = json!([{"type": "MATCH_ALL"}]);
+    let mut got: Vec<User> = Vec::new();
+    for page in 1.. {
+        let r = search(
+            &h,
+            &token,
+            json!({
+                "pageSize": 100, "pageNumber": page, "query": query, "enforcePermissions": true,
+                "sortBy": "email", "sortOrder": "DESC",
+                "sort": [{"sortBy": "department"}, {"sortBy": "name", "sortOrder": "DESC"}],
+            }),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: UsersSearchResponse = r.json().await.unwrap();
+        got.extend(body.results);
+        if page >= body.page_count {
+            break;
+        }
+    }
+    let active = h.sandbox.state().user_count();
+    assert!(got.len() > 100 && got.len() <= active, "{}", got.len());
+    let key = |u: &User| {
+        (
+            u.department.clone().unwrap_or_default().to_lowercase(),
+            u.name.to_lowercase(),
+        )
+    };
+    let mut ties = 0;
+    for pair in got.windows(2) {
+        let (a, b) = (key(&pair[0]), key(&pair[1]));
+        assert!(a.0 <= b.0, "department ascending: {a:?} then {b:?}");
+        if a.0 == b.0 {
+            ties += 1;
+            assert!(
+                a.1 >= b.1,
+                "name descending within a department: {a:?} then {b:?}"
+            );
+        }
+    }
+    assert!(ties > 10, "the second key was exercised");
+    for bad in [
+        json!({"query": query, "sort": [{"sortBy": "shoeSize"}]}),
+        json!({"query": query, "sort": [{"sortBy": "name", "sortOrder": "ascending"}]}),
+        json!({"query": query, "enforcePermissions": "yes"}),
+    ] {
+        api_error(search(&h, &token, bad).await, 400).await;
+    }
+}

@@ -1,5 +1,6 @@
-//! `POST /api/v2/users/search` and its `q64` page links: the criteria (EXACT, CONTAINS,
-//! STARTS_WITH, QUERY_STRING) over Genesys' search fields, sorting and paging.
+//! `POST /api/v2/users/search` and its `q64` page links: the criteria (every type of
+//! Genesys' `UserSearchCriteria` but `DATE_RANGE`, which it does not list) over Genesys'
+//! search fields, sorting (`sortBy`/`sortOrder` or `sort[]`) and paging.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -21,7 +22,6 @@ use crate::SandboxState;
 
 const MAX_SEARCH_PAGE_SIZE: u32 = 100;
 
-/// One compiled search criterion.
 /// One compiled criterion: what it matches, and how it combines with its siblings.
 struct Matcher {
     kind: MatchKind,
@@ -34,6 +34,8 @@ struct Matcher {
     operator: Operator,
     /// A `group` criterion's own criteria.
     group: Vec<Matcher>,
+    /// A `REGEX` criterion's patterns, anchored and case-insensitive.
+    patterns: Vec<regex::Regex>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -53,6 +55,8 @@ enum MatchKind {
     LessThanOrEqual,
     GreaterThan,
     GreaterThanOrEqual,
+    /// A regular expression matching a whole word of the field, or the whole field.
+    Regex,
     Group,
 }
 
@@ -104,6 +108,31 @@ impl SearchField {
     }
 }
 
+/// The longest `REGEX` value the sandbox compiles.
+const MAX_REGEX_LEN: usize = 256;
+
+/// A `REGEX` value as Elasticsearch's `regexp` query reads one: the pattern must match the
+/// whole term (anchored), case-insensitively. Compiled with a size limit (and the `regex`
+/// crate runs in linear time), so a hostile pattern is a 400, never a slow search.
+fn compile_regex(pattern: &str) -> Result<regex::Regex, ApiError> {
+    if pattern.chars().count() > MAX_REGEX_LEN {
+        return Err(ApiError::bad_request(format!(
+            "A REGEX value is at most {MAX_REGEX_LEN} characters."
+        )));
+    }
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .case_insensitive(true)
+        .size_limit(256 * 1024)
+        .dfa_size_limit(256 * 1024)
+        .build()
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "The REGEX value [{}] is not a valid regular expression.",
+                shown(pattern)
+            ))
+        })
+}
+
 fn shown(s: &str) -> String {
     s.chars().take(40).collect()
 }
@@ -147,6 +176,7 @@ impl Matcher {
                 end: None,
                 operator,
                 group,
+                patterns: Vec::new(),
             });
         }
         let kind = match c.kind.as_str() {
@@ -163,6 +193,7 @@ impl Matcher {
             "GREATER_THAN" => MatchKind::GreaterThan,
             "LESS_THAN_EQUAL_TO" => MatchKind::LessThanOrEqual,
             "GREATER_THAN_EQUAL_TO" => MatchKind::GreaterThanOrEqual,
+            "REGEX" => MatchKind::Regex,
             "DATE_RANGE" => return Err(ApiError::bad_request(
                 "DATE_RANGE is not a user search type: UserSearchCriteria.type has no DATE_RANGE.",
             )),
@@ -224,6 +255,14 @@ impl Matcher {
                 "A RANGE criterion needs startValue, endValue or both.",
             ));
         }
+        let patterns = if kind == MatchKind::Regex {
+            terms
+                .iter()
+                .map(|t| compile_regex(t))
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
         Ok(Matcher {
             kind,
             fields,
@@ -232,6 +271,7 @@ impl Matcher {
             end,
             operator,
             group: Vec::new(),
+            patterns,
         })
     }
 
@@ -265,6 +305,10 @@ impl Matcher {
             MatchKind::LessThanOrEqual => any_term(&|v, t| v <= t),
             MatchKind::GreaterThan => any_term(&|v, t| v > t),
             MatchKind::GreaterThanOrEqual => any_term(&|v, t| v >= t),
+            MatchKind::Regex => self
+                .patterns
+                .iter()
+                .any(|p| any_value(&|v| p.is_match(v) || words(v).any(|w| p.is_match(w)))),
             MatchKind::Group => unreachable!("handled above"),
         }
     }
@@ -316,6 +360,16 @@ fn run_search(
             ))
         })?,
     };
+    let keys = request
+        .sort
+        .iter()
+        .map(|k| {
+            let field = SearchField::parse(&k.sort_by).ok_or_else(|| {
+                ApiError::bad_request(format!("Cannot sort by [{}].", shown(&k.sort_by)))
+            })?;
+            Ok((field, k.sort_order == Some(SearchSortOrder::Desc)))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let org = s.org();
     // Deleted users are found only by a criterion on state.
     let include_deleted = matchers.iter().any(Matcher::targets_state);
@@ -326,13 +380,31 @@ fn run_search(
         .filter(|&i| include_deleted || org.user(i).state != UserState::Deleted)
         .filter(|&i| all_match(&matchers, org, i))
         .collect();
-    if !matches!(sort_field, SearchField::Name) {
-        found.sort_by_cached_key(|&i| sort_field.value(org, i));
-    }
-    // `SCORE` (relevance): the sandbox scores every match alike, so ties keep the name order.
-    let order = match request.sort_order.unwrap_or_default() {
-        SearchSortOrder::Asc | SearchSortOrder::Score => SortOrder::Ascending,
-        SearchSortOrder::Desc => SortOrder::Descending,
+    let order = if keys.is_empty() {
+        if !matches!(sort_field, SearchField::Name) {
+            found.sort_by_cached_key(|&i| sort_field.value(org, i));
+        }
+        // `SCORE` (relevance): the sandbox scores every match alike, so ties keep the name order.
+        match request.sort_order.unwrap_or_default() {
+            SearchSortOrder::Asc | SearchSortOrder::Score => SortOrder::Ascending,
+            SearchSortOrder::Desc => SortOrder::Descending,
+        }
+    } else {
+        // `sort[]`: the first key decides, each later key breaks the ties left, and the name
+        // (ascending) breaks the rest; `sortBy`/`sortOrder` are not used.
+        found.sort_by_cached_key(|&i| {
+            keys.iter()
+                .map(|&(field, desc)| {
+                    let v = field.value(org, i);
+                    if desc {
+                        Err(std::cmp::Reverse(v))
+                    } else {
+                        Ok(v)
+                    }
+                })
+                .collect::<Vec<_>>()
+        });
+        SortOrder::Ascending
     };
     let total = found.len() as u64;
     let results: Vec<User> = Org::page(&found, order, page_size as usize, page_number as usize)
