@@ -11,6 +11,44 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version =
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# Prerequisites first: what this script cannot install by itself stops it at once, with what to
+# install, instead of failing half an hour in.
+have() { command -v "$1" >/dev/null 2>&1; }
+can_apt() { have apt-get && { [ "$(id -u)" = 0 ] || have sudo; }; }
+missing=()
+have rustup || missing+=("rustup with a Rust toolchain (https://rustup.rs)")
+have node || missing+=("Node.js 20 or newer (Debian: apt-get install nodejs)")
+have npm || missing+=("npm (Debian: apt-get install npm)")
+have python3 || missing+=("Python 3.11 or newer")
+if ! have chromium || ! have wasm-opt; then
+  can_apt || missing+=("Chromium and wasm-opt (Debian packages chromium, binaryen), or apt-get as root or with sudo to install them")
+fi
+if have node && [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  missing+=("Node.js 20 or newer (found $(node --version))")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  printf 'setup: cannot go on; install first:\n' >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  exit 1
+fi
+
+# The toolchain rust-toolchain.toml names. When the machine's stable toolchain is that version
+# under another name, link it (nothing to download); otherwise rustup installs it.
+toolchain=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
+if ! rustup toolchain list | grep -q "^$toolchain"; then
+  stable_version=$(rustc +stable --version 2>/dev/null | awk '{print $2}')
+  if [ "$stable_version" = "$toolchain" ]; then
+    # `rustup toolchain link` refuses a name that looks like a release, so the link is made
+    # where rustup keeps its toolchains: the same directory under the release's full name.
+    sysroot=$(rustc +stable --print sysroot)
+    say "setup: linking the stable toolchain ($stable_version) as $toolchain"
+    ln -s "$sysroot" "$(dirname "$sysroot")/$toolchain-$(rustc +stable -vV | sed -n 's/^host: //p')"
+  else
+    say "setup: installing the Rust toolchain $toolchain"
+    rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy --target wasm32-unknown-unknown
+  fi
+fi
+
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 command -v wasm-opt >/dev/null 2>&1 || apt_missing+=(binaryen)

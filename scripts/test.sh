@@ -57,6 +57,12 @@ export LEPTOS_SITE_ROOT=target/site
 export LEPTOS_SITE_PKG_DIR=pkg
 export LEPTOS_SITE_ADDR=127.0.0.1:3000
 export LEPTOS_RELOAD_PORT=3001
+# cargo-leptos builds the server in debug with RUSTFLAGS="--cfg erase_components", and the wasm
+# front in target/front. The steps before it use the same flag and, for wasm, the same target
+# directory, so `cargo leptos build` reuses the dependencies they compiled instead of compiling
+# every one a second time. cargo-leptos appends its flag to any RUSTFLAGS it is given, so it
+# runs with RUSTFLAGS unset and sets the identical value itself.
+export RUSTFLAGS="--cfg erase_components"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -65,7 +71,7 @@ step "clippy, server side (ssr): genesys, sandbox, conformance, guest_idp, app, 
 cargo clippy -p genesys -p sandbox -p conformance -p guest_idp -p app -p server -p soak --all-targets --locked -- -D warnings
 
 step "clippy, browser side (hydrate, wasm32): app, frontend"
-cargo clippy -p frontend --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/front --locked -- -D warnings
 
 # (soak's own tests also build the soak binary the last step runs.)
 step "unit and integration tests of every crate"
@@ -76,7 +82,7 @@ if ! wait "$tools_pid"; then
   cat "$tools_log"; echo "setting up cargo-leptos or wasm-bindgen-cli failed"; exit 1
 fi
 grep '==>' "$tools_log" || true
-cargo leptos build
+env -u RUSTFLAGS cargo leptos build
 
 step "official Genesys SDKs against the sandbox: JavaScript, then Python (answers read into its models without loss)"
 node sandbox/sdk-smoke/smoke.mjs --bin "$root/target/debug/sandbox"

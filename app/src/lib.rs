@@ -49,6 +49,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// "Skip to content": without JavaScript the link's `#content` does it; once hydrated the router
+/// would take the click, so focus moves to `<main>` here.
+fn skip_to_content(ev: leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let main = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("content"))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(main) = main {
+            ev.prevent_default();
+            let _ = main.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -67,8 +86,9 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/genesys-portal.css"/>
         <Title text="genesys-portal"/>
         <Router>
+            <a class="skip-link" href="#content" data-testid="skip-link" on:click=skip_to_content>"Skip to content"</a>
             <Header/>
-            <main>
+            <main id="content" tabindex="-1">
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async/>

@@ -2,33 +2,8 @@ import { test, expect, Page } from '@playwright/test';
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { SANDBOX_ADMIN, signIn, waitHydrated } from './support';
+import { SANDBOX_ADMIN, openInvitation, provision, signIn, waitHydrated } from './support';
 
-// Provisions a guest as the signed-in staff member and returns the invitation link shown once.
-// Opens an invitation link as the guest would: the link's page, then its Continue button.
-async function openInvitation(page: Page, link: string) {
-  const shown = await page.goto(link);
-  expect(shown?.status()).toBe(200);
-  const [answer] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === link),
-    page.getByTestId('invitation-continue').click(),
-  ]);
-  return answer;
-}
-
-async function provision(page: Page, given: string, family: string, email: string): Promise<string> {
-  await page.goto('/guests');
-  await page.getByTestId('guest-given-name').fill(given);
-  await page.getByTestId('guest-family-name').fill(family);
-  await page.getByTestId('guest-email').fill(email);
-  await page.getByTestId('guest-attributes').fill('tier=gold\naccount=A-1001');
-  await page.getByTestId('guest-create').click();
-  await expect(page).toHaveURL(/\/guests\/[^/]+$/);
-  await expect(page.getByTestId('guest-detail-name')).toHaveText(`${given} ${family}`);
-  const link = await page.getByTestId('invitation-link').inputValue();
-  expect(link).toMatch(/\/guest-idp\/invite\/[A-Za-z0-9_-]{22,}$/);
-  return link;
-}
 
 test('an admin provisions a guest, who signs in once through the invitation link', async ({ page, browser }) => {
   await page.goto('/');

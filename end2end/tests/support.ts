@@ -111,3 +111,29 @@ export async function firstOfferedName(page: Page): Promise<string> {
 export async function waitHydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 }
+
+/** Opens an invitation link as the guest would: the link's page, then its Continue button. */
+export async function openInvitation(page: Page, link: string) {
+  const shown = await page.goto(link);
+  expect(shown?.status()).toBe(200);
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === link),
+    page.getByTestId('invitation-continue').click(),
+  ]);
+  return answer;
+}
+
+/** Provisions a guest as the signed-in staff member; returns the invitation link shown once. */
+export async function provision(page: Page, given: string, family: string, email: string): Promise<string> {
+  await page.goto('/guests');
+  await page.getByTestId('guest-given-name').fill(given);
+  await page.getByTestId('guest-family-name').fill(family);
+  await page.getByTestId('guest-email').fill(email);
+  await page.getByTestId('guest-attributes').fill('tier=gold\naccount=A-1001');
+  await page.getByTestId('guest-create').click();
+  await expect(page).toHaveURL(/\/guests\/[^/]+$/);
+  await expect(page.getByTestId('guest-detail-name')).toHaveText(`${given} ${family}`);
+  const link = await page.getByTestId('invitation-link').inputValue();
+  expect(link).toMatch(/\/guest-idp\/invite\/[A-Za-z0-9_-]{22,}$/);
+  return link;
+}

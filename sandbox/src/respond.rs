@@ -227,7 +227,7 @@ pub(crate) fn error_page(status: StatusCode, title: &str, detail: &str) -> Respo
 const STYLE: &str =
     "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}\
 main{max-width:40rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:8px;\
-box-shadow:0 1px 4px #0002}.badge{display:inline-block;background:#ff4f1f;color:#fff;\
+box-shadow:0 1px 4px #0002}.badge{display:inline-block;background:#c2410c;color:#fff;\
 border-radius:4px;padding:.1rem .5rem;font-size:.8rem;font-weight:600}\
 .error{color:#a01010;font-weight:600}fieldset{border:1px solid #ccd;border-radius:6px}\
 label.user{display:block;padding:.25rem 0}small{color:#555}\

@@ -1,6 +1,7 @@
 //! genesys-portal's server as a library: from a [`Config`], builds the shared state (session
 //! store, Genesys client, the embedded sandbox when no org is configured) and the router.
 
+pub mod cli;
 pub mod config;
 pub mod limits;
 pub mod middleware;

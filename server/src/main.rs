@@ -1,10 +1,8 @@
 //! genesys-portal's server binary: reads the configuration, builds the portal and serves it
 //! until SIGINT or SIGTERM.
 
-use std::collections::BTreeMap;
-
 use leptos::config::get_configuration;
-use server::{build, config, scope, shutdown};
+use server::{build, cli, config, scope, shutdown};
 
 fn exit_with(errors: &[String]) -> ! {
     eprintln!("genesys-portal cannot start; fix these settings:");
@@ -30,13 +28,39 @@ fn init_tracing(json: bool) {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // `.env` first, while this is the only thread (it sets variables the environment lacks).
+    if let Err(e) = cli::load_dotenv() {
+        exit_with(&[e]);
+    }
+    let invocation = match cli::parse(std::env::args_os()) {
+        Ok(i) => i,
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                let _ = e.print();
+                std::process::exit(0)
+            }
+            _ => {
+                eprintln!("{}", cli::one_line(&e));
+                std::process::exit(2)
+            }
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| exit_with(&[format!("cannot start the runtime: {e}")]));
+    runtime.block_on(run(invocation))
+}
+
+async fn run(invocation: cli::Invocation) {
     let conf = get_configuration(None)
         .unwrap_or_else(|e| exit_with(&[format!("Leptos configuration: {e}")]));
-    let leptos_options = conf.leptos_options;
-    let vars: BTreeMap<String, String> = std::env::vars().collect();
-    let config = config::from_vars(&vars, leptos_options.site_addr)
+    let mut leptos_options = conf.leptos_options;
+    if let Some(addr) = invocation.site_addr {
+        leptos_options.site_addr = addr;
+    }
+    let config = config::from_vars(&invocation.vars, leptos_options.site_addr)
         .unwrap_or_else(|errors| exit_with(&errors));
     init_tracing(config.json_logs);
     scope::install_panic_hook();

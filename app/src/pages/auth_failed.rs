@@ -13,6 +13,7 @@ pub fn AuthFailedPage() -> impl IntoView {
     let unrecognised =
         use_query_map().with_untracked(|q| q.get("reason").as_deref() == Some("unrecognised"));
     view! {
+        <h1 class="page-title">"Sign-in did not complete"</h1>
         <Suspense fallback=|| ()>
             {let failure = failure.clone(); move || { let failure = failure.clone(); Suspend::new(async move {
                 let error = match failure.await {

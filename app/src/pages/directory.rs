@@ -23,15 +23,20 @@ pub fn DirectoryPage() -> impl IntoView {
     let view_query = Memo::new(move |_| parsed.get().0);
     let problems = Memo::new(move |_| parsed.get().1);
     let page = ArcResource::new(move || view_query.get(), list_directory);
-    // While a page the user asked for loads, the old one stays visible, marked as stale. Set
-    // by the controls, cleared when the page arrives; never on the server (no Transition
-    // `set_pending`: its effect runs on the server too, after the request is gone).
-    let pending = RwSignal::new(false);
+    // While a page the user asked for loads, the old one stays visible, marked as stale: the
+    // table is stale exactly while the query it shows differs from the URL's. Derived, not a
+    // flag the controls set and the page clears: a navigation that ends on the query already
+    // shown (a shared `?q=` link, a repeated search) can never leave it stale. Never on the
+    // server (no Transition `set_pending`: its effect runs on the server too, after the
+    // request is gone).
+    let shown = RwSignal::new(None::<DirectoryQuery>);
+    let stale = move || {
+        let shown = shown.try_get().flatten();
+        let wanted = view_query.try_get();
+        matches!((shown, wanted), (Some(s), Some(w)) if s != w)
+    };
     let navigate = use_navigate();
     let go = move |q: DirectoryQuery, replace: bool| {
-        if q != view_query.get_untracked() {
-            pending.set(true);
-        }
         let options = NavigateOptions {
             replace,
             scroll: false,
@@ -51,15 +56,15 @@ pub fn DirectoryPage() -> impl IntoView {
             </ul>
             <Transition fallback=|| view! { <Loading what="users"/> }>
                 // `try_get` inside suspended views: Leptos may re-run them once the page is gone.
-                <div class:stale=move || pending.try_get().unwrap_or(false) aria-busy=move || pending.try_get().unwrap_or(false).to_string() data-testid="directory">
+                <div class:stale=stale aria-busy=move || stale().to_string() data-testid="directory">
                     {move || {
                         // Read now, in the render: the async block below may run after the page is gone.
                         let query = view_query.try_get().unwrap_or_default();
                         let page = page.clone();
                         Suspend::new(async move {
                             let answer = page.await;
-                            if pending.try_get_untracked() == Some(true) {
-                                pending.try_set(false);
+                            if shown.try_get_untracked().flatten().as_ref() != Some(&query) {
+                                shown.try_set(Some(query.clone()));
                             }
                             match answer {
                                 Ok(p) => Either::Left(view! { <UserTable page=p query/> }),
@@ -160,7 +165,7 @@ where
             <label>
                 "Search "
                 <input type="search" name="q" placeholder="Name or email" maxlength="100" data-testid="search"
-                    prop:value=move || search_text.get() on:input=on_search_input/>
+                    value=view_query.get_untracked().q prop:value=move || search_text.get() on:input=on_search_input/>
             </label>
             <label>
                 "State "
@@ -234,6 +239,17 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
     let link = |n: u32| query.at_page(n).href();
     let (first_href, prev_href, next_href, last_href) =
         (link(1), link(previous), link(next), link(last));
+    // The Name header sorts: a link to the other order, from page 1 (a plain link without JS).
+    let (sort_state, sort_arrow, sort_title, other) = match query.sort {
+        Sort::Ascending => ("ascending", "▲", "Sort by name, Z to A", Sort::Descending),
+        Sort::Descending => ("descending", "▼", "Sort by name, A to Z", Sort::Ascending),
+    };
+    let sort_href = DirectoryQuery {
+        sort: other,
+        page: 1,
+        ..query.clone()
+    }
+    .href();
     let at_start = current <= 1;
     let at_end = current >= last;
     Either::Right(view! {
@@ -244,7 +260,13 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
         <div class="table-wrap">
             <table class="users">
                 <thead>
-                    <tr><th></th><th>"Name"</th><th>"Email"</th><th>"Title"</th><th>"Department"</th><th>"Division"</th><th>"State"</th><th>"Presence"</th></tr>
+                    <tr>
+                        <th scope="col"><span class="visually-hidden">"Photo"</span></th>
+                        <th scope="col" aria-sort=sort_state>
+                            <a href=sort_href class="sort-link" data-testid="sort-by-name" title=sort_title>"Name " <span aria-hidden="true">{sort_arrow}</span></a>
+                        </th>
+                        <th scope="col">"Email"</th><th scope="col">"Title"</th><th scope="col">"Department"</th><th scope="col">"Division"</th><th scope="col">"State"</th><th scope="col">"Presence"</th>
+                    </tr>
                 </thead>
                 <tbody>
                     {page.users.into_iter().map(|u| {
@@ -252,14 +274,14 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
                         let presence_class = presence_class(u.presence.as_deref());
                         view! {
                             <tr data-testid="user-row">
-                                <td><Avatar name=u.name.clone() image_url=u.image_url.clone() small=true/></td>
-                                <td><a href=href data-testid="user-name">{u.name}</a></td>
-                                <td>{u.email.unwrap_or_default()}</td>
-                                <td>{u.title.unwrap_or_default()}</td>
-                                <td>{u.department.unwrap_or_default()}</td>
-                                <td>{u.division.unwrap_or_default()}</td>
-                                <td><span class=format!("state state-{}", u.state)>{u.state.clone()}</span></td>
-                                <td><span class=presence_class>{u.presence.unwrap_or_else(|| "—".into())}</span></td>
+                                <td class="cell-avatar"><Avatar name=u.name.clone() image_url=u.image_url.clone() small=true/></td>
+                                <td class="cell-name"><a href=href data-testid="user-name">{u.name}</a></td>
+                                <td class="cell-email" data-label="Email">{u.email.unwrap_or_default()}</td>
+                                <td class="cell-title" data-label="Title">{u.title.unwrap_or_default()}</td>
+                                <td class="cell-department" data-label="Department">{u.department.unwrap_or_default()}</td>
+                                <td class="cell-division" data-label="Division">{u.division.unwrap_or_default()}</td>
+                                <td class="cell-state" data-label="State"><span class=format!("state state-{}", u.state)>{u.state.clone()}</span></td>
+                                <td class="cell-presence" data-label="Presence"><span class=presence_class>{u.presence.unwrap_or_else(|| "—".into())}</span></td>
                             </tr>
                         }
                     }).collect_view()}

@@ -6,5 +6,8 @@ use crate::{model::AppError, ui::ErrorView};
 
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
-    view! { <ErrorView error=AppError::NotFound/> }
+    view! {
+        <h1 class="page-title">"Page not found"</h1>
+        <ErrorView error=AppError::NotFound/>
+    }
 }

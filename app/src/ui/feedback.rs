@@ -15,8 +15,17 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
     page::set_status(error.status());
     let context_id = error.context_id().map(str::to_string);
     let sign_in = error.needs_sign_in();
+    // Focus moves to the error when it appears (after a form submits, or on an error page), so
+    // a keyboard or screen-reader user lands on what went wrong. Effects run in the browser only.
+    let section = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = section.get() {
+            let _ = el.focus();
+        }
+    });
     view! {
-        <section class="card error-card" role="alert" data-testid="error" data-status=error.status() data-kind=error.kind()>
+        <section node_ref=section tabindex="-1" class="card error-card" role="alert" data-testid="error" data-status=error.status() data-kind=error.kind()>
             <h2>{error.title()}</h2>
             <p class="error-message">{error.to_string()}</p>
             <p class="muted">{error.advice()}</p>
