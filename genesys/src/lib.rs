@@ -66,9 +66,10 @@ mod wire;
 
 pub use api::{ApiError, ApiResponse, RateLimitInfo, UserListQuery, MAX_PAGE_SIZE};
 pub use client::{
-    ClientBuildError, ClientOptions, GenesysClient, Reachability, SignedData,
-    WebDeploymentsAuthorizationResponse, WebDeploymentsOAuthExchangeRequest,
-    WebDeploymentsOAuthRequestParameters, WebDeploymentsRefreshJwtRequest, MAX_SEARCH_PAGE_SIZE,
+    endpoint_label, CallObserver, CallOutcome, CallRecord, ClientBuildError, ClientOptions,
+    GenesysClient, Reachability, SignedData, WebDeploymentsAuthorizationResponse,
+    WebDeploymentsOAuthExchangeRequest, WebDeploymentsOAuthRequestParameters,
+    WebDeploymentsRefreshJwtRequest, MAX_SEARCH_PAGE_SIZE,
 };
 pub use environment::{Environment, EnvironmentError, Region, ALL_REGION_DOMAINS};
 pub use oauth::{logout_url, AuthorizeRequest, ClientId, OAuthClientConfig, OAuthError, TokenSet};
@@ -81,11 +82,11 @@ pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, GuestJwt, PkceVerifier, RefreshToken,
 };
 pub use token_manager::{
-    check_token_info, sign_webhook_body, verify_webhook_signature, AcquireError, AuditEvent,
-    AuditKind, ClientCredentialsSource, DrainHandle, DrainingToken, ManagerState, StartError,
-    TokenGuard, TokenManager, TokenManagerConfig, TokenManagerStatus, TokenSource, Trigger,
-    WebhookConfig, WebhookError, WebhookSecret, AUDIT_TARGET, WEBHOOK_EVENT_ID_HEADER,
-    WEBHOOK_EVENT_KIND_HEADER, WEBHOOK_SIGNATURE_HEADER,
+    check_token_info, escape_metric_label, sign_webhook_body, verify_webhook_signature,
+    AcquireError, AuditEvent, AuditKind, ClientCredentialsSource, DrainHandle, DrainingToken,
+    ManagerState, MetricsCollector, StartError, TokenGuard, TokenManager, TokenManagerConfig,
+    TokenManagerStatus, TokenSource, Trigger, WebhookConfig, WebhookError, WebhookSecret,
+    AUDIT_TARGET, WEBHOOK_EVENT_ID_HEADER, WEBHOOK_EVENT_KIND_HEADER, WEBHOOK_SIGNATURE_HEADER,
 };
 pub use wire::{
     ApiErrorBody, Contact, EntityRef, Geolocation, OAuthClientRef, PresenceDefinition,

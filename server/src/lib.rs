@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod scope;
@@ -26,6 +27,7 @@ pub struct ServerState {
     pub limiter: LoginLimiter,
     pub site: SiteOrigin,
     pub probes: routes::health::Probes,
+    pub metrics: metrics::Metrics,
 }
 
 /// A built portal: the router to serve and the handles behind it.
@@ -43,10 +45,20 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
     let mut connection = startup::upstream::connect(config)
         .await
         .map_err(|e| vec![e])?;
-    let portal = startup::portal::assemble(config, &connection, storage.grants, storage.pool)
-        .await
-        .map(Arc::new)
-        .map_err(|e| vec![e])?;
+    let metrics = metrics::Metrics::new();
+    let portal = startup::portal::assemble(
+        config,
+        &connection,
+        storage.grants,
+        storage.pool,
+        Some(metrics.upstream_observer()),
+    )
+    .await
+    .map(Arc::new)
+    .map_err(|e| vec![e])?;
+    if let Some(manager) = &portal.service {
+        metrics.add_service(manager);
+    }
     let state = ServerState {
         leptos_options,
         portal: portal.clone(),
@@ -58,6 +70,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
         ),
         site: SiteOrigin::of(config),
         probes: routes::health::Probes::new(config.metrics_token.clone()),
+        metrics,
     };
     Ok(Built {
         router: startup::router::router(config, state, storage.sessions),

@@ -298,18 +298,3 @@ fn error_page(request_id: &str) -> Response {
     );
     (StatusCode::INTERNAL_SERVER_ERROR, Html(body)).into_response()
 }
-
-/// The counters above, as Prometheus text.
-pub fn render_prometheus() -> String {
-    format!(
-        "# HELP portal_panics_total Panics caught since start.\n# TYPE portal_panics_total counter\n\
-         portal_panics_total {}\n\
-         # HELP portal_requests_in_flight Requests being answered.\n# TYPE portal_requests_in_flight gauge\n\
-         portal_requests_in_flight {}\n\
-         # HELP portal_render_tasks_in_flight Rendering tasks (resources, suspended views) running.\n\
-         # TYPE portal_render_tasks_in_flight gauge\nportal_render_tasks_in_flight {}\n",
-        PANICS.load(Ordering::Relaxed),
-        REQUESTS_IN_FLIGHT.load(Ordering::Relaxed),
-        TASKS_IN_FLIGHT.load(Ordering::Relaxed),
-    )
-}

@@ -699,6 +699,8 @@ async fn readiness_and_metrics_follow_the_token_manager() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{bearer:?}");
         assert!(!r.text().await.unwrap().contains("portal-service"));
     }
+    // One user signed in: a session, a callback, token and API calls upstream.
+    p.sign_in("/dashboard").await;
     let r = p
         .http
         .get(p.url("/metrics"))
@@ -712,6 +714,33 @@ async fn readiness_and_metrics_follow_the_token_manager() {
     assert!(metrics.contains("portal_session_store_up 1"));
     assert!(metrics.contains("genesys_token_manager_acquisitions_total"));
     assert!(!metrics.contains("sandbox-service-secret"));
+    // The families operators look at first, from the library's registry, with route
+    // templates and endpoint templates as labels (never a raw path or query).
+    let value = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+    };
+    assert!(value("portal_sessions_active ") >= 1.0);
+    assert_eq!(value("portal_exports_running "), 0.0);
+    assert!(
+        value("portal_http_requests_total{route=\"/auth/callback\",method=\"GET\",status=\"303\"}")
+            >= 1.0
+    );
+    assert!(
+        value(
+            "portal_http_request_duration_seconds_count{route=\"/auth/callback\",method=\"GET\"}"
+        ) >= 1.0
+    );
+    assert!(
+        value("portal_upstream_requests_total{method=\"POST\",endpoint=\"/oauth/token\",status=\"200\",outcome=\"ok\"}") >= 1.0
+    );
+    assert!(value("portal_upstream_request_duration_seconds_count{method=\"GET\",endpoint=\"/api/v2/users/me\"}") >= 1.0);
+    assert!(!metrics.contains("code="), "no query string in a label");
+    assert!(metrics.trim_end().ends_with("# EOF"));
 }
 
 #[tokio::test]

@@ -112,6 +112,15 @@ impl GrantStore {
         Ok(r.rows_affected())
     }
 
+    /// Signed-in sessions: grants whose session may still be alive.
+    pub async fn count_live(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query("SELECT COUNT(*) FROM grants WHERE delete_after >= ?")
+            .bind(now_unix())
+            .fetch_one(&self.pool)
+            .await
+            .map(|row| row.get::<i64, _>(0))
+    }
+
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }

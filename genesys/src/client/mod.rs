@@ -43,6 +43,81 @@ pub struct ClientOptions {
     pub user_agent: String,
     /// The retry policy of every call.
     pub retry: RetryPolicy,
+    /// Told about every attempt (for metrics); none by default.
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+/// Told about every HTTP attempt the client makes, retries included: what `/metrics` counts.
+pub trait CallObserver: Send + Sync + std::fmt::Debug {
+    /// One attempt ended.
+    fn observe(&self, call: &CallRecord<'_>);
+}
+
+/// One attempt, as a [`CallObserver`] sees it. No URL, query or header: only labels of low
+/// cardinality.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CallRecord<'a> {
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// The path with every id replaced by `{id}` (`/api/v2/users/{id}`, `/oauth/token`).
+    pub endpoint: &'a str,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// How it ended.
+    pub outcome: CallOutcome,
+    /// From sending to the end of the body.
+    pub elapsed: Duration,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallOutcome {
+    /// A 2xx answer.
+    Ok,
+    /// A 4xx answer other than 429.
+    ClientError,
+    /// 429: Genesys' rate limit.
+    RateLimited,
+    /// A 5xx answer.
+    ServerError,
+    /// No answer: the connection failed or broke, or the time ran out.
+    Transport,
+    /// The answer's body was over its cap.
+    TooLarge,
+}
+
+impl CallOutcome {
+    /// The label value (`ok`, `client_error`, `rate_limited`, `server_error`, `transport`,
+    /// `too_large`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Ok => "ok",
+            CallOutcome::ClientError => "client_error",
+            CallOutcome::RateLimited => "rate_limited",
+            CallOutcome::ServerError => "server_error",
+            CallOutcome::Transport => "transport",
+            CallOutcome::TooLarge => "too_large",
+        }
+    }
+}
+
+/// A path as an endpoint label: each segment that carries an id (a digit and 8 or more
+/// characters, or a UUID) becomes `{id}`, so the label's values stay few.
+pub fn endpoint_label(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        let id_like = segment.len() >= 8 && segment.bytes().any(|b| b.is_ascii_digit());
+        if id_like || segment.len() > 40 {
+            out.push_str("{id}");
+        } else {
+            out.push_str(segment);
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 impl Default for ClientOptions {
@@ -53,6 +128,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(15),
             user_agent: concat!("genesys-portal/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
+            observer: None,
         }
     }
 }
@@ -140,5 +216,33 @@ pub(crate) mod tests {
             GenesysClient::new(Environment::default(), options),
             Err(ClientBuildError::InvalidUserAgent)
         ));
+    }
+}
+
+#[cfg(test)]
+mod endpoint_label_tests {
+    use super::endpoint_label;
+
+    #[test]
+    fn ids_become_a_placeholder_and_names_stay() {
+        assert_eq!(
+            endpoint_label("/api/v2/users/8c1b2f6e-5a8e-4f1a-9b0e-3a2d1c4b5e6f"),
+            "/api/v2/users/{id}"
+        );
+        assert_eq!(
+            endpoint_label("/api/v2/users/search"),
+            "/api/v2/users/search"
+        );
+        assert_eq!(endpoint_label("/api/v2/users/me"), "/api/v2/users/me");
+        assert_eq!(endpoint_label("/oauth/token"), "/oauth/token");
+        assert_eq!(
+            endpoint_label("/api/v2/webdeployments/token/oauthcodegrantjwtexchange"),
+            "/api/v2/webdeployments/token/oauthcodegrantjwtexchange"
+        );
+        assert_eq!(
+            endpoint_label("/api/v2/conversations/12345678"),
+            "/api/v2/conversations/{id}"
+        );
+        assert_eq!(endpoint_label(""), "/");
     }
 }

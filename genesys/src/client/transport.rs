@@ -145,6 +145,45 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
     Ok(body.freeze())
 }
 
+/// One attempt: send, read the whole answer (up to its cap), sort 2xx from the rest.
+async fn attempt(
+    client: reqwest::Client,
+    request: reqwest::Request,
+    body_cap: usize,
+) -> Result<RawResponse, AttemptError> {
+    let response = client
+        .execute(request)
+        .await
+        .map_err(AttemptError::from_reqwest)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = read_capped(response, body_cap).await?;
+    let raw = RawResponse {
+        status,
+        headers,
+        body,
+    };
+    if status.is_success() {
+        Ok(raw)
+    } else {
+        Err(AttemptError::Status(raw))
+    }
+}
+
+fn outcome_of(result: &Result<RawResponse, AttemptError>) -> super::CallOutcome {
+    use super::CallOutcome;
+    match result {
+        Ok(_) => CallOutcome::Ok,
+        Err(AttemptError::Status(raw)) if raw.status.as_u16() == 429 => CallOutcome::RateLimited,
+        Err(AttemptError::Status(raw)) if raw.status.is_server_error() => CallOutcome::ServerError,
+        Err(AttemptError::Status(_)) => CallOutcome::ClientError,
+        Err(AttemptError::TooLarge(_)) => CallOutcome::TooLarge,
+        Err(AttemptError::NotSent(_) | AttemptError::Transport(_) | AttemptError::Timeout) => {
+            CallOutcome::Transport
+        }
+    }
+}
+
 impl GenesysClient {
     /// Sends the request `build` makes (a fresh one per attempt) through the retry loop, and
     /// reads the whole answer.
@@ -155,26 +194,41 @@ impl GenesysClient {
         body_cap: usize,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<RawResponse, GaveUp<AttemptError>> {
+        let observer = self.inner.options.observer.as_deref();
         self.inner
             .options
             .retry
             .run(idempotency, gate, |_attempt| {
                 let request = build();
                 async move {
-                    let response = request.send().await.map_err(AttemptError::from_reqwest)?;
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    let body = read_capped(response, body_cap).await?;
-                    let raw = RawResponse {
-                        status,
-                        headers,
-                        body,
+                    let started = std::time::Instant::now();
+                    let (client, built) = request.build_split();
+                    let seen = match (&built, observer) {
+                        (Ok(r), Some(_)) => Some((
+                            r.method().to_string(),
+                            super::endpoint_label(r.url().path()),
+                        )),
+                        _ => None,
                     };
-                    if status.is_success() {
-                        Ok(raw)
-                    } else {
-                        Err(AttemptError::Status(raw))
+                    let result = match built {
+                        Ok(built) => attempt(client, built, body_cap).await,
+                        Err(e) => Err(AttemptError::from_reqwest(e)),
+                    };
+                    if let (Some(observer), Some((method, endpoint))) = (observer, seen) {
+                        observer.observe(&super::CallRecord {
+                            method: &method,
+                            endpoint: &endpoint,
+                            status: match &result {
+                                Ok(raw) | Err(AttemptError::Status(raw)) => {
+                                    Some(raw.status.as_u16())
+                                }
+                                Err(_) => None,
+                            },
+                            outcome: outcome_of(&result),
+                            elapsed: started.elapsed(),
+                        });
                     }
+                    result
                 }
             })
             .await

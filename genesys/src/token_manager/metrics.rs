@@ -1,11 +1,14 @@
-//! The token manager's metrics, kept in atomics per manager (no global recorder) and rendered in
-//! the Prometheus text format, ready to be appended to whatever `/metrics` already serves.
+//! The token manager's metrics, kept in atomics per manager (no global recorder) and encoded by
+//! `prometheus-client` on each scrape, through the collector the manager hands out
+//! ([`TokenManager::prometheus_collector`](super::TokenManager::prometheus_collector)).
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
 
 /// Upper bounds (seconds) of the acquisition latency histogram.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -55,167 +58,143 @@ impl Metrics {
         *failures.entry(reason).or_default() += 1;
     }
 
-    pub(crate) fn render(&self, gauges: &Gauges<'_>) -> String {
-        let client = format!("client_id=\"{}\"", escape_label(gauges.client_id));
-        let mut out = String::with_capacity(4096);
-        let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP genesys_token_manager_{name} {help}");
-            let _ = writeln!(out, "# TYPE genesys_token_manager_{name} {kind}");
+    /// Encodes the manager's families (OpenMetrics text through `prometheus-client`).
+    pub(crate) fn encode(
+        &self,
+        gauges: &Gauges<'_>,
+        encoder: &mut DescriptorEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        // prometheus-client writes label values as given: escape them (OpenMetrics' rules).
+        let client = ("client_id", escape_label(gauges.client_id));
+        let only_client = [client.clone()];
+        let counter = |encoder: &mut DescriptorEncoder<'_>, name: &str, help: &str, value: u64| {
+            encoder
+                .encode_descriptor(&format!("{PREFIX}{name}"), help, None, MetricType::Counter)?
+                .encode_family(&only_client)?
+                .encode_counter::<NoLabelSet, _, u64>(&value, None)
         };
-        family(
-            &mut out,
-            "acquisitions_total",
-            "counter",
+        let gauge = |encoder: &mut DescriptorEncoder<'_>, name: &str, help: &str, value: f64| {
+            encoder
+                .encode_descriptor(&format!("{PREFIX}{name}"), help, None, MetricType::Gauge)?
+                .encode_family(&only_client)?
+                .encode_gauge(&value)
+        };
+        counter(
+            encoder,
+            "acquisitions",
             "Tokens obtained and accepted (first, refreshed, rotated).",
-        );
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_acquisitions_total{{{client}}} {}",
-            self.acquisitions.load(Ordering::Relaxed)
-        );
-
-        family(
-            &mut out,
-            "failures_total",
-            "counter",
-            "Failed token requests and refused tokens, by reason.",
-        );
-        let failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for (reason, count) in failures {
-            let _ = writeln!(
-                out,
-                "genesys_token_manager_failures_total{{{client},reason=\"{reason}\"}} {count}"
-            );
+            self.acquisitions.load(Ordering::Relaxed),
+        )?;
+        {
+            let failures = self
+                .failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let mut family = encoder.encode_descriptor(
+                "genesys_token_manager_failures",
+                "Failed token requests and refused tokens, by reason.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (reason, count) in failures {
+                family
+                    .encode_family(&[client.clone(), ("reason", reason.to_owned())])?
+                    .encode_counter::<NoLabelSet, _, u64>(&count, None)?;
+            }
         }
-
-        family(
-            &mut out,
-            "acquisition_duration_seconds",
-            "histogram",
-            "Time to obtain and validate an accepted token.",
-        );
-        for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS) {
-            let _ = writeln!(
-                out,
-                "genesys_token_manager_acquisition_duration_seconds_bucket{{{client},le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
-            );
+        {
+            // Kept cumulative per bound; the encoder wants each bucket's own count.
+            let count = self.latency_count.load(Ordering::Relaxed);
+            let mut buckets = Vec::with_capacity(LATENCY_BUCKETS.len() + 1);
+            let mut below = 0;
+            for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS) {
+                let cumulative = bucket.load(Ordering::Relaxed);
+                buckets.push((bound, cumulative.saturating_sub(below)));
+                below = cumulative;
+            }
+            buckets.push((f64::MAX, count.saturating_sub(below)));
+            encoder
+                .encode_descriptor(
+                    "genesys_token_manager_acquisition_duration_seconds",
+                    "Time to obtain and validate an accepted token.",
+                    None,
+                    MetricType::Histogram,
+                )?
+                .encode_family(&only_client)?
+                .encode_histogram::<NoLabelSet>(
+                    self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
+                    count,
+                    &buckets,
+                    None,
+                )?;
         }
-        let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_acquisition_duration_seconds_bucket{{{client},le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_acquisition_duration_seconds_sum{{{client}}} {}",
-            self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_acquisition_duration_seconds_count{{{client}}} {count}"
-        );
-
-        family(
-            &mut out,
-            "rotations_total",
-            "counter",
+        counter(
+            encoder,
+            "rotations",
             "Forced rotations (admin or a 401).",
-        );
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_rotations_total{{{client}}} {}",
-            self.rotations.load(Ordering::Relaxed)
-        );
-
-        family(
-            &mut out,
+            self.rotations.load(Ordering::Relaxed),
+        )?;
+        gauge(
+            encoder,
             "token_expiry_seconds",
-            "gauge",
             "Seconds until the current token expires (0 when there is none).",
-        );
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_token_expiry_seconds{{{client}}} {:.3}",
-            gauges.seconds_until_expiry
-        );
-
-        family(
-            &mut out,
+            gauges.seconds_until_expiry,
+        )?;
+        gauge(
+            encoder,
             "in_flight_guards",
-            "gauge",
             "Requests holding a token through a guard.",
-        );
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_in_flight_guards{{{client}}} {}",
-            self.guards.load(Ordering::Relaxed)
-        );
-
-        family(
-            &mut out,
+            self.guards.load(Ordering::Relaxed) as f64,
+        )?;
+        gauge(
+            encoder,
             "draining_tokens",
-            "gauge",
             "Rotated-out tokens still held by requests.",
-        );
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_draining_tokens{{{client}}} {}",
-            gauges.draining_tokens
-        );
-
-        family(
-            &mut out,
+            gauges.draining_tokens as f64,
+        )?;
+        gauge(
+            encoder,
             "error_rate",
-            "gauge",
             "Share of recent token attempts that failed.",
-        );
-        let _ = writeln!(
-            out,
-            "genesys_token_manager_error_rate{{{client}}} {:.4}",
-            gauges.error_rate
-        );
-
-        family(
-            &mut out,
-            "state",
-            "gauge",
-            "1 for the manager's current state.",
-        );
-        for state in gauges.all_states {
-            let _ = writeln!(
-                out,
-                "genesys_token_manager_state{{{client},state=\"{state}\"}} {}",
-                u8::from(*state == gauges.state)
-            );
+            gauges.error_rate,
+        )?;
+        {
+            let mut family = encoder.encode_descriptor(
+                "genesys_token_manager_state",
+                "1 for the manager's current state.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for state in gauges.all_states {
+                family
+                    .encode_family(&[client.clone(), ("state", (*state).to_owned())])?
+                    .encode_gauge(&i64::from(*state == gauges.state))?;
+            }
         }
-
-        family(
-            &mut out,
-            "webhook_deliveries_total",
-            "counter",
+        let mut family = encoder.encode_descriptor(
+            "genesys_token_manager_webhook_deliveries",
             "Webhook events by outcome (dropped: the queue was full).",
-        );
+            None,
+            MetricType::Counter,
+        )?;
         for (outcome, counter) in [
             ("delivered", &self.webhook_delivered),
             ("failed", &self.webhook_failed),
             ("dropped", &self.webhook_dropped),
         ] {
-            let _ = writeln!(
-                out,
-                "genesys_token_manager_webhook_deliveries_total{{{client},outcome=\"{outcome}\"}} {}",
-                counter.load(Ordering::Relaxed)
-            );
+            family
+                .encode_family(&[client.clone(), ("outcome", outcome.to_owned())])?
+                .encode_counter::<NoLabelSet, _, u64>(&counter.load(Ordering::Relaxed), None)?;
         }
-        out
+        Ok(())
     }
 }
 
-fn escape_label(value: &str) -> String {
+const PREFIX: &str = "genesys_token_manager_";
+
+/// A label value as the text format must carry it: `\\`, `\"` and `\n` escaped.
+pub fn escape_label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -226,8 +205,27 @@ fn escape_label(value: &str) -> String {
 mod tests {
     use super::*;
 
+    #[derive(Debug)]
+    struct Fixed(Metrics);
+
+    impl prometheus_client::collector::Collector for Fixed {
+        fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+            self.0.encode(
+                &Gauges {
+                    client_id: "portal\"service",
+                    state: "healthy",
+                    all_states: &["starting", "healthy"],
+                    seconds_until_expiry: 12.5,
+                    error_rate: 0.25,
+                    draining_tokens: 1,
+                },
+                &mut encoder,
+            )
+        }
+    }
+
     #[test]
-    fn renders_prometheus_text() {
+    fn encodes_openmetrics_text() {
         let metrics = Metrics::default();
         metrics.acquisitions.fetch_add(2, Ordering::Relaxed);
         metrics.observe_acquisition(Duration::from_millis(20));
@@ -235,27 +233,25 @@ mod tests {
         metrics.count_failure("invalid_client");
         metrics.count_failure("invalid_client");
         metrics.guards.fetch_add(3, Ordering::Relaxed);
-        let text = metrics.render(&Gauges {
-            client_id: "portal\"service",
-            state: "healthy",
-            all_states: &["starting", "healthy"],
-            seconds_until_expiry: 12.5,
-            error_rate: 0.25,
-            draining_tokens: 1,
-        });
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(Fixed(metrics)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         let client = "client_id=\"portal\\\"service\"";
         for line in [
             format!("genesys_token_manager_acquisitions_total{{{client}}} 2"),
             format!("genesys_token_manager_failures_total{{{client},reason=\"invalid_client\"}} 2"),
-            format!("genesys_token_manager_acquisition_duration_seconds_bucket{{{client},le=\"0.025\"}} 1"),
-            format!("genesys_token_manager_acquisition_duration_seconds_bucket{{{client},le=\"5\"}} 2"),
-            format!("genesys_token_manager_acquisition_duration_seconds_bucket{{{client},le=\"+Inf\"}} 2"),
+            format!("genesys_token_manager_acquisition_duration_seconds_bucket{{le=\"0.025\",{client}}} 1"),
+            format!("genesys_token_manager_acquisition_duration_seconds_bucket{{le=\"5.0\",{client}}} 2"),
+            format!("genesys_token_manager_acquisition_duration_seconds_bucket{{le=\"+Inf\",{client}}} 2"),
             format!("genesys_token_manager_acquisition_duration_seconds_count{{{client}}} 2"),
-            format!("genesys_token_manager_token_expiry_seconds{{{client}}} 12.500"),
-            format!("genesys_token_manager_in_flight_guards{{{client}}} 3"),
+            format!("genesys_token_manager_acquisition_duration_seconds_sum{{{client}}} 3.02"),
+            format!("genesys_token_manager_token_expiry_seconds{{{client}}} 12.5"),
+            format!("genesys_token_manager_in_flight_guards{{{client}}} 3.0"),
             format!("genesys_token_manager_state{{{client},state=\"healthy\"}} 1"),
             format!("genesys_token_manager_state{{{client},state=\"starting\"}} 0"),
             "# TYPE genesys_token_manager_acquisition_duration_seconds histogram".to_owned(),
+            "# EOF".to_owned(),
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
         }

@@ -11,7 +11,7 @@
 //!   new one at once and returns a [`DrainHandle`] that completes when the last request
 //!   holding the old one has finished (woken by the guards' `Drop`, never polled).
 //! - Audit records go to `tracing` (target [`AUDIT_TARGET`]) and, optionally, to a signed
-//!   webhook; metrics render as Prometheus text ([`TokenManager::render_prometheus`]).
+//!   webhook; metrics for a `prometheus-client` registry ([`TokenManager::prometheus_collector`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -67,9 +67,10 @@ pub use audit::{AuditEvent, AuditKind, AUDIT_TARGET};
 pub use config::TokenManagerConfig;
 pub use error::{AcquireError, StartError};
 pub use guard::{DrainHandle, TokenGuard};
+pub use metrics::escape_label as escape_metric_label;
 pub use refresh::Trigger;
 pub use source::{check_token_info, ClientCredentialsSource, TokenSource};
-pub use status::{DrainingToken, ManagerState, TokenManagerStatus};
+pub use status::{DrainingToken, ManagerState, MetricsCollector, TokenManagerStatus};
 pub use webhook::{
     sign_webhook_body, verify_webhook_signature, WebhookConfig, WebhookError, WebhookSecret,
     WEBHOOK_EVENT_ID_HEADER, WEBHOOK_EVENT_KIND_HEADER, WEBHOOK_SIGNATURE_HEADER,

@@ -2,6 +2,7 @@
 //! Prometheus rendering, all computed from the shared state on demand.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -170,8 +171,44 @@ impl TokenManager {
         }
     }
 
-    /// The manager's metrics in the Prometheus text format (append it to `/metrics`).
+    /// The manager's metrics in the OpenMetrics text format, on their own.
     pub fn render_prometheus(&self) -> String {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(self.prometheus_collector()));
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+        text
+    }
+
+    /// A collector for a `prometheus-client` registry: the manager's families, read on each
+    /// scrape.
+    pub fn prometheus_collector(&self) -> MetricsCollector {
+        MetricsCollector {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// The token manager's metrics as a `prometheus-client` collector
+/// ([`TokenManager::prometheus_collector`]).
+pub struct MetricsCollector {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MetricsCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsCollector")
+            .field("client_id", &self.inner.client_id)
+            .finish()
+    }
+}
+
+impl prometheus_client::collector::Collector for MetricsCollector {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
         let inner = &self.inner;
         let now = Instant::now();
         let seconds_until_expiry = inner
@@ -194,14 +231,17 @@ impl TokenManager {
             )
         };
         let all_states = ManagerState::ALL.map(ManagerState::as_str);
-        inner.metrics.render(&Gauges {
-            client_id: &inner.client_id,
-            state: state.as_str(),
-            all_states: &all_states,
-            seconds_until_expiry,
-            error_rate,
-            draining_tokens,
-        })
+        inner.metrics.encode(
+            &Gauges {
+                client_id: &inner.client_id,
+                state: state.as_str(),
+                all_states: &all_states,
+                seconds_until_expiry,
+                error_rate,
+                draining_tokens,
+            },
+            &mut encoder,
+        )
     }
 }
 

@@ -86,10 +86,11 @@ pub async fn readyz(
     (StatusCode::OK, "ready")
 }
 
-/// GET /metrics: Prometheus text (the token manager's metrics, and the portal's own).
+/// GET /metrics: OpenMetrics text from the server's registry (`crate::metrics`).
 pub async fn metrics(
     State(portal): State<Arc<Portal>>,
     State(probes): State<Probes>,
+    State(metrics): State<crate::metrics::Metrics>,
     request: Request,
 ) -> Response {
     if !probes.may_read_metrics(&request) {
@@ -105,23 +106,15 @@ pub async fn metrics(
         )
             .into_response();
     }
-    let mut body = String::new();
-    body.push_str(
-        "# HELP portal_up The portal process is up.\n# TYPE portal_up gauge\nportal_up 1\n",
-    );
-    body.push_str("# HELP portal_session_store_up Whether the session store answers.\n# TYPE portal_session_store_up gauge\n");
-    body.push_str(&format!(
-        "portal_session_store_up {}\n",
-        u8::from(probes.store_up(&portal).await)
-    ));
-    body.push_str(&crate::scope::render_prometheus());
-    if let Some(manager) = &portal.service {
-        body.push_str(&manager.render_prometheus());
-    }
+    let body = metrics.render(crate::metrics::Snapshot {
+        store_up: probes.store_up(&portal).await,
+        sessions_active: portal.grants.count_live().await.unwrap_or(-1),
+        exports_running: portal.exports.running() as i64,
+    });
     (
         [(
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         body,
     )

@@ -26,9 +26,11 @@ pub async fn assemble(
     connection: &Connection,
     grants: GrantStore,
     pool: SqlitePool,
+    observer: Option<std::sync::Arc<dyn genesys::CallObserver>>,
 ) -> Result<Portal, String> {
     let options = ClientOptions {
         request_timeout: upstream_timeout(config),
+        observer,
         ..Default::default()
     };
     let genesys = GenesysClient::new(connection.environment.clone(), options)

@@ -68,6 +68,8 @@ pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Rou
             config.request_timeout,
         ))
         .layer(from_fn_with_state(Some(portal), scope::scope_requests))
+        // Outside the scope, so a panic's 500 and a timeout's 504 are counted as answered.
+        .layer(from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         // Spans name the path only: query strings carry authorization codes and states.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<Body>| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())

@@ -83,6 +83,19 @@ impl ExportJobs {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Exports running now.
+    pub fn running(&self) -> usize {
+        self.jobs()
+            .values()
+            .filter(|job| {
+                job.finished
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_none()
+            })
+            .count()
+    }
+
     /// Drops the jobs that finished more than [`KEEP_FOR`] ago, and their files. Runs on a
     /// timer (the server's) as well as at every start, so files do not outlive their time
     /// when nobody exports.
