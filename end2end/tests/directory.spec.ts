@@ -231,3 +231,43 @@ test('exports can run as the portal\'s service identity', async ({ browser }) =>
     await portal.stop();
   }
 });
+
+test('starting an export from the hydrated directory does not reload its progress page', async ({ page }) => {
+  // The no-JS refresh of the progress page once came alive after a client-side navigation and
+  // reloaded the page 2 s later, losing the live view.
+  await signedInDirectory(page, '?state=any');
+  await waitHydrated(page);
+  const documents: string[] = [];
+  page.on('request', (r) => {
+    if (r.resourceType() === 'document') documents.push(r.url());
+  });
+  await page.getByTestId('export').click();
+  await expect(page).toHaveURL(/\/users\/export\/[0-9a-f]+$/);
+  await page.waitForTimeout(3500);
+  expect(documents).toEqual([]);
+  await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+});
+
+test('without JavaScript the progress page refreshes itself until the export is done', async ({ browser, baseURL }) => {
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/');
+  const sandbox = await signIn(page);
+  await page.goto('/users?state=any');
+  // Every page of the export behind 250 ms: it is still running when its page first loads.
+  const slow = (ms: number) => page.request.put(`${sandbox}/sandbox/faults`, { data: { latencyMs: ms }, headers: SANDBOX_ADMIN });
+  expect((await slow(250)).ok()).toBeTruthy();
+  try {
+    await page.getByTestId('export').click();
+    await expect(page).toHaveURL(/\/users\/export\/[0-9a-f]+$/);
+    await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'running');
+    const html = await (await context.request.get(page.url())).text();
+    expect(html).toContain('data-state="running"');
+    expect(html).toContain('<noscript><meta http-equiv="refresh" content="2"></noscript>');
+    // Only a reload can change the page here: the refresh does it.
+    await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+  } finally {
+    await slow(0);
+    await context.close();
+  }
+});

@@ -81,7 +81,11 @@ fn ExportView(p: ExportProgress, cancel: ServerAction<CancelExport>) -> impl Int
     let done = p.status == ExportStatus::Done;
     let id = p.id.clone();
     view! {
-        {running.then(|| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
+        // Without JavaScript the page refreshes itself while the export runs. Set as inner
+        // HTML, never as a child element: a `<meta>` the client creates inside `<noscript>`
+        // (after a client-side navigation) is live and reloaded the page 2 s later, whereas
+        // `innerHTML` of a `<noscript>` with scripting on is parsed as text.
+        {running.then(|| view! { <noscript inner_html=r#"<meta http-equiv="refresh" content="2">"#></noscript> })}
         <progress max="100" value=percent data-testid="export-progress">{percent}"%"</progress>
         <p data-testid="export-status" data-state=format!("{:?}", p.status).to_lowercase()>
             <span data-testid="export-pages">{p.pages_done}" of "{total}" pages"</span>
