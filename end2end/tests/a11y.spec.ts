@@ -84,7 +84,8 @@ test('every signed-in page: no axe-core violation, light or dark, and none scrol
   await page.goto('/users');
   await page.getByTestId('export').click();
   await expect(page).toHaveURL(/\/users\/export\/[0-9a-f]+$/);
-  // The page on its own load: the form's redirect may still be settling in this document.
+  // The page on its own load too (once, this page reloaded itself after a client-side
+  // navigation: directory.spec.ts guards that bug).
   await page.goto(page.url());
   await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
   await checkEverywhere(page, 'export');
