@@ -233,19 +233,29 @@ test('exports can run as the portal\'s service identity', async ({ browser }) =>
 });
 
 test('starting an export from the hydrated directory does not reload its progress page', async ({ page }) => {
-  // The no-JS refresh of the progress page once came alive after a client-side navigation and
-  // reloaded the page 2 s later, losing the live view.
-  await signedInDirectory(page, '?state=any');
+  // The no-JS refresh of the progress page once came alive after a client-side navigation (a
+  // live <meta http-equiv=refresh> the client made inside <noscript>) and reloaded the page.
+  await page.goto('/');
+  const sandbox = await signIn(page);
+  await page.goto('/users?state=any');
   await waitHydrated(page);
-  const documents: string[] = [];
-  page.on('request', (r) => {
-    if (r.resourceType() === 'document') documents.push(r.url());
-  });
-  await page.getByTestId('export').click();
-  await expect(page).toHaveURL(/\/users\/export\/[0-9a-f]+$/);
-  await page.waitForTimeout(3500);
-  expect(documents).toEqual([]);
-  await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+  // Every page of the export behind 250 ms: it runs for seconds, past the refresh's 2 s.
+  const slow = (ms: number) => page.request.put(`${sandbox}/sandbox/faults`, { data: { latencyMs: ms }, headers: SANDBOX_ADMIN });
+  expect((await slow(250)).ok()).toBeTruthy();
+  try {
+    const documents: string[] = [];
+    page.on('request', (r) => {
+      if (r.resourceType() === 'document') documents.push(r.url());
+    });
+    await page.getByTestId('export').click();
+    await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'running');
+    // Read once, now: a reload would later replace the element with text and hide it.
+    expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
+    await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'done', { timeout: 30_000 });
+    expect(documents).toEqual([]);
+  } finally {
+    await slow(0);
+  }
 });
 
 test('without JavaScript the progress page refreshes itself until the export is done', async ({ browser, baseURL }) => {
