@@ -21,8 +21,9 @@ use leptos_router::{
 
 use crate::{
     pages::{
-        AuthFailedPage, DashboardPage, DirectoryPage, ExportPage, GuestDetailPage, GuestHomePage,
-        GuestsPage, HomePage, NotFoundPage, ServicePage, UserDetailPage,
+        AuthFailedPage, ConversationPage, DashboardPage, DirectoryPage, ExportPage,
+        GuestDetailPage, GuestHomePage, GuestsPage, HomePage, NotFoundPage, ServicePage,
+        UserDetailPage,
     },
     ui::{Header, SummaryResource},
 };
@@ -31,9 +32,16 @@ use crate::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     api::page::set_document_headers(&options);
+    // Inside Genesys Cloud: the host's language and theme.
+    let host = api::page::host_context();
+    let lang = host
+        .as_ref()
+        .map_or_else(|| "en".to_string(), |h| h.lang.clone());
+    let theme = host.as_ref().and_then(|h| h.theme());
+    let framed = host.is_some().then_some("true");
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang data-theme=theme data-embedded=framed>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -41,6 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                {framed.map(|_| view! { <script src="/embed/frame.js" defer></script> })}
             </head>
             <body>
                 <App/>
@@ -100,6 +109,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/guests") view=GuestsPage ssr=SsrMode::Async/>
                     <Route path=path!("/guests/:id") view=GuestDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/guest") view=GuestHomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/embed/conversation/:id") view=ConversationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

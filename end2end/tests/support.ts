@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -137,3 +138,41 @@ export async function provision(page: Page, given: string, family: string, email
   expect(link).toMatch(/\/guest-idp\/invite\/[A-Za-z0-9_-]{22,}$/);
   return link;
 }
+
+// Accessibility checks (axe-core) shared by the specs.
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+
+/** axe on the page as it is now; the failure lists each rule with the nodes it found. */
+export async function axe(page: Page, what: string) {
+  const result = await new AxeBuilder({ page }).withTags(TAGS).analyze();
+  const found = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`,
+  );
+  expect(found, `${what}: axe-core violations`).toEqual([]);
+}
+
+/** The page is no wider than the window: nothing scrolls sideways. */
+export async function fitsWidth(page: Page, what: string) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  expect(scroll, `${what}: the page is ${scroll}px wide in a ${width}px window`).toBeLessThanOrEqual(width);
+}
+
+/** Checks the page at desktop and phone width, light and dark; leaves it at desktop, light. */
+export async function checkEverywhere(page: Page, what: string) {
+  // A redirect still under way would pull the page from under axe.
+  await page.waitForLoadState('networkidle');
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await axe(page, `${what} (${colorScheme}, 1280 px)`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await fitsWidth(page, `${what} (${colorScheme})`);
+    await axe(page, `${what} (${colorScheme}, 390 px)`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+

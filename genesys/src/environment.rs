@@ -87,6 +87,40 @@ impl Region {
     pub fn aws_region(self) -> &'static str {
         AWS_REGIONS[self.index]
     }
+
+    /// The Genesys environment name a Client App is told in `{{gcTargetEnv}}`: `prod` for
+    /// us-east-1, else `prod-` and the short AWS name (`prod-euw1`, `prod-apse2`).
+    pub fn target_env(self) -> String {
+        if self.index == 0 {
+            return "prod".to_string();
+        }
+        let short: String = self
+            .aws_region()
+            .split('-')
+            .map(|part| match part {
+                "east" => "e",
+                "west" => "w",
+                "central" => "c",
+                "south" => "s",
+                "north" => "n",
+                "northeast" => "ne",
+                "southeast" => "se",
+                other => other,
+            })
+            .collect();
+        format!("prod-{short}")
+    }
+
+    /// The region a `{{gcTargetEnv}}` value names (`prod`, `prod-euw1`), case-insensitively.
+    pub fn from_target_env(name: &str) -> Option<Region> {
+        let name = name.trim().to_ascii_lowercase();
+        Region::all().find(|r| r.target_env() == name)
+    }
+
+    /// The Genesys apps host's origin, where Client Apps are framed: `https://apps.{domain}`.
+    pub fn apps_origin(self) -> String {
+        format!("https://apps.{}", self.domain())
+    }
 }
 
 impl fmt::Display for Region {
@@ -280,6 +314,32 @@ fn checked_base(input: &str) -> Result<Url, EnvironmentError> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod target_env_tests {
+    use super::Region;
+
+    #[test]
+    fn target_envs_are_genesys_names_and_round_trip() {
+        let names: Vec<String> = Region::all().map(Region::target_env).collect();
+        assert_eq!(names[0], "prod");
+        let ie = Region::from_domain_or_aws_name("mypurecloud.ie").unwrap();
+        assert_eq!(ie.target_env(), "prod-euw1");
+        let au = Region::from_domain_or_aws_name("mypurecloud.com.au").unwrap();
+        assert_eq!(au.target_env(), "prod-apse2");
+        let jp = Region::from_domain_or_aws_name("mypurecloud.jp").unwrap();
+        assert_eq!(jp.target_env(), "prod-apne1");
+        assert_eq!(ie.apps_origin(), "https://apps.mypurecloud.ie");
+        for region in Region::all() {
+            assert_eq!(Region::from_target_env(&region.target_env()), Some(region));
+        }
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+        assert_eq!(Region::from_target_env("prod-xyz9"), None);
+    }
 }
 
 #[cfg(test)]

@@ -89,9 +89,9 @@ pub use token_manager::{
     AUDIT_TARGET, WEBHOOK_EVENT_ID_HEADER, WEBHOOK_EVENT_KIND_HEADER, WEBHOOK_SIGNATURE_HEADER,
 };
 pub use wire::{
-    ApiErrorBody, Contact, EntityRef, Geolocation, OAuthClientRef, PresenceDefinition,
-    RoutingStatus, SearchCriterion, SearchSort, SearchSortOrder, SortOrder, StateFilter,
-    TokenErrorBody, TokenInfo, TokenResponse, User, UserAuthorization, UserChat, UserEntityListing,
-    UserImage, UserPresence, UserSearchRequest, UserState, UserStation, UserStations,
-    UsersSearchResponse,
+    ApiErrorBody, Contact, Conversation, EntityRef, Geolocation, OAuthClientRef, Participant,
+    ParticipantMessage, PresenceDefinition, RoutingStatus, SearchCriterion, SearchSort,
+    SearchSortOrder, SortOrder, StateFilter, TokenErrorBody, TokenInfo, TokenResponse, User,
+    UserAuthorization, UserChat, UserEntityListing, UserImage, UserPresence, UserSearchRequest,
+    UserState, UserStation, UserStations, UsersSearchResponse,
 };

@@ -768,6 +768,79 @@ pub struct OAuthClientRef {
     pub state: Option<String>,
 }
 
+/// `GET /api/v2/conversations/{conversationId}`: a conversation and its participants (the
+/// fields this project reads; Genesys sends many more, which are ignored).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    /// The conversation id (a UUID).
+    pub id: String,
+    /// ISO-8601, e.g. `2026-12-02T10:00:00.000Z`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// When it ended, if it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// Everyone who took part: the customer, agents, flows.
+    #[serde(default)]
+    pub participants: Vec<Participant>,
+    /// The conversation's path on the api host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// One participant of a [`Conversation`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    /// The participant id.
+    pub id: String,
+    /// `customer`, `agent`, `acd`, `workflow`, `external`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// The name Genesys shows for the participant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The agent's user id (agents only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// When the participant joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// When the participant left, if they have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// Participant data: the Messenger's custom attributes and what flows set.
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// The participant's messaging sessions (`type: webmessaging`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ParticipantMessage>,
+}
+
+/// One messaging session of a [`Participant`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantMessage {
+    /// The session id.
+    pub id: String,
+    /// `connected`, `disconnected`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// `webmessaging`, `sms`, …
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind: Option<String>,
+}
+
+impl Conversation {
+    /// The customer side of the conversation (`purpose: customer`), if it has one.
+    pub fn customer(&self) -> Option<&Participant> {
+        self.participants
+            .iter()
+            .find(|p| p.purpose.as_deref() == Some("customer"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

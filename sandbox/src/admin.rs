@@ -124,6 +124,27 @@ pub(crate) async fn issued_tokens(State(s): State<SandboxState>, req: Request) -
     Json(serde_json::json!({ "tokens": s.store().issued_tokens() })).into_response()
 }
 
+/// `GET /sandbox/conversations`: `{"conversations": [...]}`, every live Web Messaging
+/// conversation in the Genesys shape, newest first: how a test (or a developer) learns the id
+/// Genesys would put in an interaction widget's `{{gcConversationId}}`.
+pub(crate) async fn conversations(State(s): State<SandboxState>, req: Request) -> Response {
+    if let Err(e) = from_loopback(&req) {
+        return e.into_response();
+    }
+    let list: Vec<genesys::Conversation> = s
+        .inner
+        .web_messaging
+        .as_ref()
+        .map(|wm| {
+            wm.conversation_list()
+                .iter()
+                .map(crate::api::conversation_wire)
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(serde_json::json!({ "conversations": list })).into_response()
+}
+
 /// `GET /sandbox/stats`: `{"requests": {path: n}, "tokenRequests": {grant_type: n}}`.
 pub(crate) async fn get_stats(State(s): State<SandboxState>, req: Request) -> Response {
     if let Err(e) = from_loopback(&req) {

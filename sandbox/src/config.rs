@@ -148,7 +148,11 @@ impl ClientConfig {
     /// The app's default clients: confidential `portal-web`, public `portal-pkce`,
     /// client-credentials `portal-service`, and `portal-limited` (no users scope, for 403s).
     pub fn defaults() -> Vec<ClientConfig> {
-        let user_scopes = vec!["users:readonly".to_string(), "user-basic-info".to_string()];
+        let user_scopes = vec![
+            "users:readonly".to_string(),
+            "user-basic-info".to_string(),
+            "conversations:readonly".to_string(),
+        ];
         vec![
             ClientConfig {
                 id: WEB_CLIENT_ID.into(),

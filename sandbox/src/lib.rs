@@ -168,6 +168,10 @@ pub fn router(state: SandboxState) -> Router {
         )
         .route("/api/v2/users/{user_id}", get(api::get_user))
         .route(
+            "/api/v2/conversations/{conversation_id}",
+            get(api::get_conversation),
+        )
+        .route(
             "/api/v2/tokens/me",
             get(api::tokens_me).delete(api::delete_tokens_me),
         )
@@ -190,6 +194,7 @@ pub fn router(state: SandboxState) -> Router {
         )
         .route("/sandbox/expire-tokens", post(admin::expire_tokens))
         .route("/sandbox/issued-tokens", get(admin::issued_tokens))
+        .route("/sandbox/conversations", get(admin::conversations))
         .route(
             "/sandbox/profile-images/{user_id}/{file}",
             get(images::profile_image),

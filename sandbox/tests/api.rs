@@ -752,7 +752,11 @@ async fn tokens_me_describes_the_token() {
     assert!(client.organization.and_then(|o| o.name).is_some());
     assert_eq!(
         info.authorized_scope,
-        vec!["users:readonly", "user-basic-info"]
+        vec![
+            "users:readonly",
+            "user-basic-info",
+            "conversations:readonly"
+        ]
     );
     assert!(info.home_organization.is_some());
     let service = h.service_token().await;

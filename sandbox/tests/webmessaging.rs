@@ -459,3 +459,147 @@ async fn faults_reach_the_token_endpoints_and_the_socket() {
     ws.say(&token, "hello?").await;
     assert!(matches!(ws.next().await, Next::Closed));
 }
+
+/// A user's access token at the stack's sandbox (the confidential portal client).
+async fn user_token(s: &Stack) -> String {
+    let (verifier, challenge) = pkce();
+    let redirect = "http://127.0.0.1:3000/auth/callback";
+    let mut url = url::Url::parse(&s.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", sandbox::WEB_CLIENT_ID)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", "state-1");
+    let answer = sandbox::test_support::SignInScript::new(&s.http)
+        .run(url)
+        .await
+        .unwrap();
+    let code = answer.code().unwrap();
+    let r = s
+        .http
+        .post(s.url("/oauth/token"))
+        .basic_auth(sandbox::WEB_CLIENT_ID, Some(sandbox::WEB_CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_conversations_api_shows_the_guest_with_the_verified_claims_the_guest_cannot_forge() {
+    let s = start().await;
+    let (guest, jwt, _) = s.tokens("Noor").await;
+    let mut ws = s.socket().await;
+    let token = uuid::Uuid::new_v4().to_string();
+    ws.configure_authenticated(&token, &jwt).await;
+    ws.frames(2).await;
+    // Custom attributes become participant data, but never under `authenticated.`.
+    ws.send(json!({
+        "action": "onMessage",
+        "token": token,
+        "message": {"type": "Text", "text": "hello", "channel": {"metadata": {"customAttributes": {
+            "orderId": "A-17", "authenticated.sub": "someone-else", "count": 3
+        }}}},
+    }))
+    .await;
+    ws.frames(2).await;
+    let listed: Value = s
+        .http
+        .get(s.url("/sandbox/conversations"))
+        .header("x-sandbox-admin", "1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = listed["conversations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bearer = user_token(&s).await;
+    let r = s
+        .http
+        .get(s.url(&format!("/api/v2/conversations/{id}")))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c: genesys::Conversation = r.json().await.unwrap();
+    assert_eq!(c.id, id);
+    assert_eq!(
+        c.self_uri.as_deref(),
+        Some(format!("/api/v2/conversations/{id}").as_str())
+    );
+    let customer = c.customer().unwrap();
+    assert_eq!(customer.name.as_deref(), Some("Noor Tester"));
+    assert_eq!(customer.attributes["authenticated.sub"], guest.id);
+    assert_eq!(
+        customer.attributes["authenticated.email"],
+        "noor@example.com"
+    );
+    assert_eq!(customer.attributes["orderId"], "A-17");
+    assert_eq!(customer.attributes["count"], "3");
+    assert_eq!(customer.messages[0].kind.as_deref(), Some("webmessaging"));
+    assert_eq!(customer.messages[0].state.as_deref(), Some("connected"));
+    assert!(c
+        .participants
+        .iter()
+        .any(|p| p.purpose.as_deref() == Some("agent")));
+    // Genesys' 404 for an id it does not know, 401 without a token.
+    let r = s
+        .http
+        .get(s.url("/api/v2/conversations/00000000-0000-4000-8000-000000000000"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_genesys_error(&r.json().await.unwrap(), 404);
+    let r = s
+        .http
+        .get(s.url(&format!("/api/v2/conversations/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // An anonymous guest's conversation has no verified claims.
+    let mut anon = s.socket().await;
+    let anon_token = uuid::Uuid::new_v4().to_string();
+    anon.send(json!({"action": "configureSession", "token": anon_token, "deploymentId": WEB_DEPLOYMENT_ID}))
+        .await;
+    anon.frames(2).await;
+    let listed: Value = s
+        .http
+        .get(s.url("/sandbox/conversations"))
+        .header("x-sandbox-admin", "1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let anonymous = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] != id.as_str())
+        .unwrap();
+    let customer = &anonymous["participants"][0];
+    assert_eq!(customer["purpose"], "customer");
+    assert!(customer.get("name").is_none(), "{customer}");
+    assert!(
+        customer["attributes"].as_object().unwrap().is_empty(),
+        "{customer}"
+    );
+}

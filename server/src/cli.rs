@@ -83,6 +83,21 @@ pub const SETTINGS: &[Setting] = &[
         "the sandbox's seeded deployment",
     ),
     s(
+        "PORTAL_EMBED",
+        "Run as a Genesys Cloud Client App: the /embed entry may be framed by the apps host",
+        "false",
+    ),
+    s(
+        "PORTAL_EMBED_ORIGINS",
+        "Origins besides the region's apps host allowed to frame the portal (comma-separated)",
+        "none",
+    ),
+    s(
+        "PORTAL_EMBED_TARGET_ENV",
+        "The {{gcTargetEnv}} expected when the org has no region (the sandbox, explicit URLs)",
+        "local",
+    ),
+    s(
         "PORTAL_PUBLIC_URL",
         "The site's origin (https; plain http only on localhost/127.0.0.1)",
         "http:// + the listen address",

@@ -89,6 +89,19 @@ pub struct Config {
     /// The Messenger deployment guests chat on (`GENESYS_WEB_DEPLOYMENT_ID`); on the sandbox its
     /// own seeded deployment.
     pub web_deployment_id: Option<String>,
+    /// The Client App (embedded) mode (`PORTAL_EMBED=true`), off by default.
+    pub embed: Option<EmbedConfig>,
+}
+
+/// The Client App (embedded) mode's settings.
+#[derive(Debug, Clone)]
+pub struct EmbedConfig {
+    /// Origins allowed to frame the portal besides the region's apps host
+    /// (`PORTAL_EMBED_ORIGINS`, comma-separated).
+    pub extra_origins: Vec<String>,
+    /// The `{{gcTargetEnv}}` expected when the org has no region (the sandbox, explicit URLs):
+    /// `PORTAL_EMBED_TARGET_ENV`, `local` by default.
+    pub target_env: String,
 }
 
 /// The one relying party of the guest identity provider (Genesys' Web Messaging side).
@@ -121,6 +134,17 @@ impl Config {
 
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
+    }
+}
+
+/// Loopback by name or by any 127.0.0.0/8 or ::1 address (a framing host page in tests is on
+/// 127.0.0.2).
+fn is_loopback_ip_or_name(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -206,6 +230,7 @@ pub fn from_vars(
         }
     };
     let genesys_logout = flag("GENESYS_LOGOUT", false);
+    let embed_on = flag("PORTAL_EMBED", false);
     let json_logs = match get("PORTAL_LOG_FORMAT").as_deref() {
         None | Some("text") => false,
         Some("json") => true,
@@ -362,6 +387,48 @@ pub fn from_vars(
         }
     };
 
+    let embed = if embed_on {
+        let mut extra_origins = Vec::new();
+        for raw in get("PORTAL_EMBED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            match app::backend::frames::normalise_origin(raw) {
+                Some(origin)
+                    if origin.starts_with("https://")
+                        || Url::parse(&origin).is_ok_and(|u| is_loopback_ip_or_name(&u)) =>
+                {
+                    extra_origins.push(origin)
+                }
+                _ => errors.push(format!(
+                    "PORTAL_EMBED_ORIGINS lists origins such as https://apps.mypurecloud.ie (http only on loopback), comma-separated; `{raw}` is not one"
+                )),
+            }
+        }
+        let target_env = get("PORTAL_EMBED_TARGET_ENV").unwrap_or_else(|| "local".into());
+        if target_env.len() > 32
+            || !target_env
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            errors.push(format!(
+                "PORTAL_EMBED_TARGET_ENV is an environment name such as `local` (lower-case letters, digits, `-`); got `{target_env}`"
+            ));
+        }
+        let has_region = matches!(&upstream, UpstreamConfig::Org(o) if o.region.is_some());
+        if !has_region && extra_origins.is_empty() {
+            errors.push("PORTAL_EMBED without GENESYS_REGION needs PORTAL_EMBED_ORIGINS: the origin of the page that frames the portal".into());
+        }
+        Some(EmbedConfig {
+            extra_origins,
+            target_env,
+        })
+    } else {
+        None
+    };
+
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -393,6 +460,7 @@ pub fn from_vars(
         guest_managers,
         guest_client,
         web_deployment_id,
+        embed,
     })
 }
 

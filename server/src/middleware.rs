@@ -190,3 +190,209 @@ pub async fn server_fn_status(request: Request<Body>, next: Next) -> Response {
 
 /// An error answer is a small JSON `AppError`; a larger one is cut to a plain 500.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The framed (Client App) portal's cookie and header rules, when embedded mode is on.
+#[derive(Clone)]
+pub struct EmbedRules {
+    /// `frame-ancestors` sources: the allowed Genesys apps hosts.
+    pub frame_ancestors: String,
+    /// The first-party session cookie's name (what the session layer reads and writes).
+    pub session_cookie: &'static str,
+}
+
+/// The framed session's cookie: `Secure; SameSite=None; Partitioned` (CHIPS), so a third-party
+/// frame keeps it where third-party cookies are blocked, in a jar keyed by the Genesys host.
+pub const EMBED_COOKIE: &str = "__Host-portal-embed";
+
+/// Marks a request that came from inside a Genesys Cloud frame (it carried the framed
+/// session's cookie).
+#[derive(Clone, Copy)]
+pub struct Framed;
+
+/// Pages a host may frame before any framed session exists.
+fn framable_path(path: &str) -> bool {
+    matches!(path, "/embed" | "/embed/signed-out")
+        || path
+            .strip_prefix("/embed/conversation/")
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+}
+
+/// The popup's pages: they keep their opener (the frame) so the handoff code can reach it.
+fn popup_path(path: &str) -> bool {
+    matches!(path, "/embed/popup" | "/embed/done" | "/auth/callback")
+}
+
+/// Embedded mode, around the session layer:
+/// - a request carrying the framed session's cookie is served as that session (the session
+///   layer sees its own cookie name), and the session's `Set-Cookie` goes back as the framed
+///   cookie (also for the code exchange, which creates it);
+/// - the entry, the conversation widget and every framed session's page may be framed by the
+///   allowed hosts only (`frame-ancestors`, no `X-Frame-Options`); every other page stays
+///   unframeable;
+/// - the popup's pages keep their opener (`Cross-Origin-Opener-Policy: unsafe-none`).
+pub async fn embedded(
+    State(rules): State<Option<std::sync::Arc<EmbedRules>>>,
+    mut request: Request<Body>,
+    next: Next,
+) -> Response {
+    let Some(rules) = rules else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path().to_string();
+    let framed_value = cookie_value(request.headers(), EMBED_COOKIE);
+    if let Some(value) = &framed_value {
+        // Served as that session: only the framed cookie counts inside a frame.
+        let others: Vec<String> = request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .map(str::trim)
+            .filter(|c| {
+                let name = c.split('=').next().unwrap_or_default();
+                name != EMBED_COOKIE && name != rules.session_cookie && !c.is_empty()
+            })
+            .map(str::to_string)
+            .collect();
+        let mut joined = others;
+        joined.push(format!("{}={value}", rules.session_cookie));
+        let headers = request.headers_mut();
+        headers.remove(header::COOKIE);
+        if let Ok(v) = HeaderValue::from_str(&joined.join("; ")) {
+            headers.insert(header::COOKIE, v);
+        }
+        request.extensions_mut().insert(Framed);
+    }
+    let translate = framed_value.is_some() || path == "/embed/exchange";
+    let framable = framed_value.is_some() || framable_path(&path);
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    if translate {
+        let set: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().cloned().collect();
+        h.remove(header::SET_COOKIE);
+        for value in set {
+            let out = value
+                .to_str()
+                .ok()
+                .and_then(|v| as_framed_cookie(v, rules.session_cookie))
+                .and_then(|v| HeaderValue::from_str(&v).ok())
+                .unwrap_or(value);
+            h.append(header::SET_COOKIE, out);
+        }
+    }
+    if framable {
+        h.remove(header::X_FRAME_OPTIONS);
+        if let Some(policy) = h
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+        {
+            let policy = policy.replace(
+                "frame-ancestors 'none'",
+                &format!("frame-ancestors {}", rules.frame_ancestors),
+            );
+            if let Ok(v) = HeaderValue::from_str(&policy) {
+                h.insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+    }
+    if popup_path(&path) {
+        h.insert(
+            "cross-origin-opener-policy",
+            HeaderValue::from_static("unsafe-none"),
+        );
+    }
+    response
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b';'))
+}
+
+/// The session layer's `Set-Cookie` for `session_cookie`, rewritten as the framed cookie with
+/// the same value and lifetime; `None` for any other cookie.
+fn as_framed_cookie(set_cookie: &str, session_cookie: &str) -> Option<String> {
+    use tower_sessions::cookie::{Cookie, SameSite};
+    let original = Cookie::parse(set_cookie.to_string()).ok()?;
+    if original.name() != session_cookie {
+        return None;
+    }
+    let mut framed = Cookie::new(EMBED_COOKIE, original.value().to_string());
+    framed.set_path("/");
+    framed.set_http_only(true);
+    framed.set_secure(true);
+    framed.set_same_site(SameSite::None);
+    framed.set_partitioned(true);
+    if let Some(age) = original.max_age() {
+        framed.set_max_age(age);
+    }
+    if let Some(expires) = original.expires() {
+        framed.set_expires(expires);
+    }
+    Some(framed.to_string())
+}
+
+#[cfg(test)]
+mod embed_tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_goes_back_as_the_partitioned_framed_cookie() {
+        let out = as_framed_cookie(
+            "portal-session=abc; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800",
+            "portal-session",
+        )
+        .unwrap();
+        for part in [
+            "__Host-portal-embed=abc",
+            "HttpOnly",
+            "SameSite=None",
+            "Secure",
+            "Partitioned",
+            "Path=/",
+            "Max-Age=1800",
+        ] {
+            assert!(out.contains(part), "{part} in {out}");
+        }
+        assert!(as_framed_cookie("other=1; Path=/", "portal-session").is_none());
+    }
+
+    #[test]
+    fn only_the_entry_and_the_widget_are_framable_without_a_framed_session() {
+        for yes in ["/embed", "/embed/signed-out", "/embed/conversation/abc"] {
+            assert!(framable_path(yes), "{yes}");
+        }
+        for no in [
+            "/",
+            "/dashboard",
+            "/embed/popup",
+            "/embed/done",
+            "/embed/exchange",
+            "/embed/conversation/",
+            "/embed/conversation/a/b",
+            "/embedx",
+        ] {
+            assert!(!framable_path(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn a_cookie_value_must_be_a_plain_token() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-portal-embed=xyz; b=2"),
+        );
+        assert_eq!(cookie_value(&h, EMBED_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie_value(&h, "c"), None);
+    }
+}

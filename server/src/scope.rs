@@ -274,6 +274,16 @@ pub async fn scope_session(request: Request, next: Next) -> Response {
         request.extensions().get::<tower_sessions::Session>(),
     ) {
         scope.set_session(session.clone());
+        // Inside Genesys Cloud: the host's theme and language, for the document.
+        if request
+            .extensions()
+            .get::<crate::middleware::Framed>()
+            .is_some()
+        {
+            if let Some(context) = app::backend::embed::host_context(session).await {
+                scope.set_host_context(context);
+            }
+        }
     }
     next.run(request).await
 }

@@ -1760,3 +1760,257 @@ async fn requests_past_the_concurrency_limit_get_a_503_at_once() {
     }
     assert_eq!(p.get("/users").await.0, StatusCode::OK);
 }
+
+/// The embedded (Client App) mode from the outside: the header rules per route, and the popup
+/// sign-in handed to the frame with a one-time code.
+mod embedded {
+    use super::*;
+
+    const HOST: &str = "http://127.0.0.2:4100";
+
+    async fn start_embedded() -> TestPortal {
+        start(&[("PORTAL_EMBED", "true"), ("PORTAL_EMBED_ORIGINS", HOST)]).await
+    }
+
+    fn entry_query() -> String {
+        format!("/embed?gcHostOrigin={HOST}&gcTargetEnv=local&gcLangTag=en-GB")
+    }
+
+    fn header_of(r: &reqwest::Response, name: &str) -> Option<String> {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    fn attribute(html: &str, name: &str) -> String {
+        let start = html.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        html[start..start + html[start..].find('"').unwrap()].to_string()
+    }
+
+    /// A client with no cookie jar: the framed cookie is sent by hand, as the browser sends
+    /// it inside the host's partition.
+    fn bare() -> Client {
+        Client::builder().redirect(Policy::none()).build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_the_entry_the_widget_and_framed_sessions_may_be_framed_and_only_by_the_allowed_host(
+    ) {
+        let p = start_embedded().await;
+        let entry = p.http.get(p.url(&entry_query())).send().await.unwrap();
+        assert_eq!(entry.status(), StatusCode::OK);
+        let csp = header_of(&entry, "content-security-policy").unwrap();
+        assert!(csp.contains(&format!("frame-ancestors {HOST}")), "{csp}");
+        assert!(header_of(&entry, "x-frame-options").is_none());
+        for path in [
+            "/",
+            "/dashboard",
+            "/users",
+            "/embed/popup?frame=x",
+            "/embed/done",
+        ] {
+            let r = p.http.get(p.url(path)).send().await.unwrap();
+            let csp = header_of(&r, "content-security-policy").unwrap();
+            assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+            assert_eq!(
+                header_of(&r, "x-frame-options").as_deref(),
+                Some("DENY"),
+                "{path}"
+            );
+        }
+        // The popup's pages keep their opener; the others isolate theirs.
+        let popup = p
+            .http
+            .get(p.url("/embed/popup?frame=x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            header_of(&popup, "cross-origin-opener-policy").as_deref(),
+            Some("unsafe-none")
+        );
+        let home = p.http.get(p.url("/")).send().await.unwrap();
+        assert_eq!(
+            header_of(&home, "cross-origin-opener-policy").as_deref(),
+            Some("same-origin")
+        );
+        // A refused host URL is a page that says why, and still no header echoes the host.
+        let forged = p
+            .http
+            .get(p.url("/embed?gcHostOrigin=https://evil.example&gcTargetEnv=local"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+        let csp = header_of(&forged, "content-security-policy").unwrap();
+        assert!(!csp.contains("evil.example"), "{csp}");
+        assert!(forged
+            .text()
+            .await
+            .unwrap()
+            .contains("may not frame this portal"));
+        let other_region = p
+            .http
+            .get(p.url(&format!("/embed?gcHostOrigin={HOST}&gcTargetEnv=prod-euw1")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other_region.status(), StatusCode::BAD_REQUEST);
+        assert!(other_region
+            .text()
+            .await
+            .unwrap()
+            .contains("not `prod-euw1`"));
+    }
+
+    #[tokio::test]
+    async fn embedded_mode_is_off_by_default() {
+        let p = start(&[]).await;
+        let r = p.http.get(p.url(&entry_query())).send().await.unwrap();
+        assert_ne!(r.status(), StatusCode::OK);
+        let csp = header_of(&r, "content-security-policy").unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+
+    #[tokio::test]
+    async fn the_popup_hands_its_sign_in_to_the_frame_once_and_only_to_that_frame() {
+        let p = start_embedded().await;
+        let page = p.http.get(p.url(&entry_query())).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        let frame = attribute(&html, "data-frame-id");
+        let secret = attribute(&html, "data-frame-secret");
+        // The popup (this client's jar) runs the code flow for the frame.
+        let started = p
+            .http
+            .post(p.url("/embed/popup"))
+            .header(header::ORIGIN, &p.base)
+            .form(&[("frame", frame.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), StatusCode::SEE_OTHER);
+        let callback = p.answer(&location(&started), "allow").await;
+        let done = p.http.get(&callback).send().await.unwrap();
+        assert_eq!(location(&done), "/embed/done");
+        let handed = p.http.get(p.url("/embed/done")).send().await.unwrap();
+        let code = attribute(&handed.text().await.unwrap(), "data-code");
+        // Shown once: the popup's session no longer holds it.
+        let again = p.http.get(p.url("/embed/done")).send().await.unwrap();
+        assert!(!again.text().await.unwrap().contains("data-code"));
+        // The popup itself is not signed in: the sign-in was the frame's.
+        let (_, dashboard) = p.get("/dashboard").await;
+        assert!(dashboard.contains("data-testid=\"sign-in\""), "{dashboard}");
+
+        let frame_client = bare();
+        let exchange = |origin: &'static str, code: String, secret: String| {
+            let client = frame_client.clone();
+            let url = p.url("/embed/exchange");
+            let frame = frame.clone();
+            let origin = if origin == "self" {
+                p.base.clone()
+            } else {
+                origin.to_string()
+            };
+            async move {
+                client
+                    .post(url)
+                    .header(header::ORIGIN, origin)
+                    .form(&[("code", code), ("frame", frame), ("secret", secret)])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        // From another origin (the host page itself, say): refused before the code is looked at.
+        let cross = exchange("http://127.0.0.2:4100", code.clone(), secret.clone()).await;
+        assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+        // The right frame, code and secret: the framed session's cookie, partitioned.
+        let ok = exchange("self", code.clone(), secret.clone()).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        let set_cookie = header_of(&ok, "set-cookie").unwrap();
+        for part in [
+            "__Host-portal-embed=",
+            "Secure",
+            "SameSite=None",
+            "Partitioned",
+            "HttpOnly",
+            "Path=/",
+        ] {
+            assert!(set_cookie.contains(part), "{part}: {set_cookie}");
+        }
+        assert!(!set_cookie.contains("portal-session="), "{set_cookie}");
+        let body: serde_json::Value = ok.json().await.unwrap();
+        assert_eq!(body["next"], "/dashboard");
+        // Single use.
+        let replay = exchange("self", code, secret.clone()).await;
+        assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+        // The framed cookie signs the frame's requests in, and its pages may be framed.
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let framed = frame_client
+            .get(p.url("/dashboard"))
+            .header(header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        let csp = header_of(&framed, "content-security-policy").unwrap();
+        assert!(csp.contains(&format!("frame-ancestors {HOST}")), "{csp}");
+        let html = framed.text().await.unwrap();
+        assert!(html.contains("data-testid=\"signed-in-as\""), "{html}");
+        assert!(html.contains("lang=\"en-GB\""), "{html}");
+        // Entering again with the cookie goes straight to the landing page.
+        let reentry = frame_client
+            .get(p.url(&entry_query()))
+            .header(header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reentry.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&reentry), "/dashboard");
+    }
+
+    #[tokio::test]
+    async fn a_code_is_refused_for_another_frame_and_a_popup_for_a_stale_frame() {
+        let p = start_embedded().await;
+        let first = p.http.get(p.url(&entry_query())).send().await.unwrap();
+        let first = first.text().await.unwrap();
+        let second = p.http.get(p.url(&entry_query())).send().await.unwrap();
+        let second = second.text().await.unwrap();
+        let frame = attribute(&first, "data-frame-id");
+        let started = p
+            .http
+            .post(p.url("/embed/popup"))
+            .header(header::ORIGIN, &p.base)
+            .form(&[("frame", frame.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let callback = p.answer(&location(&started), "allow").await;
+        p.http.get(&callback).send().await.unwrap();
+        let handed = p.http.get(p.url("/embed/done")).send().await.unwrap();
+        let code = attribute(&handed.text().await.unwrap(), "data-code");
+        // The second frame, with its own right secret, cannot take the first frame's code.
+        let stolen = bare()
+            .post(p.url("/embed/exchange"))
+            .header(header::ORIGIN, &p.base)
+            .form(&[
+                ("code", code.as_str()),
+                ("frame", attribute(&second, "data-frame-id").as_str()),
+                ("secret", attribute(&second, "data-frame-secret").as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+        assert!(stolen.headers().get("set-cookie").is_none());
+        // A popup for a frame nobody started is refused before any sign-in starts.
+        let stale = p
+            .http
+            .post(p.url("/embed/popup"))
+            .header(header::ORIGIN, &p.base)
+            .form(&[("frame", "0123456789abcdef0123456789abcdef")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), StatusCode::BAD_REQUEST);
+    }
+}

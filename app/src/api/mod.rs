@@ -4,6 +4,7 @@
 
 mod dashboard;
 mod directory;
+mod embed;
 mod export;
 mod guests;
 pub mod page;
@@ -12,6 +13,7 @@ mod session;
 
 pub use dashboard::{get_dashboard, GetDashboard};
 pub use directory::{get_user_detail, list_directory, GetUserDetail, ListDirectory};
+pub use embed::{get_conversation, GetConversation};
 pub use export::{
     cancel_export, get_export_progress, start_export, CancelExport, GetExportProgress, StartExport,
 };

@@ -20,6 +20,15 @@ pub fn requested_target() -> Option<String> {
     None
 }
 
+/// The Genesys Cloud host's context (language, theme) when the page is rendered for a framed
+/// session, on the server; `None` otherwise and in the browser.
+pub fn host_context() -> Option<crate::model::HostContext> {
+    #[cfg(feature = "ssr")]
+    return crate::backend::request::RequestScope::current().and_then(|s| s.host_context());
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
 /// The rendered document's Content-Security-Policy (with this response's nonce) and caching.
 #[cfg(feature = "ssr")]
 pub fn set_document_headers(options: &leptos::prelude::LeptosOptions) {

@@ -65,6 +65,8 @@ pub struct Portal {
     /// The guests' messaging sessions (jwt, refresh token), by guest.
     pub guest_chats: super::chat_store::ChatStore,
     pub settings: SessionSettings,
+    /// The Client App (embedded) mode, when `PORTAL_EMBED=true`.
+    pub embed: Option<super::frames::Embed>,
 }
 
 /// The Web Messaging deployment and how this portal's guests reach it.

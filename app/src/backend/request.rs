@@ -39,6 +39,7 @@ struct Inner {
     portal: OnceLock<Arc<Portal>>,
     session: OnceLock<tower_sessions::Session>,
     cookies: OnceLock<String>,
+    host_context: OnceLock<crate::model::HostContext>,
     /// Set when this request ended its session (timeout, refused refresh): the page's other
     /// parts, rendering concurrently, then say why rather than "not signed in".
     session_ended: AtomicBool,
@@ -59,6 +60,7 @@ impl RequestScope {
             portal: OnceLock::new(),
             session: OnceLock::new(),
             cookies: OnceLock::new(),
+            host_context: OnceLock::new(),
             session_ended: AtomicBool::new(false),
             status: AtomicU16::new(0),
             panicked: AtomicBool::new(false),
@@ -118,6 +120,15 @@ impl RequestScope {
     }
 
     /// Notes that this request ended its session.
+    /// The Genesys host's context of a framed session, once read from the session.
+    pub fn set_host_context(&self, context: crate::model::HostContext) {
+        let _ = self.0.host_context.set(context);
+    }
+
+    pub fn host_context(&self) -> Option<crate::model::HostContext> {
+        self.0.host_context.get().cloned()
+    }
+
     pub fn mark_session_ended(&self) {
         self.0.session_ended.store(true, Ordering::SeqCst);
     }

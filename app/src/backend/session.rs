@@ -17,6 +17,10 @@ pub(super) const AUTH_FAILURE: &str = "auth_failure";
 pub(super) const GUEST_CHAT_PENDING: &str = "guest_chat_pending";
 /// Session key of a guest's Web Messaging session (jwt, refresh token, session token).
 pub(super) const GUEST_CHAT: &str = "guest_chat";
+/// Session key of a framed (Client App) session's host context: theme, language, conversation.
+pub(super) const EMBED_CONTEXT: &str = "embed_context";
+/// Session key of the handoff code a sign-in popup posts to its frame, once.
+pub(super) const EMBED_HANDOFF: &str = "embed_handoff";
 /// Session key of a guest invitation link waiting to be shown once to the staff who made it.
 pub(super) const GUEST_INVITATION: &str = "guest_invitation";
 
@@ -29,6 +33,10 @@ pub struct PendingLogin {
     pub issuer: String,
     pub return_to: String,
     pub created_unix: i64,
+    /// Set when the login runs in a popup for a framed portal (Client App): the callback hands
+    /// the sign-in to that pending frame instead of signing the popup in.
+    #[serde(default)]
+    pub embed_frame: Option<String>,
 }
 
 /// The signed-in user of a session. The tokens are in the grant store, under `grant_id`.

@@ -35,6 +35,40 @@ pub async fn start(
     return_to: &str,
 ) -> Result<Url, StoreUnavailable> {
     let return_to = safe_return_path(return_to).unwrap_or_else(|| "/dashboard".to_string());
+    begin(portal, session, return_to, None).await
+}
+
+/// Starts a login in a popup for the pending frame `frame_id` (Client App mode): the same
+/// code flow, whose callback hands the sign-in to the frame. `Ok(None)` when no such frame
+/// is waiting.
+pub async fn start_for_frame(
+    portal: &Portal,
+    session: &Session,
+    frame_id: &str,
+) -> Result<Option<Url>, StoreUnavailable> {
+    let waiting = portal
+        .embed
+        .as_ref()
+        .is_some_and(|e| e.handoffs.is_pending(frame_id));
+    if !waiting {
+        return Ok(None);
+    }
+    let url = begin(
+        portal,
+        session,
+        super::frames::DONE_PATH.to_string(),
+        Some(frame_id.to_string()),
+    )
+    .await?;
+    Ok(Some(url))
+}
+
+async fn begin(
+    portal: &Portal,
+    session: &Session,
+    return_to: String,
+    embed_frame: Option<String>,
+) -> Result<Url, StoreUnavailable> {
     let mut pending = pending_logins(session).await?;
     let now = now_unix();
     let ttl = portal.settings.pending_login_ttl.as_secs() as i64;
@@ -60,6 +94,7 @@ pub async fn start(
         issuer: portal.genesys.environment().issuer(),
         return_to,
         created_unix: now,
+        embed_frame,
     });
     session
         .insert(PENDING_LOGINS, pending)
@@ -284,14 +319,6 @@ async fn sign_in(
             return Err(e.into());
         }
     };
-    // Signing in again replaces a previous sign-in of this browser: its tokens are revoked,
-    // its grant and exports deleted.
-    if let Ok(Some(previous)) = session.get::<SignedIn>(SIGNED_IN).await {
-        if let Ok(Some(old)) = portal.grants.get(&previous.grant_id).await {
-            revoke_later(portal, old.access_token);
-        }
-        drop_grant(portal, &previous.grant_id).await;
-    }
     let now = now_unix();
     let grant = Grant {
         access_token: tokens.access_token,
@@ -299,6 +326,9 @@ async fn sign_in(
         expires_at_unix: now + tokens.expires_in.as_secs() as i64,
     };
     let delete_after = now + portal.settings.absolute_timeout.as_secs() as i64;
+    if login.embed_frame.is_none() {
+        replace_previous(portal, session).await;
+    }
     let grant_id = match portal.grants.insert(&grant, delete_after).await {
         Ok(id) => id,
         Err(e) => {
@@ -319,6 +349,20 @@ async fn sign_in(
         scopes: info.authorized_scope,
         signed_in_unix: now,
     };
+    if let Some(frame) = &login.embed_frame {
+        // A popup's sign-in is its frame's: handed over with a one-time code, never kept here.
+        let _ = session.remove_value(PENDING_LOGINS).await;
+        return match super::embed::hand_to_frame(portal, session, frame, user.clone()).await? {
+            Ok(()) => {
+                tracing::info!(user = %user.user_id, "signed in for a Genesys Cloud frame");
+                Ok(login.return_to)
+            }
+            Err(e) => {
+                drop_grant(portal, &user.grant_id).await;
+                Err(e.into())
+            }
+        };
+    }
     // A new session id at sign-in: a cookie planted before it is worth nothing after.
     session.cycle_id().await.map_err(StoreUnavailable::log)?;
     let _ = session.remove_value(PENDING_LOGINS).await;
@@ -332,6 +376,17 @@ async fn sign_in(
         .map_err(StoreUnavailable::log)?;
     tracing::info!(user = %user.user_id, "signed in");
     Ok(login.return_to)
+}
+
+/// Signing in again replaces a previous sign-in of this browser: its tokens are revoked, its
+/// grant and exports deleted.
+async fn replace_previous(portal: &Portal, session: &Session) {
+    if let Ok(Some(previous)) = session.get::<SignedIn>(SIGNED_IN).await {
+        if let Ok(Some(old)) = portal.grants.get(&previous.grant_id).await {
+            revoke_later(portal, old.access_token);
+        }
+        drop_grant(portal, &previous.grant_id).await;
+    }
 }
 
 /// Signs out: revokes the token at Genesys, destroys the session and its grant, and returns

@@ -4,6 +4,7 @@
 mod chat;
 mod dashboard;
 mod directory;
+mod embed;
 mod error;
 mod export;
 mod guests;
@@ -15,6 +16,7 @@ mod upstream;
 pub use chat::{ChatSession, ChatState};
 pub use dashboard::Dashboard;
 pub use directory::{UserDetail, UserPage, UserRow};
+pub use embed::{ConversationView, FrameStart, GuestIdentity, HostContext};
 pub use error::AppError;
 pub use export::{ExportProgress, ExportStatus};
 pub use guests::{parse_attributes, GuestDetail, GuestEvent, GuestList, GuestView, InvitationLink};

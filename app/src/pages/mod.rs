@@ -1,6 +1,7 @@
 //! One file per route. Pages use `ui`, `api` and `model`; nothing but the router imports them.
 
 mod auth_failed;
+mod conversation;
 mod dashboard;
 mod directory;
 mod export;
@@ -13,6 +14,7 @@ mod service;
 mod user_detail;
 
 pub use auth_failed::AuthFailedPage;
+pub use conversation::ConversationPage;
 pub use dashboard::DashboardPage;
 pub use directory::DirectoryPage;
 pub use export::ExportPage;

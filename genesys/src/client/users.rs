@@ -46,6 +46,25 @@ impl GenesysClient {
             .await
     }
 
+    /// `GET /api/v2/conversations/{conversationId}` (scope `conversations` or
+    /// `conversations:readonly`).
+    pub async fn conversation(
+        &self,
+        token: &AccessToken,
+        id: &str,
+    ) -> Result<ApiResponse<crate::wire::Conversation>, ApiError> {
+        if id.is_empty() {
+            return Err(ApiError::InvalidRequest("empty conversation id".into()));
+        }
+        let mut url = self.inner.env.api_url("api/v2/conversations/");
+        url.path_segments_mut()
+            .expect("http URLs have path segments")
+            .pop_if_empty()
+            .push(id);
+        self.api_call(token, Method::GET, url, None, Idempotency::Idempotent, None)
+            .await
+    }
+
     /// The URL of `GET /api/v2/users` for `query`.
     pub fn list_users_url(&self, query: &UserListQuery) -> Url {
         let mut url = self.inner.env.api_url("api/v2/users");

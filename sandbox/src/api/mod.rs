@@ -1,6 +1,7 @@
 //! The API host: one guard (bearer check, per-token rate limit, injected faults) in front of
 //! the users, search and tokens endpoints; here the scope check and query parsing they share.
 
+mod conversations;
 mod guard;
 mod search;
 mod tokens;
@@ -15,6 +16,7 @@ use crate::respond::ApiError;
 use crate::store::TokenContext;
 use crate::SandboxState;
 
+pub(crate) use conversations::{get_conversation, wire as conversation_wire};
 pub(crate) use guard::{guard, injected_fault};
 pub(crate) use search::{search_users, search_users_q64};
 pub(crate) use tokens::{delete_tokens_me, tokens_me};

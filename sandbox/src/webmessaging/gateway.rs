@@ -191,6 +191,8 @@ fn configure(wm: &Arc<WebMessaging>, me: &mut Socket, frame: &Value, auth: bool)
             sid: claims.sid,
             sub: claims.sub,
             given_name: claims.given_name,
+            family_name: claims.family_name,
+            email: claims.email,
         }
     } else {
         Identity::Anonymous
@@ -248,6 +250,7 @@ fn on_message(wm: &Arc<WebMessaging>, me: &mut Socket, frame: &Value) -> FrameRe
         let m = format!("Message exceeded the maximum length of {MAX_MESSAGE_CHARS} characters.");
         return Err((4011, m));
     }
+    let mut custom = None;
     if let Some(attributes) = message.pointer("/channel/metadata/customAttributes") {
         if attributes.to_string().len() > MAX_CUSTOM_ATTRIBUTES_BYTES {
             return Err((
@@ -255,6 +258,7 @@ fn on_message(wm: &Arc<WebMessaging>, me: &mut Socket, frame: &Value) -> FrameRe
                 "Custom Attributes in channel metadata is larger than 2048 bytes".into(),
             ));
         }
+        custom = Some(custom_attributes(attributes));
     }
     let custom_id = message
         .pointer("/metadata/customMessageId")
@@ -267,6 +271,10 @@ fn on_message(wm: &Arc<WebMessaging>, me: &mut Socket, frame: &Value) -> FrameRe
         },
         "",
     );
+    if let Some(attributes) = custom {
+        wm.conversations
+            .set_attributes(token, &conversation_id, attributes);
+    }
     if wm.conversations.push(token, &conversation_id, echo) {
         agent::reply(
             wm.clone(),
@@ -277,6 +285,26 @@ fn on_message(wm: &Arc<WebMessaging>, me: &mut Socket, frame: &Value) -> FrameRe
         );
     }
     Ok(())
+}
+
+/// The custom attributes as participant data: string values kept, others as their JSON text.
+/// Keys under `authenticated.` are the deployment flow's (the verified claims, see
+/// `api::conversations`): a guest cannot set them.
+fn custom_attributes(value: &Value) -> std::collections::BTreeMap<String, String> {
+    let Some(object) = value.as_object() else {
+        return Default::default();
+    };
+    object
+        .iter()
+        .filter(|(k, _)| !k.starts_with(super::AUTHENTICATED_PREFIX))
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
 }
 
 fn echo(me: &mut Socket, frame: &Value) -> FrameResult {

@@ -28,6 +28,11 @@ use crate::respond::ApiError;
 use crate::SandboxState;
 use relying_party::RelyingParty;
 use session::Conversations;
+pub(crate) use session::{ConversationSnapshot, Identity};
+
+/// The participant-data prefix of a verified guest's claims (`authenticated.sub`, …): set by
+/// the deployment's flow, never by the guest's custom attributes.
+pub(crate) const AUTHENTICATED_PREFIX: &str = "authenticated.";
 use tokens::Tokens;
 
 /// The longest text of one guest message (Genesys: 4096 characters).
@@ -54,6 +59,23 @@ impl WebMessaging {
             conversations: Conversations::default(),
             config: config.clone(),
         })
+    }
+
+    /// The conversation with this id, as the conversations API shows it.
+    pub(crate) fn conversation(&self, id: &str) -> Option<ConversationSnapshot> {
+        let mut found = self.conversations.find(id)?;
+        found.agent_name = self.config.agent.nickname.clone();
+        Some(found)
+    }
+
+    /// Every live conversation, newest first.
+    pub(crate) fn conversation_list(&self) -> Vec<ConversationSnapshot> {
+        let nickname = &self.config.agent.nickname;
+        let mut all = self.conversations.all();
+        for c in &mut all {
+            c.agent_name = nickname.clone();
+        }
+        all
     }
 
     fn deployment(&self, id: &str) -> Result<(), ApiError> {

@@ -1,7 +1,7 @@
 //! Guest sessions keyed by the Messenger's session token: who the guest is, the conversation's
 //! history (replayed on reconnect) and the open sockets that receive its messages.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -23,11 +23,13 @@ pub(crate) type SocketTx = UnboundedSender<SocketCommand>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Identity {
     Anonymous,
-    /// A guest verified by the IdP: the auth session, the subject and the given name.
+    /// A guest verified by the IdP: the auth session, the subject and the name claims.
     Guest {
         sid: String,
         sub: String,
         given_name: Option<String>,
+        family_name: Option<String>,
+        email: Option<String>,
     },
 }
 
@@ -46,6 +48,28 @@ struct Conversation {
     identity: Identity,
     history: Vec<String>,
     sockets: HashMap<u64, SocketTx>,
+    /// When the conversation started (unix seconds).
+    started_unix: i64,
+    /// The participant ids of the guest and of the scripted agent.
+    customer_participant: String,
+    agent_participant: String,
+    /// The custom attributes of the guest's last message that carried any.
+    custom_attributes: BTreeMap<String, String>,
+}
+
+/// What the conversations API shows of one conversation.
+#[derive(Debug, Clone)]
+pub(crate) struct ConversationSnapshot {
+    pub(crate) id: String,
+    pub(crate) identity: Identity,
+    pub(crate) started_unix: i64,
+    pub(crate) customer_participant: String,
+    pub(crate) agent_participant: String,
+    pub(crate) custom_attributes: BTreeMap<String, String>,
+    /// Whether a guest socket is attached right now.
+    pub(crate) connected: bool,
+    /// The scripted agent's name (filled in by `WebMessaging::conversation`).
+    pub(crate) agent_name: String,
 }
 
 /// What a configure did.
@@ -110,6 +134,10 @@ impl Conversations {
                     identity,
                     history: Vec::new(),
                     sockets: HashMap::new(),
+                    started_unix: time::OffsetDateTime::now_utc().unix_timestamp(),
+                    customer_participant: uuid::Uuid::new_v4().to_string(),
+                    agent_participant: uuid::Uuid::new_v4().to_string(),
+                    custom_attributes: BTreeMap::new(),
                 },
             );
         }
@@ -140,6 +168,35 @@ impl Conversations {
         }
         c.history.push(frame);
         true
+    }
+
+    /// Keeps the custom attributes a guest message carried (string values only, as Genesys
+    /// keeps participant data), when `conversation_id` is still the session's conversation.
+    pub(crate) fn set_attributes(
+        &self,
+        token: &str,
+        conversation_id: &str,
+        attributes: BTreeMap<String, String>,
+    ) {
+        let mut all = self.lock();
+        if let Some(c) = all.get_mut(token).filter(|c| c.id == conversation_id) {
+            c.custom_attributes = attributes;
+        }
+    }
+
+    /// The conversation with this id, as the conversations API shows it.
+    pub(crate) fn find(&self, conversation_id: &str) -> Option<ConversationSnapshot> {
+        self.lock()
+            .values()
+            .find(|c| c.id == conversation_id)
+            .map(snapshot)
+    }
+
+    /// Every live conversation, newest first (the sandbox's admin listing).
+    pub(crate) fn all(&self) -> Vec<ConversationSnapshot> {
+        let mut list: Vec<ConversationSnapshot> = self.lock().values().map(snapshot).collect();
+        list.sort_by(|a, b| b.started_unix.cmp(&a.started_unix));
+        list
     }
 
     /// The identity and conversation of the session this socket configured, if still attached.
@@ -177,6 +234,19 @@ impl Conversations {
     }
 }
 
+fn snapshot(c: &Conversation) -> ConversationSnapshot {
+    ConversationSnapshot {
+        id: c.id.clone(),
+        identity: c.identity.clone(),
+        started_unix: c.started_unix,
+        customer_participant: c.customer_participant.clone(),
+        agent_participant: c.agent_participant.clone(),
+        custom_attributes: c.custom_attributes.clone(),
+        connected: !c.sockets.is_empty(),
+        agent_name: String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +256,8 @@ mod tests {
             sid: format!("sid-{sub}"),
             sub: sub.into(),
             given_name: Some("Ada".into()),
+            family_name: None,
+            email: None,
         }
     }
 

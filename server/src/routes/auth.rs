@@ -49,7 +49,7 @@ pub async fn login(
 }
 
 /// The 429 page: how long to wait, and nothing else started.
-fn too_many_sign_ins(wait_secs: u64) -> Response {
+pub(crate) fn too_many_sign_ins(wait_secs: u64) -> Response {
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Too many sign-ins</title></head><body><main><h1>Too many sign-ins</h1><p data-testid=\"too-many-sign-ins\" data-retry-after=\"{wait_secs}\">Too many sign-ins started from your network in a short time. Try again in {wait_secs} s.</p><p><a href=\"/\">Back to the start page</a></p></main></body></html>"
     );
@@ -86,8 +86,15 @@ pub async fn callback(
 
 /// POST /auth/logout: revoke the token at Genesys, destroy the session, and go home (or on to
 /// Genesys' own logout page when configured).
-pub async fn logout(State(portal): State<Arc<Portal>>, session: Session) -> Response {
+pub async fn logout(
+    State(portal): State<Arc<Portal>>,
+    framed: Option<axum::extract::Extension<crate::middleware::Framed>>,
+    session: Session,
+) -> Response {
     match signin::sign_out(&portal, &session).await {
+        // Inside Genesys Cloud: a page the host may frame, not the home page (or Genesys' own
+        // logout, which would sign the agent out of Genesys Cloud itself).
+        Ok(_) if framed.is_some() => Redirect::to("/embed/signed-out").into_response(),
         Ok(next) => Redirect::to(&next).into_response(),
         Err(e) => unavailable(e),
     }

@@ -2,6 +2,7 @@
 //! the CSV download, Leptos' server functions, and the probes and metrics.
 
 pub mod auth;
+pub mod embed;
 pub mod export;
 pub mod health;
 

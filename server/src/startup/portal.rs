@@ -7,6 +7,7 @@ use app::backend::{
     admins::AdminPolicy,
     chat_store::ChatStore,
     export::ExportJobs,
+    frames::{Embed, EmbedSettings},
     grants::GrantStore,
     portal::{Portal, SessionSettings},
 };
@@ -19,7 +20,7 @@ use guest_idp::{ClientSecret as IdpClientSecret, Idp, IdpConfig, RelyingParty};
 use sqlx::SqlitePool;
 
 use super::upstream::Connection;
-use crate::config::{Config, ServiceClientSettings};
+use crate::config::{Config, EmbedConfig, ServiceClientSettings};
 
 pub async fn assemble(
     config: &Config,
@@ -72,7 +73,33 @@ pub async fn assemble(
             callback_budget: upstream_timeout(config),
             ..Default::default()
         },
+        embed: config
+            .embed
+            .as_ref()
+            .map(|e| Embed::new(embed_settings(e, &connection.environment))),
     })
+}
+
+/// Who may frame the portal and which environment the host must name: the region's apps host
+/// and `prod-…` name, plus the configured extra origins (the only ones without a region).
+fn embed_settings(config: &EmbedConfig, environment: &genesys::Environment) -> EmbedSettings {
+    let mut allowed_origins = Vec::new();
+    if let Some(region) = environment.region() {
+        allowed_origins.push(region.apps_origin());
+    }
+    for origin in &config.extra_origins {
+        if !allowed_origins.contains(origin) {
+            allowed_origins.push(origin.clone());
+        }
+    }
+    EmbedSettings {
+        allowed_origins,
+        target_env: environment
+            .region()
+            .map(|r| r.target_env())
+            .unwrap_or_else(|| config.target_env.clone()),
+        region_domain: environment.region_domain().map(str::to_string),
+    }
 }
 
 /// What one upstream call, and the sign-in callback's calls in all, may take: two thirds of

@@ -19,7 +19,7 @@ use app::{shell, App};
 use crate::{
     config::{Config, GUEST_IDP_PATH},
     middleware,
-    routes::{self, auth, export, health},
+    routes::{self, auth, embed, export, health},
     scope, ServerState,
 };
 
@@ -34,6 +34,11 @@ pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Rou
         .route("/auth/login", post(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
+        .route("/embed", get(embed::entry))
+        .route("/embed/popup", get(embed::popup).post(embed::popup_start))
+        .route("/embed/done", get(embed::done))
+        .route("/embed/exchange", post(embed::exchange))
+        .route("/embed/signed-out", get(embed::signed_out))
         .route("/guest/chat/start", post(auth::start_guest_chat))
         .route("/guest/callback", get(auth::guest_chat_callback))
         .route("/api/{*fn_name}", post(routes::server_fns))
@@ -57,6 +62,7 @@ pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Rou
         .layer(session_layer(config, sessions))
         .layer(from_fn_with_state(site.clone(), middleware::require_same_origin))
         .layer(from_fn_with_state(site, middleware::security_headers))
+        .layer(from_fn_with_state(embed_rules(config, &portal), middleware::embedded))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(from_fn(middleware::limit_headers))
         .layer(from_fn_with_state(
@@ -86,17 +92,33 @@ fn page_routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The session cookie's name: with the `__Host-` prefix unless the site is plain-HTTP loopback.
+fn session_cookie(config: &Config) -> &'static str {
+    if config.secure_cookie() {
+        "__Host-portal-session"
+    } else {
+        "portal-session"
+    }
+}
+
+/// Embedded mode's rules (see `middleware::embedded`), when it is on.
+fn embed_rules(
+    config: &Config,
+    portal: &app::backend::portal::Portal,
+) -> Option<std::sync::Arc<middleware::EmbedRules>> {
+    let embed = portal.embed.as_ref()?;
+    Some(std::sync::Arc::new(middleware::EmbedRules {
+        frame_ancestors: embed.settings.frame_ancestors(),
+        session_cookie: session_cookie(config),
+    }))
+}
+
 /// The session cookie: `HttpOnly; SameSite=Lax; Path=/`, `Secure` with the `__Host-` prefix
 /// unless the site is plain-HTTP loopback; it expires after the idle timeout.
 fn session_layer(config: &Config, sessions: SqliteStore) -> SessionManagerLayer<SqliteStore> {
     let secure = config.secure_cookie();
-    let name = if secure {
-        "__Host-portal-session"
-    } else {
-        "portal-session"
-    };
     SessionManagerLayer::new(sessions)
-        .with_name(name)
+        .with_name(session_cookie(config))
         .with_secure(secure)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
