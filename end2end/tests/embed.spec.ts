@@ -21,8 +21,8 @@ async function startHost(ip: string): Promise<Host> {
     const esc = src.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<!DOCTYPE html><html lang="en"><head><title>Genesys Cloud (test host)</title></head><body>
-      <h1>Test host</h1>
-      <iframe id="app" title="genesys-portal" src="${esc}" sandbox="${SANDBOX_ATTRS}" style="width:320px;height:720px;border:1px solid #ccc"></iframe>
+      <nav aria-label="Genesys Cloud"><h1>Test host</h1></nav>
+      <aside aria-label="Apps"><iframe id="app" title="genesys-portal" src="${esc}" sandbox="${SANDBOX_ATTRS}" style="width:320px;height:720px;border:1px solid #ccc"></iframe></aside>
       </body></html>`);
   });
   await new Promise<void>((ok) => server.listen(0, ip, ok));
@@ -65,7 +65,9 @@ async function signInFramed(page: Page, context: BrowserContext, src: string): P
   const [popup] = await Promise.all([context.waitForEvent('page'), frame.getByTestId('embed-signin').click()]);
   // The popup is top-level: the sandbox's sign-in page, then back to the portal, which hands the
   // sign-in to the frame and closes.
-  await expect(popup.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await expect(popup.getByRole('button', { name: 'Allow' })).toBeVisible({ timeout: 5000 }).catch(async (e) => {
+    throw new Error(`popup at ${popup.url()}: ${await popup.content()}`);
+  });
   await popup.getByRole('button', { name: 'Allow' }).click();
   await popup.waitForEvent('close');
   await expect(frame.locator('body[data-hydrated="true"]')).toHaveCount(1);
@@ -86,8 +88,15 @@ test('inside the host frame, with third-party cookies blocked, the agent signs i
   expect(framedCookie?.sameSite).toBe('None');
   expect(framedCookie?.httpOnly).toBe(true);
   // No token crossed into the frame's storage.
-  const stored = await frame.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
-  expect(stored).toBe('{}{}');
+  // (Chromium may deny a third-party frame its storage altogether: nothing stored either way.)
+  const stored = await frame.evaluate(() => {
+    try {
+      return JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage });
+    } catch {
+      return 'no storage';
+    }
+  });
+  expect(['{}{}', 'no storage']).toContain(stored);
   // The directory, inside the frame, at sidebar width.
   await frame.getByRole('link', { name: 'Directory' }).click();
   await expect(frame.getByTestId('user-row').first()).toBeVisible();
@@ -147,13 +156,13 @@ test('a forged gcHostOrigin and another region\'s gcTargetEnv are refused with w
 
 test('the interaction widget shows the verified guest of a conversation a guest chat created', async ({ page, context, browser }) => {
   // Staff provisions a guest; the guest starts an authenticated chat.
-  const staff = await browser.newContext();
+  const staff = await browser.newContext({ baseURL: portal.url });
   const staffPage = await staff.newPage();
   await staffPage.goto(`${portal.url}/`);
   const sandbox = await signIn(staffPage);
   const email = `ines.moreau+${Date.now()}@example.com`;
   const link = await provision(staffPage, 'Inès', 'Moreau', email);
-  const guest = await browser.newContext();
+  const guest = await browser.newContext({ baseURL: portal.url });
   const guestPage = await guest.newPage();
   await openInvitation(guestPage, link);
   await guestPage.getByTestId('chat-start').click();

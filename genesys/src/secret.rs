@@ -7,14 +7,15 @@ use subtle::ConstantTimeEq;
 macro_rules! secret_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
+        ///
+        /// Shared, not copied: a clone is one reference-count increment (the service token is
+        /// read on every request).
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Wraps a secret value.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
+                Self(std::sync::Arc::from(value.into()))
             }
 
             /// The secret itself. Every call site is a place where the secret leaves its
@@ -26,6 +27,18 @@ macro_rules! secret_type {
             /// Compares with `other` in constant time (for equal lengths).
             pub fn ct_eq(&self, other: &str) -> bool {
                 self.0.as_bytes().ct_eq(other.as_bytes()).into()
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self::new)
             }
         }
 

@@ -65,7 +65,6 @@ fn page(
     let html = format!(
         "<!DOCTYPE html><html lang=\"{lang}\"{theme}><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
          <title>{title} · genesys-portal</title>\
          <link rel=\"stylesheet\" href=\"/pkg/genesys-portal.css\">{script}</head>\
          <body class=\"embedded\"><main id=\"content\" class=\"embed-main\"><section class=\"card\">\
