@@ -195,7 +195,7 @@ impl Conversations {
     /// Every live conversation, newest first (the sandbox's admin listing).
     pub(crate) fn all(&self) -> Vec<ConversationSnapshot> {
         let mut list: Vec<ConversationSnapshot> = self.lock().values().map(snapshot).collect();
-        list.sort_by(|a, b| b.started_unix.cmp(&a.started_unix));
+        list.sort_by_key(|c| std::cmp::Reverse(c.started_unix));
         list
     }
 

@@ -85,7 +85,7 @@ fn refused(e: &app::model::AppError, context: Option<&HostContext>) -> Response 
     let body = format!(
         "<div role=\"alert\" data-testid=\"embed-error\"><p class=\"error-message\">{}</p><p class=\"muted\">{}</p></div>",
         escape(&e.to_string()),
-        escape(&e.advice())
+        escape(e.advice())
     );
     page(status, "This app cannot open here", &body, context, None)
 }
