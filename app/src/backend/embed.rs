@@ -13,13 +13,15 @@
 //!   ever crosses `postMessage`: the code is worth one session for one frame, once, for a
 //!   minute.
 
-use tower_sessions::{Expiry, Session};
+use tower_sessions::Session;
 
 use super::{
     access::{require_user, with_user_token},
     frames::{Embed, Refusal, AUTHENTICATED_PREFIX},
     portal::Portal,
-    session::{store_error, SignedIn, StoreUnavailable, EMBED_CONTEXT, EMBED_HANDOFF, SIGNED_IN},
+    session::{
+        sign_session_in, store_error, SignedIn, StoreUnavailable, EMBED_CONTEXT, EMBED_HANDOFF,
+    },
 };
 use crate::model::{AppError, ConversationView, FrameStart, GuestIdentity, HostContext};
 
@@ -111,14 +113,7 @@ pub async fn redeem(
             return Ok(Err(refusal));
         }
     };
-    session.cycle_id().await.map_err(StoreUnavailable::log)?;
-    session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(
-        portal.settings.idle_timeout.as_secs() as i64,
-    ))));
-    session
-        .insert(SIGNED_IN, &user)
-        .await
-        .map_err(StoreUnavailable::log)?;
+    sign_session_in(session, &user, portal.settings.idle_timeout).await?;
     session
         .insert(EMBED_CONTEXT, &context)
         .await

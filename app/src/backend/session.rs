@@ -84,3 +84,23 @@ pub async fn auth_failure(session: &Session) -> Result<Option<AppError>, AppErro
         .await
         .map_err(store_error)
 }
+
+/// Signs `session` in as `user` under a new id (a cookie planted before it is worth nothing
+/// after), with the idle timeout, and without the login records that led here.
+pub(super) async fn sign_session_in(
+    session: &Session,
+    user: &SignedIn,
+    idle_timeout: std::time::Duration,
+) -> Result<(), StoreUnavailable> {
+    session.cycle_id().await.map_err(StoreUnavailable::log)?;
+    let _ = session.remove_value(PENDING_LOGINS).await;
+    let _ = session.remove_value(AUTH_FAILURE).await;
+    session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(
+        time::Duration::seconds(idle_timeout.as_secs() as i64),
+    )));
+    session
+        .insert(SIGNED_IN, user)
+        .await
+        .map_err(StoreUnavailable::log)?;
+    Ok(())
+}

@@ -14,7 +14,10 @@ use super::{
     errors::{from_api, from_oauth, from_oauth_code, CALLBACK_ERROR_CODES},
     grants::Grant,
     portal::Portal,
-    session::{PendingLogin, SignedIn, StoreUnavailable, AUTH_FAILURE, PENDING_LOGINS, SIGNED_IN},
+    session::{
+        sign_session_in, PendingLogin, SignedIn, StoreUnavailable, AUTH_FAILURE, PENDING_LOGINS,
+        SIGNED_IN,
+    },
 };
 use crate::model::AppError;
 
@@ -363,17 +366,7 @@ async fn sign_in(
             }
         };
     }
-    // A new session id at sign-in: a cookie planted before it is worth nothing after.
-    session.cycle_id().await.map_err(StoreUnavailable::log)?;
-    let _ = session.remove_value(PENDING_LOGINS).await;
-    let _ = session.remove_value(AUTH_FAILURE).await;
-    session.set_expiry(Some(Expiry::OnInactivity(time::Duration::seconds(
-        portal.settings.idle_timeout.as_secs() as i64,
-    ))));
-    session
-        .insert(SIGNED_IN, &user)
-        .await
-        .map_err(StoreUnavailable::log)?;
+    sign_session_in(session, &user, portal.settings.idle_timeout).await?;
     tracing::info!(user = %user.user_id, "signed in");
     Ok(login.return_to)
 }
