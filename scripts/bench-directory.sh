@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Directory SSR throughput with a warm session, on loopback against the embedded sandbox at
-# zero added latency, next to a bare axum handler returning a page of the same size, in the
-# same run (wrk from Debian). Release builds. Prints both results.
+# The portal's own cost: the signed-in directory page (25 users, embedded sandbox, no added
+# latency) next to a bare axum handler that makes the same upstream call with the same HTTP
+# client against a sandbox seeded alike and writes the same table as a string
+# (server/examples/bare_directory.rs), in the same run (wrk from Debian, --latency for p99).
+# Release builds. Prints both results and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -10,7 +12,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
 SIZE=${SIZE:-25}
 
-cargo build --release -p server --bin genesys-portal --example bare_page
+cargo build --release -p server --bin genesys-portal --example bare_directory
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port); bare_port=$(free_port)
 base="http://127.0.0.1:$port"
@@ -22,25 +24,30 @@ trap 'kill $portal ${bare:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 until curl -fsS "$base/healthz" >/dev/null 2>&1; do sleep 0.1; done
 
 # Sign in through the sandbox's sign-in page with curl.
-jar="$work/jar"
-authorize=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -H "Origin: $base" -d return_to=/users "$base/auth/login")
-page=$(curl -s -c "$jar" -b "$jar" "$authorize")
-pending=$(grep -o 'name="pending" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//; s/"$//')
-user=$(grep -o 'name="user" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//; s/"$//')
-callback=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
-  --data-urlencode "pending=$pending" --data-urlencode "user=$user" -d decision=allow "${authorize%%\?*}")
-curl -s -o /dev/null -c "$jar" -b "$jar" "$callback"
-cookie=$(awk '$6 == "portal-session" { print $6 "=" $7 }' "$jar")
+. scripts/lib/curl-sign-in.sh
+cookie=$(curl_sign_in "$base" "$work/jar")
 url="$base/users?size=$SIZE"
 [ "$SIZE" = 25 ] && url="$base/users"
 status=$(curl -s -o "$work/page.html" -w '%{http_code}' -H "Cookie: $cookie" "$url")
 [ "$status" = 200 ] || { echo "the directory answered $status"; exit 1; }
 bytes=$(wc -c <"$work/page.html")
-target/release/examples/bare_page "$bare_port" "$bytes" &
+target/release/examples/bare_directory "$bare_port" 1250 &
 bare=$!
-until curl -fsS "http://127.0.0.1:$bare_port/" >/dev/null 2>&1; do sleep 0.1; done
+until curl -fsS "http://127.0.0.1:$bare_port/users" >/dev/null 2>&1; do sleep 0.1; done
+bare_bytes=$(curl -s "http://127.0.0.1:$bare_port/users" | wc -c)
 
+# Warm both (connections, caches), then measure one after the other in this run.
+wrk -t2 -c"$CONNECTIONS" -d2s -H "Cookie: $cookie" "$url" >/dev/null
+wrk -t2 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$bare_port/users" >/dev/null
 echo "== portal /users ($SIZE users a page, $bytes bytes, signed in) =="
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" "$url"
-echo "== bare axum handler, same size =="
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$bare_port/"
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $cookie" "$url" | tee "$work/portal.txt"
+echo "== bare axum handler, same upstream call and table ($bare_bytes bytes) =="
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$bare_port/users" | tee "$work/bare.txt"
+rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
+p99() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; print v }' "$1"; }
+python3 - "$(rps "$work/portal.txt")" "$(rps "$work/bare.txt")" "$(p99 "$work/portal.txt")" "$(p99 "$work/bare.txt")" <<'PY'
+import sys
+portal, bare, portal_p99, bare_p99 = map(float, sys.argv[1:])
+print(f"portal/bare requests/s: {portal / bare:.2f} (target >= 0.70)")
+print(f"portal/bare p99: {portal_p99 / bare_p99:.2f} (target <= 2.00)")
+PY

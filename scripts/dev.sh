@@ -2,6 +2,9 @@
 # The first README command: set up what is missing, then run the app with live reload on
 # http://127.0.0.1:3000 (against the embedded sandbox unless a Genesys Cloud org is configured).
 # Once the server answers, it prints the URL to open and which upstream it talks to.
+#   scripts/dev.sh            development: `cargo leptos watch` (debug, live reload)
+#   scripts/dev.sh --release  production mode: an optimised build with precompressed (.br, .gz)
+#                             hashed assets, then the release binary (no watcher)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -19,4 +22,14 @@ addr=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
     sleep 1
   done
 ) &
-exec cargo leptos watch
+case "${1:-}" in
+  "") exec cargo leptos watch ;;
+  --release)
+    env -u RUSTFLAGS cargo leptos build --release --precompress
+    # The settings cargo-leptos gives the binary when it runs it itself.
+    export LEPTOS_OUTPUT_NAME=genesys-portal LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
+      LEPTOS_SITE_ADDR="$addr" LEPTOS_ENV=PROD LEPTOS_HASH_FILES=true
+    exec target/release/genesys-portal
+    ;;
+  *) echo "usage: scripts/dev.sh [--release]" >&2; exit 2 ;;
+esac

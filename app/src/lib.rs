@@ -13,7 +13,7 @@ mod pages;
 pub mod ui;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -47,7 +47,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="referrer" content="strict-origin-when-cross-origin"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HashedStylesheet id="leptos" options=options.clone()/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
                 {framed.map(|_| view! { <script src="/embed/frame.js" defer></script> })}
             </head>
@@ -58,44 +59,38 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// "Skip to content": without JavaScript the link's `#content` does it; once hydrated the router
-/// would take the click, so focus moves to `<main>` here.
-fn skip_to_content(ev: leptos::ev::MouseEvent) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let main = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id("content"))
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-        if let Some(main) = main {
-            ev.prevent_default();
-            let _ = main.focus();
+/// The browser's entry (called by `frontend`): the islands on the page come to life, and nothing
+/// else runs. A server function that answers with a redirect loads that page (there is no
+/// client-side router). Once the loader has hydrated every island (it does so right after this
+/// returns, before any timer fires), `<body data-hydrated>` tells end-to-end tests the page is live.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().assign(location);
         }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = ev;
-}
-
-#[component]
-pub fn App() -> impl IntoView {
-    provide_meta_context();
-    SummaryResource::provide();
-    // Marks the page once the wasm runs: end-to-end tests wait for it (effects never run on the server).
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
+    })
+    .ok();
+    leptos::mount::hydrate_islands();
+    gloo_timers::callback::Timeout::new(0, || {
         if let Some(body) = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.body())
         {
             let _ = body.set_attribute("data-hydrated", "true");
         }
-    });
+    })
+    .forget();
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    SummaryResource::provide();
     view! {
-        <Stylesheet id="leptos" href="/pkg/genesys-portal.css"/>
         <Title text="genesys-portal"/>
         <Router>
-            <a class="skip-link" href="#content" data-testid="skip-link" on:click=skip_to_content>"Skip to content"</a>
+            <a class="skip-link" href="#content" data-testid="skip-link">"Skip to content"</a>
             <Header/>
             <main id="content" tabindex="-1">
                 <Routes fallback=NotFoundPage>

@@ -1,7 +1,7 @@
-//! The browser entry point: hydrates the server-rendered page and nothing else.
+//! The browser entry point: brings the page's islands to life and nothing else.
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    app::hydrate();
 }

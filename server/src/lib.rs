@@ -1,6 +1,7 @@
 //! genesys-portal's server as a library: from a [`Config`], builds the shared state (session
 //! store, Genesys client, the embedded sandbox when no org is configured) and the router.
 
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod limits;
@@ -40,7 +41,23 @@ pub struct Built {
 
 /// Builds the portal for `config`; every error names the setting or resource at fault.
 pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Built, Vec<String>> {
+    // Sign-in starts across the whole server: a burst of 600, then 10 a second.
+    let limiter = LoginLimiter::new(
+        limits::PER_CLIENT,
+        limits::SERVER_WIDE,
+        config.trusted_proxy_header.clone(),
+    );
+    build_with_limits(config, leptos_options, limiter).await
+}
+
+/// [`build`] with other sign-in limits (the sign-in benchmark starts thousands a second).
+pub async fn build_with_limits(
+    config: &Config,
+    leptos_options: LeptosOptions,
+    limiter: LoginLimiter,
+) -> Result<Built, Vec<String>> {
     scope::install_executor();
+    assets::publish(&leptos_options);
     let storage = startup::storage::open(config).await.map_err(|e| vec![e])?;
     let mut connection = startup::upstream::connect(config)
         .await
@@ -62,12 +79,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions) -> Result<Bui
     let state = ServerState {
         leptos_options,
         portal: portal.clone(),
-        // Sign-in starts across the whole server: a burst of 600, then 10 a second.
-        limiter: LoginLimiter::new(
-            limits::PER_CLIENT,
-            limits::SERVER_WIDE,
-            config.trusted_proxy_header.clone(),
-        ),
+        limiter,
         site: SiteOrigin::of(config),
         probes: routes::health::Probes::new(config.metrics_token.clone()),
         metrics,

@@ -57,6 +57,14 @@ async fn run(invocation: cli::Invocation) {
     let conf = get_configuration(None)
         .unwrap_or_else(|e| exit_with(&[format!("Leptos configuration: {e}")]));
     let mut leptos_options = conf.leptos_options;
+    // cargo-leptos names the site's files by their hash and writes the names beside the binary;
+    // a binary started by hand (not by `cargo leptos`) reads them too.
+    if !leptos_options.hash_files {
+        leptos_options.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join(&*leptos_options.hash_file)))
+            .is_some_and(|file| file.is_file());
+    }
     if let Some(addr) = invocation.site_addr {
         leptos_options.site_addr = addr;
     }

@@ -127,9 +127,10 @@ pub async fn security_headers(
     request: Request<Body>,
     next: Next,
 ) -> Response {
-    let is_asset =
-        request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
+    let cache = asset_cache_control(request.uri().path());
     let mut response = next.run(request).await;
+    // Only a file that was found: a 404 for a hashed name must not be cached for a year.
+    let cache = cache.filter(|_| response.status().is_success());
     let h = response.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -157,11 +158,129 @@ pub async fn security_headers(
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
         );
     }
-    if !is_asset {
-        h.entry(header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static(NO_STORE));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(cache.unwrap_or(NO_STORE)));
+    response
+}
+
+/// A static file's `Cache-Control`: a year and `immutable` for the build's hashed files under
+/// `/pkg/` (a new build has new names), revalidated every time for the rest (`/favicon.ico`,
+/// `/embed/frame.js`). `None` for everything else: pages and API answers are `no-store`.
+pub fn asset_cache_control(path: &str) -> Option<&'static str> {
+    const STATIC: [&str; 2] = ["/favicon.ico", "/embed/"];
+    if let Some(file) = path.strip_prefix("/pkg/") {
+        return Some(if is_hashed_name(file) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        });
+    }
+    let is_static_file = STATIC.iter().any(|p| path.starts_with(p)) && path.ends_with(".js")
+        || path == "/favicon.ico";
+    is_static_file.then_some("no-cache")
+}
+
+/// `genesys-portal.<hash>.wasm`: cargo-leptos' `hash-files` names, whose hash is the file's
+/// MD5 in unpadded base64url (22 characters).
+fn is_hashed_name(file: &str) -> bool {
+    !file.contains('/')
+        && file.split('.').count() >= 3
+        && file.split('.').any(|part| {
+            part.len() == 22
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// What the compression layer compresses (on top of tower-http's default rules: not tiny, not
+/// images, not already encoded): HTML, JSON, CSS, JavaScript, wasm, CSV and text, and never a
+/// response marked [`Uncompressed`].
+#[derive(Clone, Copy, Default)]
+pub struct Compressible;
+
+impl tower_http::compression::Predicate for Compressible {
+    fn should_compress<B>(&self, response: &Response<B>) -> bool
+    where
+        B: axum::body::HttpBody,
+    {
+        const TYPES: [&str; 8] = [
+            "text/html",
+            "text/css",
+            "text/csv",
+            "text/plain",
+            "application/json",
+            "application/javascript",
+            "text/javascript",
+            "application/wasm",
+        ];
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        response.status() == StatusCode::OK
+            && response.extensions().get::<Uncompressed>().is_none()
+            && TYPES.iter().any(|t| content_type.starts_with(t))
+    }
+}
+
+/// Marks an answer that carries a one-time secret next to what the request put in it (BREACH:
+/// compression would let a page's length reveal the secret): the sign-in and embed handoff
+/// routes and the guest provider. They are small; nothing is lost by sending them as they are.
+#[derive(Clone, Copy)]
+pub struct Uncompressed;
+
+/// Routes whose answers are never compressed (see [`Uncompressed`]).
+pub fn carries_secrets(path: &str) -> bool {
+    ["/auth/", "/embed/", "/guest/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        || path == GUEST_IDP_PATH
+        || path.starts_with(&format!("{GUEST_IDP_PATH}/"))
+}
+
+/// Marks the answers of [`carries_secrets`] routes as [`Uncompressed`].
+pub async fn mark_uncompressed(request: Request<Body>, next: Next) -> Response {
+    let secret = carries_secrets(request.uri().path());
+    let mut response = next.run(request).await;
+    if secret {
+        response.extensions_mut().insert(Uncompressed);
     }
     response
+}
+
+/// How stale a session's idle deadline may get before a request moves it (and writes the
+/// session): reading a page writes nothing, at most one write a minute per active session.
+pub const TOUCH_EVERY_SECS: i64 = 60;
+
+/// The session key holding when a request last moved the idle deadline (Unix seconds).
+pub const TOUCHED: &str = "touched_unix";
+
+/// Moves a session's idle deadline (the store's expiry and the cookie's `Max-Age`, both set
+/// when the session is saved) once it is more than [`TOUCH_EVERY_SECS`] old: the timeout runs
+/// from the last request, to within a minute, without a database write on every request. An
+/// empty session (an anonymous visitor) is left alone, so no row is created for it.
+pub async fn touch_session(request: Request<Body>, next: Next) -> Response {
+    if let Some(session) = request.extensions().get::<tower_sessions::Session>() {
+        // Reading loads the record; a cookie naming no stored session has no id after it.
+        let touched = match session.id() {
+            Some(_) => session.get::<i64>(TOUCHED).await,
+            None => Ok(None),
+        };
+        if session.id().is_some() && !session.is_empty().await {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let fresh = matches!(
+                touched,
+                Ok(Some(at)) if (0..TOUCH_EVERY_SECS).contains(&(now - at))
+            );
+            if !fresh {
+                // A store that fails here fails the request's own reads as well.
+                let _ = session.insert(TOUCHED, now).await;
+            }
+        }
+    }
+    next.run(request).await
 }
 
 /// Leptos answers every failed server function with 500; this gives the answer the status of
@@ -339,6 +458,96 @@ fn as_framed_cookie(set_cookie: &str, session_cookie: &str) -> Option<String> {
         framed.set_expires(expires);
     }
     Some(framed.to_string())
+}
+
+#[cfg(test)]
+mod asset_tests {
+    use super::*;
+    use tower_http::compression::Predicate;
+
+    #[test]
+    fn hashed_build_files_are_immutable_and_the_rest_revalidates() {
+        let year = Some("public, max-age=31536000, immutable");
+        for hashed in [
+            "/pkg/genesys-portal.S2wM3lb2IQRFc6Zb-QSp_w.wasm",
+            "/pkg/genesys-portal.AAAAAAAAAAAAAAAAAAAA_-.js",
+        ] {
+            assert_eq!(asset_cache_control(hashed), year, "{hashed}");
+        }
+        for unhashed in [
+            "/pkg/genesys-portal.css",
+            "/pkg/genesys-portal_bg.wasm",
+            "/pkg/a/genesys-portal.S2wM3lb2IQRFc6Zb-QSp_w.js",
+            "/pkg/S2wM3lb2IQRFc6Zb-QSp_w",
+            "/favicon.ico",
+            "/embed/frame.js",
+        ] {
+            assert_eq!(
+                asset_cache_control(unhashed),
+                Some("no-cache"),
+                "{unhashed}"
+            );
+        }
+        for page in [
+            "/",
+            "/dashboard",
+            "/embed",
+            "/embed/popup",
+            "/api/x.js",
+            "/users/a.js",
+        ] {
+            assert_eq!(asset_cache_control(page), None, "{page}");
+        }
+    }
+
+    #[test]
+    fn text_answers_are_compressed_and_secret_carrying_ones_never() {
+        let answer = |content_type: &str, status: StatusCode| {
+            let mut r = Response::new(Body::from("x".repeat(100)));
+            *r.status_mut() = status;
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(content_type).unwrap(),
+            );
+            r
+        };
+        for yes in [
+            "text/html; charset=utf-8",
+            "application/json",
+            "application/wasm",
+        ] {
+            assert!(
+                Compressible.should_compress(&answer(yes, StatusCode::OK)),
+                "{yes}"
+            );
+        }
+        assert!(!Compressible.should_compress(&answer("image/png", StatusCode::OK)));
+        assert!(
+            !Compressible.should_compress(&answer("text/html", StatusCode::SWITCHING_PROTOCOLS))
+        );
+        let mut marked = answer("text/html", StatusCode::OK);
+        marked.extensions_mut().insert(Uncompressed);
+        assert!(!Compressible.should_compress(&marked));
+        for secret in [
+            "/auth/callback",
+            "/embed/done",
+            "/guest/callback",
+            GUEST_IDP_PATH,
+            "/guest-idp/token",
+        ] {
+            assert!(carries_secrets(secret), "{secret}");
+        }
+        for page in [
+            "/",
+            "/dashboard",
+            "/guests",
+            "/guest",
+            "/api/get_dashboard",
+            "/guest-idpx",
+        ] {
+            assert!(!carries_secrets(page), "{page}");
+        }
+    }
 }
 
 #[cfg(test)]

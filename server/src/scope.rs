@@ -298,13 +298,14 @@ fn error_page(request_id: &str) -> Response {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Something went wrong · genesys-portal</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/genesys-portal.css\"></head><body><main>\
+         <link rel=\"stylesheet\" href=\"{css}\"></head><body><main>\
          <section class=\"card error-card\" role=\"alert\" data-testid=\"error\" data-status=\"500\">\
          <h1>Something went wrong</h1>\
          <p class=\"error-message\">The portal failed while preparing this page. Nothing you did caused it.</p>\
          <p class=\"muted\">Reload the page; if it keeps happening, give your administrator this reference: \
          <code data-testid=\"request-id\">{id}</code></p>\
-         <p><a href=\"/\">Home</a></p></section></main></body></html>"
+         <p><a href=\"/\">Home</a></p></section></main></body></html>",
+        css = crate::assets::stylesheet(),
     );
     (StatusCode::INTERNAL_SERVER_ERROR, Html(body)).into_response()
 }

@@ -1305,18 +1305,48 @@ async fn sessions_end_after_the_idle_timeout_and_activity_moves_it() {
     let (status, html) = p.get("/dashboard").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(html.contains("data-testid=\"sign-in\""));
-    // A session with time left is moved on by activity.
+    // A session with time left whose deadline was last moved within the minute: reading
+    // pages writes nothing.
     p.sign_in("/dashboard").await;
     let (store, mut record) = p.session_record().await;
-    record.expiry_date = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
+    let in_two_minutes = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
+    record.expiry_date = in_two_minutes;
+    record.data.insert(
+        server::middleware::TOUCHED.into(),
+        serde_json::json!(time::OffsetDateTime::now_utc().unix_timestamp() - 5),
+    );
     store.save(&record).await.unwrap();
-    let (status, _) = p.get("/dashboard").await;
-    assert_eq!(status, StatusCode::OK);
+    for _ in 0..3 {
+        let (status, _) = p.get("/dashboard").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, unchanged) = p.session_record().await;
+    assert!(
+        (unchanged.expiry_date - in_two_minutes).abs() < time::Duration::seconds(1),
+        "no write for a fresh deadline"
+    );
+    // Last moved more than a minute ago: the next request moves it (store and cookie).
+    let (store, mut record) = p.session_record().await;
+    record.data.insert(
+        server::middleware::TOUCHED.into(),
+        serde_json::json!(time::OffsetDateTime::now_utc().unix_timestamp() - 61),
+    );
+    store.save(&record).await.unwrap();
+    let r = p.http.get(p.url("/dashboard")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("Max-Age=1800"), "{cookie}");
     let (_, record) = p.session_record().await;
     assert!(
         record.expiry_date - time::OffsetDateTime::now_utc() > time::Duration::minutes(29),
         "activity renews the idle deadline"
     );
+    // And a page read right after sets no cookie: nothing changed.
+    let r = p.http.get(p.url("/dashboard")).send().await.unwrap();
+    assert!(r.headers().get(header::SET_COOKIE).is_none());
 }
 
 #[tokio::test]
@@ -2013,4 +2043,69 @@ mod embedded {
             .unwrap();
         assert_eq!(stale.status(), StatusCode::BAD_REQUEST);
     }
+}
+
+#[tokio::test]
+async fn pages_and_server_function_answers_are_compressed_as_the_browser_asks() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    let fetch = |path: &'static str, accept: Option<&'static str>| {
+        let mut request = p.http.get(p.url(path));
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT_ENCODING, accept);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let plain = fetch("/dashboard", None).await;
+    assert_eq!(plain.headers().get(header::CONTENT_ENCODING), None);
+    assert!(plain
+        .text()
+        .await
+        .unwrap()
+        .contains("data-testid=\"profile-name\""));
+
+    let gzipped = fetch("/dashboard", Some("gzip")).await;
+    assert_eq!(gzipped.status(), StatusCode::OK);
+    assert_eq!(gzipped.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(gzipped.headers()[header::VARY], "accept-encoding");
+    assert_eq!(gzipped.headers()[header::CACHE_CONTROL], "no-store");
+    let bytes = gzipped.bytes().await.unwrap();
+    let mut html = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut html)
+        .unwrap();
+    assert!(html.contains("data-testid=\"profile-name\""));
+    assert!(
+        bytes.len() * 2 < html.len(),
+        "{} → {}",
+        html.len(),
+        bytes.len()
+    );
+
+    let brotli = fetch("/dashboard", Some("gzip;q=0.5, br")).await;
+    assert_eq!(brotli.headers()[header::CONTENT_ENCODING], "br");
+    // Neither asked for: as it is.
+    let identity = fetch("/dashboard", Some("zstd, deflate")).await;
+    assert_eq!(identity.headers().get(header::CONTENT_ENCODING), None);
+
+    // A server function's JSON, as the page's JavaScript asks for it.
+    let answer = p
+        .http
+        .post(p.url(server_fn::<app::api::GetDashboard>()))
+        .header(header::ORIGIN, &p.base)
+        .header(header::ACCEPT, "application/json")
+        .header(header::ACCEPT_ENCODING, "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()[header::CONTENT_ENCODING], "br");
+
+    // Sign-in answers carry one-time secrets next to what the request put in them (BREACH):
+    // never compressed.
+    let started = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&started), "deny").await;
+    p.http.get(&callback).send().await.unwrap();
+    let failed = fetch("/auth/failed", Some("gzip, br")).await;
+    assert_eq!(failed.status(), StatusCode::FORBIDDEN);
+    assert_eq!(failed.headers().get(header::CONTENT_ENCODING), None);
 }

@@ -166,6 +166,12 @@ impl DirectoryQuery {
         (q, problems)
     }
 
+    /// Reads a view from a URL's query string (`?q=smith&page=2`, as `location.search` has it).
+    pub fn from_search(search: &str) -> (Self, Vec<String>) {
+        let pairs = url_params::decode(search.strip_prefix('?').unwrap_or(search));
+        Self::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
     /// The query string of this view, defaults left out (`page=2&size=50`).
     pub fn to_query_string(&self) -> String {
         let mut s = url_params::Builder::default();
@@ -258,6 +264,44 @@ mod url_params {
             self.0
         }
     }
+
+    /// The pairs of an `application/x-www-form-urlencoded` string (`+` is a space, `%XX` a
+    /// byte; bytes that are not UTF-8 become U+FFFD, a stray `%` stays as it is).
+    pub fn decode(query: &str) -> Vec<(String, String)> {
+        query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (unescape(key), unescape(value))
+            })
+            .collect()
+    }
+
+    fn unescape(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => match (
+                    bytes.get(i + 1).and_then(|&b| hex(b)),
+                    bytes.get(i + 2).and_then(|&b| hex(b)),
+                ) {
+                    (Some(high), Some(low)) => {
+                        out.push(high << 4 | low);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                },
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
 }
 
 #[cfg(test)]
@@ -321,6 +365,33 @@ mod tests {
         assert_eq!(problems.len(), 5);
         assert!(problems[1].contains("25, 50, 100 or 500"));
         let (_, problems) = parse(&[("page", "99999999999999999999")]);
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn a_search_string_reads_back_the_view_that_wrote_it() {
+        let view = DirectoryQuery {
+            page: 7,
+            size: 100,
+            sort: Sort::Descending,
+            state: StateView::Any,
+            q: "Zoë Ångström-Øster & 100% <b>+co</b>".into(),
+        };
+        assert_eq!(
+            DirectoryQuery::from_search(&format!("?{}", view.to_query_string())),
+            (view.clone(), vec![])
+        );
+        assert_eq!(
+            DirectoryQuery::from_search(""),
+            (DirectoryQuery::default(), vec![])
+        );
+        // A stray or broken escape stays as written; bytes that are not UTF-8 are replaced.
+        let (q, _) = DirectoryQuery::from_search("q=50%25+off%2&x");
+        assert_eq!(q.q, "50% off%2");
+        let (q, _) = DirectoryQuery::from_search("?q=%FF%zz");
+        assert_eq!(q.q, "\u{FFFD}%zz");
+        let (q, problems) = DirectoryQuery::from_search("?page=abc&page=2");
+        assert_eq!(q.page, 2);
         assert_eq!(problems.len(), 1);
     }
 

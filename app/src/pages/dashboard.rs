@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::{
     api::get_dashboard,
     model::Dashboard,
-    ui::{countdown, format_countdown, presence_class, Avatar, ErrorView, Loading},
+    ui::{presence_class, Avatar, Countdown, ErrorView, Loading},
 };
 
 #[component]
@@ -26,7 +26,6 @@ pub fn DashboardPage() -> impl IntoView {
 
 #[component]
 fn DashboardView(d: Dashboard) -> impl IntoView {
-    let remaining = countdown(d.token_expires_in_secs);
     let field = |label: &'static str, value: Option<String>| {
         view! { <dt>{label}</dt><dd>{value.unwrap_or_else(|| "—".to_string())}</dd> }
     };
@@ -61,7 +60,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                     <dt>"Genesys Cloud"</dt><dd data-testid="dashboard-upstream">{d.upstream.label()}</dd>
                     <dt>"Organisation"</dt><dd>{d.org_name.clone()}</dd>
                     <dt>"Access expires in"</dt>
-                    <dd><span data-testid="countdown" data-seconds=move || remaining.try_get().unwrap_or(0)>{move || format_countdown(remaining.try_get().unwrap_or(0))}</span></dd>
+                    <dd><Countdown seconds=d.token_expires_in_secs testid="countdown".to_string()/></dd>
                 </dl>
                 <p class="muted small">{refresh_note}</p>
                 <h3>"Granted scopes"</h3>

@@ -1,92 +1,130 @@
-//! `/users`: the directory table. The view is the URL's query (bookmarkable, shareable); the
-//! filters navigate, the table shows the page the query names, and the old page stays visible,
-//! marked stale, while a new one loads.
+//! `/users`: the directory table. The view is the URL's query (bookmarkable, shareable). The
+//! server renders the page the query names; in the browser the directory is one island: the
+//! filters, the pager and the Name header change the view in place (the URL follows, Back and
+//! Forward restore it), and the old page stays visible, marked stale, while a new one loads.
+//! Without JavaScript the filters are a GET form and the pager plain links.
 
 use leptos::{either::Either, prelude::*};
-use leptos_router::{
-    hooks::{use_navigate, use_query_map},
-    NavigateOptions,
-};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{list_directory, StartExport},
-    model::{DirectoryQuery, Sort, StateView, UserPage, PAGE_SIZES},
+    model::{AppError, DirectoryQuery, Sort, StateView, UserPage, PAGE_SIZES},
     ui::{presence_class, Avatar, ErrorView, Loading},
 };
 
 #[component]
 pub fn DirectoryPage() -> impl IntoView {
-    let query_map = use_query_map();
-    let parsed = Memo::new(move |_| {
-        query_map.with(|m| DirectoryQuery::parse(m.latest_values().map(|(k, v)| (k.as_ref(), v))))
-    });
-    let view_query = Memo::new(move |_| parsed.get().0);
-    let problems = Memo::new(move |_| parsed.get().1);
-    let page = ArcResource::new(move || view_query.get(), list_directory);
-    // While a page the user asked for loads, the old one stays visible, marked as stale: the
-    // table is stale exactly while the query it shows differs from the URL's. Derived, not a
-    // flag the controls set and the page clears: a navigation that ends on the query already
-    // shown (a shared `?q=` link, a repeated search) can never leave it stale. Never on the
-    // server (no Transition `set_pending`: its effect runs on the server too, after the
-    // request is gone).
-    let shown = RwSignal::new(None::<DirectoryQuery>);
-    let stale = move || {
-        let shown = shown.try_get().flatten();
-        let wanted = view_query.try_get();
-        matches!((shown, wanted), (Some(s), Some(w)) if s != w)
-    };
-    let navigate = use_navigate();
-    let go = move |q: DirectoryQuery, replace: bool| {
-        let options = NavigateOptions {
-            replace,
-            scroll: false,
-            ..Default::default()
-        };
-        navigate(&q.href(), options);
-    };
+    let (query, problems) = use_query_map()
+        .with_untracked(|m| DirectoryQuery::parse(m.latest_values().map(|(k, v)| (k.as_ref(), v))));
+    let page = ArcResource::new(
+        {
+            let query = query.clone();
+            move || query.clone()
+        },
+        list_directory,
+    );
     view! {
         <section class="card">
-            <div class="toolbar">
-                <h1>"Directory"</h1>
-                <ExportButton view_query/>
-            </div>
-            <DirectoryFilters view_query go/>
-            <ul class="notice" data-testid="query-problems">
-                {move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
-            </ul>
-            <Transition fallback=|| view! { <Loading what="users"/> }>
-                // `try_get` inside suspended views: Leptos may re-run them once the page is gone.
-                <div class:stale=stale aria-busy=move || stale().to_string() data-testid="directory">
-                    {move || {
-                        // Read now, in the render: the async block below may run after the page is gone.
-                        let query = view_query.try_get().unwrap_or_default();
-                        let page = page.clone();
-                        Suspend::new(async move {
-                            let answer = page.await;
-                            if shown.try_get_untracked().flatten().as_ref() != Some(&query) {
-                                shown.try_set(Some(query.clone()));
-                            }
-                            match answer {
-                                Ok(p) => Either::Left(view! { <UserTable page=p query/> }),
-                                Err(error) => Either::Right(view! { <ErrorView error/> }),
-                            }
-                        })
-                    }}
-                </div>
-            </Transition>
+            <Suspense fallback=|| view! { <h1>"Directory"</h1><Loading what="users"/> }>
+                {let page = page.clone(); move || {
+                    let (page, query, problems) = (page.clone(), query.clone(), problems.clone());
+                    Suspend::new(async move {
+                        view! { <DirectoryLive query problems answer=page.await/> }
+                    })
+                }}
+            </Suspense>
         </section>
+    }
+}
+
+/// How the view changes: to this query, as a new history entry or in place of the current one.
+type Go = Callback<(DirectoryQuery, bool)>;
+
+/// The directory in the browser. `wanted` is the view the URL names, `shown` the one the table
+/// holds: the table is stale exactly while they differ. Derived, never a flag set and cleared,
+/// so no sequence of navigations can leave it marked.
+#[island]
+fn DirectoryLive(
+    query: DirectoryQuery,
+    problems: Vec<String>,
+    answer: Result<UserPage, AppError>,
+) -> impl IntoView {
+    let wanted = RwSignal::new(query.clone());
+    let problems = RwSignal::new(problems);
+    let shown = RwSignal::new((query, answer));
+    let search_text = RwSignal::new(wanted.get_untracked().q);
+    let stale = move || shown.with(|(q, _)| wanted.with(|w| q != w));
+    let go: Go = Callback::new(move |(q, replace): (DirectoryQuery, bool)| {
+        #[cfg(feature = "hydrate")]
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let href = q.href();
+            let nothing = wasm_bindgen::JsValue::NULL;
+            let _ = if replace {
+                history.replace_state_with_url(&nothing, "", Some(&href))
+            } else {
+                history.push_state_with_url(&nothing, "", Some(&href))
+            };
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = replace;
+        problems.set(Vec::new());
+        wanted.set(q);
+    });
+    #[cfg(feature = "hydrate")]
+    {
+        // Back and Forward: the URL is the view.
+        let listener = window_event_listener(leptos::ev::popstate, move |_| {
+            let search = web_sys::window()
+                .and_then(|w| w.location().search().ok())
+                .unwrap_or_default();
+            let (q, p) = DirectoryQuery::from_search(&search);
+            search_text.set(q.q.clone());
+            problems.set(p);
+            wanted.set(q);
+        });
+        on_cleanup(move || listener.remove());
+        // A view asked for is fetched, and shown if it is still the one wanted when it comes.
+        Effect::new(move |_| {
+            let want = wanted.get();
+            if shown.with_untracked(|(q, _)| *q == want) {
+                return;
+            }
+            leptos::task::spawn_local(async move {
+                let answer = list_directory(want.clone()).await;
+                if wanted.try_get_untracked().as_ref() == Some(&want) {
+                    shown.try_set((want, answer));
+                }
+            });
+        });
+    }
+    view! {
+        <div class="toolbar">
+            <h1>"Directory"</h1>
+            <ExportButton wanted/>
+        </div>
+        <DirectoryFilters wanted search_text go/>
+        <ul class="notice" data-testid="query-problems">
+            {move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
+        </ul>
+        <div class:stale=stale aria-busy=move || stale().to_string() data-testid="directory">
+            {move || shown.with(|(query, answer)| match answer {
+                Ok(p) => Either::Left(view! { <UserTable page=p.clone() query=query.clone() go/> }),
+                Err(error) => Either::Right(view! { <ErrorView error=error.clone()/> }),
+            })}
+        </div>
     }
 }
 
 /// "Export all to CSV" of the state and sort in view: a form POST that lands on the export's
 /// progress page, or shows why it could not start.
 #[component]
-fn ExportButton(view_query: Memo<DirectoryQuery>) -> AnyView {
+fn ExportButton(wanted: RwSignal<DirectoryQuery>) -> AnyView {
     let export = ServerAction::<StartExport>::new();
     view! {
         <ActionForm action=export attr:class="inline-form">
-            <input type="hidden" name="state" value=move || view_query.get().state.as_str()/>
-            <input type="hidden" name="sort" value=move || view_query.get().sort.as_str()/>
+            <input type="hidden" name="state" value=move || wanted.get().state.as_str()/>
+            <input type="hidden" name="sort" value=move || wanted.get().sort.as_str()/>
             <button type="submit" class="button" data-testid="export">"Export all to CSV"</button>
         </ActionForm>
         {move || export.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
@@ -94,93 +132,86 @@ fn ExportButton(view_query: Memo<DirectoryQuery>) -> AnyView {
     .into_any()
 }
 
-/// Search, state, sort and page size. A plain GET form without JavaScript; once hydrated each
-/// control navigates by itself (search after a pause in typing).
+/// Search, state, sort and page size. A plain GET form without JavaScript; in the island each
+/// control changes the view by itself (search after a pause in typing).
 #[component]
-fn DirectoryFilters<F>(view_query: Memo<DirectoryQuery>, go: F) -> AnyView
-where
-    F: Fn(DirectoryQuery, bool) + Clone + 'static,
-{
-    let search_text = RwSignal::new(view_query.get_untracked().q);
+fn DirectoryFilters(
+    wanted: RwSignal<DirectoryQuery>,
+    search_text: RwSignal<String>,
+    go: Go,
+) -> AnyView {
     let typing_generation = StoredValue::new(0u64);
-    let on_search_input = {
-        let go = go.clone();
-        move |ev: leptos::ev::Event| {
-            let value = event_target_value(&ev);
-            search_text.set(value.clone());
-            typing_generation.update_value(|g| *g += 1);
-            let generation = typing_generation.get_value();
-            let go = go.clone();
-            leptos::task::spawn_local(async move {
-                #[cfg(feature = "hydrate")]
-                gloo_timers::future::TimeoutFuture::new(300).await;
-                // A newer keystroke (or a page that is gone) makes this one stale.
-                if typing_generation.try_get_value() != Some(generation) {
-                    return;
-                }
-                let current = view_query.get_untracked();
-                if current.q != value.trim() {
-                    go(
-                        DirectoryQuery {
-                            q: value.trim().to_string(),
-                            page: 1,
-                            ..current
-                        },
-                        true,
-                    );
-                }
-            });
-        }
-    };
-    let on_select = {
-        let go = go.clone();
-        move |field: &'static str| {
-            let go = go.clone();
-            move |ev: leptos::ev::Event| {
-                go(
-                    view_query
-                        .get_untracked()
-                        .with_choice(field, &event_target_value(&ev)),
-                    false,
-                );
+    let on_search_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        search_text.set(value.clone());
+        typing_generation.update_value(|g| *g += 1);
+        let generation = typing_generation.get_value();
+        leptos::task::spawn_local(async move {
+            #[cfg(feature = "hydrate")]
+            gloo_timers::future::TimeoutFuture::new(300).await;
+            // A newer keystroke (or a page that is gone) makes this one stale.
+            if typing_generation.try_get_value() != Some(generation) {
+                return;
             }
+            let current = wanted.get_untracked();
+            if current.q != value.trim() {
+                go.run((
+                    DirectoryQuery {
+                        q: value.trim().to_string(),
+                        page: 1,
+                        ..current
+                    },
+                    true,
+                ));
+            }
+        });
+    };
+    let on_select = move |field: &'static str| {
+        move |ev: leptos::ev::Event| {
+            go.run((
+                wanted
+                    .get_untracked()
+                    .with_choice(field, &event_target_value(&ev)),
+                false,
+            ));
         }
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        // Once hydrated the controls navigate by themselves; the form is for browsers without JS.
+        // In the island the controls change the view by themselves; the form is for browsers
+        // without JavaScript.
         ev.prevent_default();
-        let current = view_query.get_untracked();
+        let current = wanted.get_untracked();
         let q = search_text.get_untracked().trim().to_string();
-        go(
+        go.run((
             DirectoryQuery {
                 q,
                 page: 1,
                 ..current
             },
             false,
-        );
+        ));
     };
     view! {
         <form method="get" action="/users" class="filters" on:submit=on_submit role="search">
             <label>
                 "Search "
                 <input type="search" name="q" placeholder="Name or email" maxlength="100" data-testid="search"
-                    value=view_query.get_untracked().q prop:value=move || search_text.get() on:input=on_search_input/>
+                    value=wanted.get_untracked().q prop:value=move || search_text.get() on:input=on_search_input/>
             </label>
             <label>
                 "State "
                 <select name="state" data-testid="state" on:change=on_select("state")>
                     {StateView::ALL.iter().map(|s| {
                         let s = *s;
-                        view! { <option value=s.as_str() selected=move || view_query.get().state == s>{s.label()}</option> }
+                        view! { <option value=s.as_str() selected=move || wanted.get().state == s>{s.label()}</option> }
                     }).collect_view()}
                 </select>
             </label>
             <label>
                 "Sort "
                 <select name="sort" data-testid="sort" on:change=on_select("sort")>
-                    <option value="ascending" selected=move || view_query.get().sort == Sort::Ascending>"Name A–Z"</option>
-                    <option value="descending" selected=move || view_query.get().sort == Sort::Descending>"Name Z–A"</option>
+                    <option value="ascending" selected=move || wanted.get().sort == Sort::Ascending>"Name A–Z"</option>
+                    <option value="descending" selected=move || wanted.get().sort == Sort::Descending>"Name Z–A"</option>
                 </select>
             </label>
             <label>
@@ -188,7 +219,7 @@ where
                 <select name="size" data-testid="size" on:change=on_select("size")>
                     {PAGE_SIZES.iter().map(|n| {
                         let n = *n;
-                        view! { <option value=n.to_string() selected=move || view_query.get().size == n>{n}</option> }
+                        view! { <option value=n.to_string() selected=move || wanted.get().size == n>{n}</option> }
                     }).collect_view()}
                 </select>
             </label>
@@ -196,6 +227,19 @@ where
         </form>
     }
     .into_any()
+}
+
+/// A link to another view of the directory: a plain link, which in the island changes the
+/// view in place (a click with a modifier key still opens a new tab or window).
+fn view_link(go: Go, to: DirectoryQuery) -> impl Fn(leptos::ev::MouseEvent) + 'static {
+    move |ev: leptos::ev::MouseEvent| {
+        let plain =
+            ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
+        if plain {
+            ev.prevent_default();
+            go.run((to.clone(), false));
+        }
+    }
 }
 
 /// The pager's page numbers, from what Genesys answered (any `u32`, the extremes included).
@@ -221,7 +265,7 @@ impl Pager {
 }
 
 #[component]
-fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
+fn UserTable(page: UserPage, query: DirectoryQuery, go: Go) -> impl IntoView {
     if page.users.is_empty() {
         let message = if page.searched {
             "No user matches this search."
@@ -239,17 +283,20 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
     let link = |n: u32| query.at_page(n).href();
     let (first_href, prev_href, next_href, last_href) =
         (link(1), link(previous), link(next), link(last));
+    let to = |n: u32| view_link(go, query.at_page(n));
+    let (to_first, to_prev, to_next, to_last) = (to(1), to(previous), to(next), to(last));
     // The Name header sorts: a link to the other order, from page 1 (a plain link without JS).
     let (sort_state, sort_arrow, sort_title, other) = match query.sort {
         Sort::Ascending => ("ascending", "▲", "Sort by name, Z to A", Sort::Descending),
         Sort::Descending => ("descending", "▼", "Sort by name, A to Z", Sort::Ascending),
     };
-    let sort_href = DirectoryQuery {
+    let resorted = DirectoryQuery {
         sort: other,
         page: 1,
         ..query.clone()
-    }
-    .href();
+    };
+    let sort_href = resorted.href();
+    let to_resorted = view_link(go, resorted);
     let at_start = current <= 1;
     let at_end = current >= last;
     Either::Right(view! {
@@ -263,7 +310,7 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
                     <tr>
                         <th scope="col"><span class="visually-hidden">"Photo"</span></th>
                         <th scope="col" aria-sort=sort_state>
-                            <a href=sort_href class="sort-link" data-testid="sort-by-name" title=sort_title>"Name " <span aria-hidden="true">{sort_arrow}</span></a>
+                            <a href=sort_href on:click=to_resorted class="sort-link" data-testid="sort-by-name" title=sort_title>"Name " <span aria-hidden="true">{sort_arrow}</span></a>
                         </th>
                         <th scope="col">"Email"</th><th scope="col">"Title"</th><th scope="col">"Department"</th><th scope="col">"Division"</th><th scope="col">"State"</th><th scope="col">"Presence"</th>
                     </tr>
@@ -289,11 +336,11 @@ fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
             </table>
         </div>
         <nav class="pager" aria-label="Pages">
-            <a href=first_href class="button button-small" class:disabled=at_start aria-disabled=at_start.to_string() data-testid="first">"« First"</a>
-            <a href=prev_href class="button button-small" class:disabled=at_start aria-disabled=at_start.to_string() data-testid="previous">"‹ Previous"</a>
+            <a href=first_href on:click=to_first class="button button-small" class:disabled=at_start aria-disabled=at_start.to_string() data-testid="first">"« First"</a>
+            <a href=prev_href on:click=to_prev class="button button-small" class:disabled=at_start aria-disabled=at_start.to_string() data-testid="previous">"‹ Previous"</a>
             <span>"Page " {current} " of " {last}</span>
-            <a href=next_href class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="next">"Next ›"</a>
-            <a href=last_href class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="last">"Last »"</a>
+            <a href=next_href on:click=to_next class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="next">"Next ›"</a>
+            <a href=last_href on:click=to_last class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="last">"Last »"</a>
         </nav>
     })
 }

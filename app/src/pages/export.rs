@@ -1,4 +1,4 @@
-//! `/users/export/:id`: the progress of a directory export, live once hydrated (refreshing
+//! `/users/export/:id`: the progress of a directory export, live in an island (refreshing
 //! without JavaScript), with Cancel while it runs and Download when it is done.
 
 use leptos::{either::Either, prelude::*};
@@ -6,60 +6,72 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     api::{get_export_progress, CancelExport},
-    model::{ExportProgress, ExportStatus},
+    model::{AppError, ExportProgress, ExportStatus},
     ui::{ErrorView, Loading},
 };
 
 #[component]
 pub fn ExportPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let progress = ArcResource::new(move || id.get(), get_export_progress);
+    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    let progress = ArcResource::new(move || id.clone(), get_export_progress);
+    view! {
+        <section class="card">
+            <h1>"Export to CSV"</h1>
+            <Suspense fallback=|| view! { <Loading what="the export"/> }>
+                {let progress = progress.clone(); move || { let progress = progress.clone(); Suspend::new(async move {
+                    match progress.await {
+                        Ok(p) => Either::Left(view! { <ExportLive initial=p/> }),
+                        Err(error) => Either::Right(view! { <ErrorView error/> }),
+                    }
+                })}}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The progress as the server rendered it, then live in the browser: one fetch 500 ms after
+/// each answer while the job runs (until the job ends or the page is left), and Cancel.
+#[island]
+fn ExportLive(initial: ExportProgress) -> impl IntoView {
+    let progress = RwSignal::new(Ok::<_, AppError>(initial));
     let cancel = ServerAction::<CancelExport>::new();
-    // Poll while running: one fetch 500 ms after each answer, until the job ends or the page is left.
     #[cfg(feature = "hydrate")]
     {
         let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let on_leave = alive.clone();
         on_cleanup(move || on_leave.store(false, std::sync::atomic::Ordering::Relaxed));
-        let progress = progress.clone();
-        Effect::new(move |_| {
-            if let Some(Ok(ExportProgress {
-                status: ExportStatus::Running,
-                ..
-            })) = progress.get()
-            {
+        // After each answer while the job runs: the next poll, 500 ms later; after a cancel:
+        // one at once. The effect's value is the cancel count it has seen.
+        Effect::new(move |seen: Option<usize>| {
+            let cancels = cancel.version().get();
+            let (id, running) = progress.with(|p| match p {
+                Ok(p) => (Some(p.id.clone()), p.status == ExportStatus::Running),
+                Err(_) => (None, false),
+            });
+            let cancelled_now = cancels != seen.unwrap_or(0);
+            if let (Some(id), true) = (id, running || cancelled_now) {
                 let alive = alive.clone();
-                let progress = progress.clone();
                 leptos::task::spawn_local(async move {
-                    gloo_timers::future::TimeoutFuture::new(500).await;
+                    if !cancelled_now {
+                        gloo_timers::future::TimeoutFuture::new(500).await;
+                    }
                     if alive.load(std::sync::atomic::Ordering::Relaxed) {
-                        progress.refetch();
+                        let answer = get_export_progress(id).await;
+                        if alive.load(std::sync::atomic::Ordering::Relaxed) {
+                            progress.try_set(answer);
+                        }
                     }
                 });
             }
+            cancels
         });
     }
-    Effect::new({
-        let progress = progress.clone();
-        move |_| {
-            if cancel.value().get().is_some() {
-                progress.refetch();
-            }
-        }
-    });
     view! {
-        <section class="card">
-            <h1>"Export to CSV"</h1>
-            <Transition fallback=|| view! { <Loading what="the export"/> }>
-                {let progress = progress.clone(); move || { let progress = progress.clone(); Suspend::new(async move {
-                    match progress.await {
-                        Ok(p) => Either::Left(view! { <ExportView p=p cancel=cancel/> }),
-                        Err(error) => Either::Right(view! { <ErrorView error/> }),
-                    }
-                })}}
-            </Transition>
-        </section>
+        {move || match progress.get() {
+            Ok(p) => Either::Left(view! { <ExportView p=p cancel=cancel/> }),
+            Err(error) => Either::Right(view! { <ErrorView error/> }),
+        }}
     }
 }
 

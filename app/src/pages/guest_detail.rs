@@ -12,29 +12,14 @@ use crate::{
 
 #[component]
 pub fn GuestDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
-    let (reinvite, toggle, delete) = (
-        ServerAction::<ReinviteGuest>::new(),
-        ServerAction::<SetGuestDisabled>::new(),
-        ServerAction::<DeleteGuest>::new(),
-    );
-    // Each action lands back on this page: load it again once the action is done.
-    let detail = ArcResource::new(
-        move || (id.get(), reinvite.version().get(), toggle.version().get()),
-        |(id, _, _)| get_guest(id),
-    );
-    let actions = GuestActions {
-        reinvite,
-        toggle,
-        delete,
-    };
+    let id = use_params_map().with_untracked(|p| p.get("id").unwrap_or_default());
+    let detail = ArcResource::new(move || id.clone(), get_guest);
     view! {
         <p><a href="/guests">"← Guests"</a></p>
         <Suspense fallback=|| view! { <Loading what="the guest"/> }>
             {let detail = detail.clone(); move || { let detail = detail.clone(); Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => Either::Left(view! { <GuestView d actions/> }),
+                    Ok(d) => Either::Left(view! { <GuestView d/> }),
                     Err(error) => Either::Right(view! { <ErrorView error/> }),
                 }
             })}}
@@ -42,27 +27,12 @@ pub fn GuestDetailPage() -> impl IntoView {
     }
 }
 
-/// What staff can do to a guest, each a form POST to a server function.
-#[derive(Clone, Copy)]
-struct GuestActions {
-    reinvite: ServerAction<ReinviteGuest>,
-    toggle: ServerAction<SetGuestDisabled>,
-    delete: ServerAction<DeleteGuest>,
-}
-
 #[component]
-fn GuestView(d: GuestDetail, actions: GuestActions) -> impl IntoView {
+fn GuestView(d: GuestDetail) -> impl IntoView {
     let g = d.guest;
-    let GuestActions {
-        reinvite,
-        toggle,
-        delete,
-    } = actions;
-    let end_chats = ServerAction::<EndGuestChats>::new();
-    let id_end = g.id.clone();
     let state = if g.disabled { "disabled" } else { "active" };
     let id = g.id.clone();
-    let (id_reinvite, id_toggle, id_delete) = (id.clone(), id.clone(), id.clone());
+    let actions = view! { <GuestActions id=g.id.clone() disabled=g.disabled/> };
     view! {
         <section class="card">
             <h1 data-testid="guest-detail-name">{g.name()}</h1>
@@ -80,6 +50,32 @@ fn GuestView(d: GuestDetail, actions: GuestActions) -> impl IntoView {
                 <label>"Link " <input readonly class="wide" value=link.url data-testid="invitation-link"/></label>
             </section>
         })}
+        {actions}
+        <section class="card">
+            <h2>"Audit trail"</h2>
+            <ul class="audit" data-testid="guest-audit">
+                {d.events.into_iter().map(|e| view! {
+                    <li><span data-testid="guest-audit-action">{e.action}</span>" · "{e.actor}{e.detail.map(|d| format!(" · {d}"))}</li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+    .into_any()
+}
+
+/// New invitation, disable or enable, end messaging sessions, delete: an island, so a count
+/// or a refusal shows in place. An action that changes the guest reloads their page (each
+/// server function redirects to it); without JavaScript each is a form POST.
+#[island]
+fn GuestActions(id: String, disabled: bool) -> impl IntoView {
+    let (reinvite, toggle, delete, end_chats) = (
+        ServerAction::<ReinviteGuest>::new(),
+        ServerAction::<SetGuestDisabled>::new(),
+        ServerAction::<DeleteGuest>::new(),
+        ServerAction::<EndGuestChats>::new(),
+    );
+    let (id_reinvite, id_toggle, id_end, id_delete) = (id.clone(), id.clone(), id.clone(), id);
+    view! {
         <section class="card">
             <h2>"Actions"</h2>
             <div class="toolbar">
@@ -89,8 +85,8 @@ fn GuestView(d: GuestDetail, actions: GuestActions) -> impl IntoView {
                 </ActionForm>
                 <ActionForm action=toggle attr:class="inline-form">
                     <input type="hidden" name="id" value=id_toggle/>
-                    <input type="hidden" name="disabled" value=(!g.disabled).to_string()/>
-                    <button type="submit" class="button" data-testid="guest-toggle">{if g.disabled { "Enable" } else { "Disable" }}</button>
+                    <input type="hidden" name="disabled" value=(!disabled).to_string()/>
+                    <button type="submit" class="button" data-testid="guest-toggle">{if disabled { "Enable" } else { "Disable" }}</button>
                 </ActionForm>
                 <ActionForm action=end_chats attr:class="inline-form">
                     <input type="hidden" name="id" value=id_end/>
@@ -114,14 +110,5 @@ fn GuestView(d: GuestDetail, actions: GuestActions) -> impl IntoView {
                 .find_map(|r| r.err())
                 .map(|error| view! { <ErrorView error/> })}
         </section>
-        <section class="card">
-            <h2>"Audit trail"</h2>
-            <ul class="audit" data-testid="guest-audit">
-                {d.events.into_iter().map(|e| view! {
-                    <li><span data-testid="guest-audit-action">{e.action}</span>" · "{e.actor}{e.detail.map(|d| format!(" · {d}"))}</li>
-                }).collect_view()}
-            </ul>
-        </section>
     }
-    .into_any()
 }

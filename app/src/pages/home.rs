@@ -12,7 +12,6 @@ use crate::{
 #[component]
 pub fn HomePage() -> impl IntoView {
     let summary = SummaryResource::get().0;
-    let check = ServerAction::<CheckUpstream>::new();
     view! {
         <section class="hero">
             <h1>"Genesys Cloud, for agents and admins"</h1>
@@ -24,7 +23,7 @@ pub fn HomePage() -> impl IntoView {
                     match summary.await {
                         Ok(SessionSummary { user_name: Some(name), .. }) => view! {
                             <p>"Signed in as " <strong>{name}</strong> ". " <a href="/dashboard" class="button button-primary">"Open your dashboard"</a></p>
-                            <ConnectionCheck check=check/>
+                            <ConnectionCheck/>
                         }.into_any(),
                         Ok(SessionSummary { upstream, .. }) => view! {
                             <SignInForm/>
@@ -42,9 +41,11 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// Checks that Genesys Cloud answers (signed-in users only: the server refuses others).
-#[component]
-fn ConnectionCheck(check: ServerAction<CheckUpstream>) -> impl IntoView {
+/// Checks that Genesys Cloud answers (signed-in users only: the server refuses others). An
+/// island: the result shows in place; without JavaScript the form posts and the page reloads.
+#[island]
+fn ConnectionCheck() -> impl IntoView {
+    let check = ServerAction::<CheckUpstream>::new();
     view! {
         <section class="card">
             <h2>"Connection"</h2>

@@ -5,33 +5,51 @@ use leptos::{either::Either, prelude::*};
 
 use crate::{
     api::{get_guest_signing_key, get_service_status, RotateGuestSigningKey, RotateServiceToken},
-    model::ServiceStatus,
-    ui::{ago, countdown, format_countdown, reachability_text, ErrorView, Loading},
+    model::{AppError, ServiceStatus},
+    ui::{ago, reachability_text, Countdown, ErrorView, Loading},
 };
 
 #[component]
 pub fn ServicePage() -> impl IntoView {
     let status = ArcResource::new(|| (), |_| get_service_status());
-    let rotate = ServerAction::<RotateServiceToken>::new();
-    Effect::new({
-        let status = status.clone();
-        move |_| {
-            if rotate.value().get().is_some() {
-                status.refetch();
-            }
-        }
-    });
+    let kid = ArcResource::new(|| (), |_| get_guest_signing_key());
     view! {
         <h1>"Service identity"</h1>
         <p class="muted">"The client-credentials token the portal uses for its own calls to Genesys Cloud."</p>
-        <Transition fallback=|| view! { <Loading what="the token manager"/> }>
+        <Suspense fallback=|| view! { <Loading what="the token manager"/> }>
             {let status = status.clone(); move || { let status = status.clone(); Suspend::new(async move {
                 match status.await {
-                    Ok(s) => Either::Left(view! { <ServiceView s/> }),
+                    Ok(s) => Either::Left(view! { <ServiceLive initial=s/> }),
                     Err(error) => Either::Right(view! { <ErrorView error/> }),
                 }
             })}}
-        </Transition>
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {let kid = kid.clone(); move || { let kid = kid.clone(); Suspend::new(async move {
+                view! { <GuestSigningKey kid=kid.await/> }
+            })}}
+        </Suspense>
+    }
+}
+
+/// The token manager's state and "Rotate now": the result shows in place and the state is
+/// read again after it (without JavaScript the form posts and the page reloads).
+#[island]
+fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
+    let status = RwSignal::new(Ok::<_, AppError>(initial));
+    let rotate = ServerAction::<RotateServiceToken>::new();
+    Effect::new(move |_| {
+        if rotate.version().get() > 0 {
+            leptos::task::spawn_local(async move {
+                status.try_set(get_service_status().await);
+            });
+        }
+    });
+    view! {
+        {move || match status.get() {
+            Ok(s) => Either::Left(view! { <ServiceView s/> }),
+            Err(error) => Either::Right(view! { <ErrorView error/> }),
+        }}
         <section class="card">
             <h2>"Rotate now"</h2>
             <p class="muted small">"New requests get a new token at once; requests still holding the old one finish with it, and then it is revoked."</p>
@@ -54,38 +72,39 @@ pub fn ServicePage() -> impl IntoView {
                 }}
             </p>
         </section>
-        <GuestSigningKey/>
     }
 }
 
-/// The guest provider's signing key: which `kid` signs ID tokens now, and a rotation.
-#[component]
-fn GuestSigningKey() -> impl IntoView {
+/// The guest provider's signing key: which `kid` signs ID tokens now, and a rotation (the new
+/// `kid` is read again after it).
+#[island]
+fn GuestSigningKey(kid: Result<String, AppError>) -> impl IntoView {
+    let kid = RwSignal::new(kid);
     let rotate = ServerAction::<RotateGuestSigningKey>::new();
-    let kid = ArcResource::new(move || rotate.version().get(), |_| get_guest_signing_key());
+    Effect::new(move |_| {
+        if rotate.version().get() > 0 {
+            leptos::task::spawn_local(async move {
+                kid.try_set(get_guest_signing_key().await);
+            });
+        }
+    });
     view! {
         <section class="card">
             <h2>"Guest signing key"</h2>
             <p class="muted small">"The key that signs guests' ID tokens. After a rotation the old public key stays in the JWKS until the tokens it signed have expired."</p>
-            <Transition fallback=|| ()>
-                {let kid = kid.clone(); move || { let kid = kid.clone(); Suspend::new(async move {
-                    match kid.await {
-                        Ok(k) => Either::Left(view! { <p>"Key id " <code data-testid="guest-signing-kid">{k}</code></p> }),
-                        Err(error) => Either::Right(view! { <ErrorView error/> }),
-                    }
-                })}}
-            </Transition>
+            {move || match kid.get() {
+                Ok(k) => Either::Left(view! { <p>"Key id " <code data-testid="guest-signing-kid">{k}</code></p> }),
+                Err(error) => Either::Right(view! { <ErrorView error/> }),
+            }}
             <ActionForm action=rotate>
                 <button type="submit" class="button" data-testid="rotate-guest-key">"Rotate the signing key"</button>
             </ActionForm>
         </section>
     }
-    .into_any()
 }
 
 #[component]
 fn ServiceView(s: ServiceStatus) -> impl IntoView {
-    let remaining = countdown(s.expires_in_secs.unwrap_or(0) as i64);
     let now = s.now_unix;
     let state_class = format!("badge state-badge state-{}", s.state);
     view! {
@@ -95,7 +114,7 @@ fn ServiceView(s: ServiceStatus) -> impl IntoView {
                 <dl class="fields">
                     <dt>"OAuth client"</dt><dd><code data-testid="service-client">{s.client_id.clone()}</code></dd>
                     <dt>"Token generation"</dt><dd data-testid="generation">{s.generation.map(|g| g.to_string()).unwrap_or_else(|| "—".into())}</dd>
-                    <dt>"Expires in"</dt><dd><span data-testid="service-countdown">{move || format_countdown(remaining.try_get().unwrap_or(0))}</span></dd>
+                    <dt>"Expires in"</dt><dd><Countdown seconds=s.expires_in_secs.unwrap_or(0) as i64 testid="service-countdown".to_string()/></dd>
                     <dt>"Last refresh"</dt><dd>{ago(now, s.last_refresh_unix)}</dd>
                     <dt>"Next refresh"</dt><dd>{ago(now, s.next_refresh_unix)}</dd>
                     <dt>"Error rate"</dt><dd data-testid="error-rate">{format!("{:.0} %", s.error_rate * 100.0)}</dd>

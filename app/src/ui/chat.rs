@@ -146,7 +146,8 @@ pub fn backoff_secs(attempt: u32) -> u32 {
     1u32.checked_shl(attempt.min(5)).unwrap_or(32).min(30)
 }
 
-#[component]
+/// The conversation: an island (the guest's page ships this and nothing else).
+#[island]
 pub fn ChatWindow(session: ChatSession) -> impl IntoView {
     let lines = RwSignal::new(Vec::<ChatLine>::new());
     let status = RwSignal::new("Connecting…".to_string());

@@ -15,8 +15,9 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
     page::set_status(error.status());
     let context_id = error.context_id().map(str::to_string);
     let sign_in = error.needs_sign_in();
-    // Focus moves to the error when it appears (after a form submits, or on an error page), so
-    // a keyboard or screen-reader user lands on what went wrong. Effects run in the browser only.
+    // Focus moves to the error when it appears, so a keyboard or screen-reader user lands on
+    // what went wrong: `autofocus` on a page the server rendered (with or without JavaScript),
+    // the effect when an island shows it after a form submits (effects run in islands only).
     let section = NodeRef::<leptos::html::Section>::new();
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
@@ -25,7 +26,7 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
         }
     });
     view! {
-        <section node_ref=section tabindex="-1" class="card error-card" role="alert" data-testid="error" data-status=error.status() data-kind=error.kind()>
+        <section node_ref=section tabindex="-1" autofocus=true class="card error-card" role="alert" data-testid="error" data-status=error.status() data-kind=error.kind()>
             <h2>{error.title()}</h2>
             <p class="error-message">{error.to_string()}</p>
             <p class="muted">{error.advice()}</p>

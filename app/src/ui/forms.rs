@@ -34,14 +34,14 @@ fn current_return_to() -> String {
         if cfg!(feature = "ssr") {
             return "/".into();
         }
-        let location = leptos_router::hooks::use_location();
-        let path = location.pathname.get_untracked();
-        let search = location.search.get_untracked();
-        if search.is_empty() {
-            path
-        } else {
-            format!("{path}?{search}")
+        // In an island, in the browser: there is no router, the address bar is the page.
+        #[cfg(feature = "hydrate")]
+        if let Some(location) = web_sys::window().map(|w| w.location()) {
+            let path = location.pathname().unwrap_or_default();
+            let search = location.search().unwrap_or_default();
+            return format!("{path}{search}");
         }
+        "/".into()
     });
     return_path_for(&target)
 }

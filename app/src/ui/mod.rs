@@ -15,4 +15,4 @@ pub use feedback::{reachability_text, ErrorView, Loading};
 pub use forms::{return_path_for, LogoutForm, SignInForm};
 pub use header::Header;
 pub use summary::SummaryResource;
-pub use time::{ago, countdown, format_countdown};
+pub use time::{ago, countdown, format_countdown, Countdown};

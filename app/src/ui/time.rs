@@ -18,6 +18,18 @@ pub fn countdown(start_secs: i64) -> RwSignal<i64> {
     remaining
 }
 
+/// A countdown that ticks once a second in the browser: an island, so a page that shows one
+/// ships only this. The server renders `seconds`; `data-seconds` carries the live value.
+#[island]
+pub fn Countdown(seconds: i64, testid: String) -> impl IntoView {
+    let remaining = countdown(seconds);
+    view! {
+        <span data-testid=testid data-seconds=move || remaining.try_get().unwrap_or(0)>
+            {move || format_countdown(remaining.try_get().unwrap_or(0))}
+        </span>
+    }
+}
+
 /// `1h 02m 03s` style countdown text.
 pub fn format_countdown(secs: i64) -> String {
     if secs <= 0 {

@@ -66,11 +66,12 @@ fn page(
         "<!DOCTYPE html><html lang=\"{lang}\"{theme}><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · genesys-portal</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/genesys-portal.css\">{script}</head>\
+         <link rel=\"stylesheet\" href=\"{css}\">{script}</head>\
          <body class=\"embedded\"><main id=\"content\" class=\"embed-main\"><section class=\"card\">\
          <h1>{title}</h1>{body}</section></main></body></html>",
         lang = escape(lang),
         title = escape(title),
+        css = crate::assets::stylesheet(),
     );
     (
         status,
