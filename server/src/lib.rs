@@ -1,6 +1,9 @@
 //! genesys-portal's server as a library: from a [`Config`], builds the shared state (session
 //! store, Genesys client, the embedded sandbox when no org is configured) and the router.
 
+// Release builds (no `erase_components`) compute the layout of deeply nested page views.
+#![recursion_limit = "256"]
+
 pub mod assets;
 pub mod cli;
 pub mod config;
