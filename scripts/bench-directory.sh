@@ -13,7 +13,7 @@ CONNECTIONS=${CONNECTIONS:-16}
 SIZE=${SIZE:-25}
 
 cargo build --release -p server --bin genesys-portal --example bare_directory
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. scripts/lib/bench.sh
 port=$(free_port); bare_port=$(free_port)
 base="http://127.0.0.1:$port"
 work=$(mktemp -d)
@@ -24,7 +24,6 @@ trap 'kill $portal ${bare:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 until curl -fsS "$base/healthz" >/dev/null 2>&1; do sleep 0.1; done
 
 # Sign in through the sandbox's sign-in page with curl.
-. scripts/lib/curl-sign-in.sh
 cookie=$(curl_sign_in "$base" "$work/jar")
 url="$base/users?size=$SIZE"
 [ "$SIZE" = 25 ] && url="$base/users"

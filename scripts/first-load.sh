@@ -7,17 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_BUILD:-0}" = 1 ] || env -u RUSTFLAGS cargo leptos build --release --precompress
-. scripts/lib/curl-sign-in.sh
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-base="http://127.0.0.1:$port"
+. scripts/lib/bench.sh
 work=$(mktemp -d)
-LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_OUTPUT_NAME=genesys-portal LEPTOS_SITE_ROOT=target/site \
-  LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD PORTAL_DATA_DIR="$work" RUST_LOG=warn \
-  target/release/genesys-portal >"$work/log" 2>&1 &
-portal=$!
-trap 'kill $portal 2>/dev/null || true; rm -rf "$work"' EXIT
-until curl -fsS "$base/healthz" >/dev/null 2>&1; do sleep 0.1; done
+start_release_portal "$work"
 
 staff=$(curl_sign_in "$base" "$work/staff")
 # A guest with a chat: provisioned by the staff member (the form's server function), signed in

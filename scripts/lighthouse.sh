@@ -10,17 +10,9 @@ tools=target/lighthouse/node
 mkdir -p "$tools"
 [ -x "$tools/node_modules/.bin/lighthouse" ] ||
   npm install --prefix "$tools" --no-audit --no-fund --silent lighthouse@12 >/dev/null
-. scripts/lib/curl-sign-in.sh
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-base="http://127.0.0.1:$port"
+. scripts/lib/bench.sh
 work=$(mktemp -d)
-LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_OUTPUT_NAME=genesys-portal LEPTOS_SITE_ROOT=target/site \
-  LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD PORTAL_DATA_DIR="$work" RUST_LOG=warn \
-  target/release/genesys-portal >"$work/log" 2>&1 &
-portal=$!
-trap 'kill $portal 2>/dev/null || true; rm -rf "$work"' EXIT
-until curl -fsS "$base/healthz" >/dev/null 2>&1; do sleep 0.1; done
+start_release_portal "$work"
 cookie=$(curl_sign_in "$base" "$work/jar")
 out=target/lighthouse
 printf '| page | performance | best practices | FCP | TBT | LCP |\n|---|---|---|---|---|---|\n'
