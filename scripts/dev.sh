@@ -23,9 +23,9 @@ addr=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
   done
 ) &
 case "${1:-}" in
-  "") exec cargo leptos watch ;;
+  "") exec cargo leptos watch --split ;;
   --release)
-    env -u RUSTFLAGS cargo leptos build --release --precompress
+    env -u RUSTFLAGS cargo leptos build --release --precompress --split
     # The settings cargo-leptos gives the binary when it runs it itself.
     export LEPTOS_OUTPUT_NAME=genesys-portal LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
       LEPTOS_SITE_ADDR="$addr" LEPTOS_ENV=PROD LEPTOS_HASH_FILES=true

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# What a browser downloads before each page is interactive, compressed as the portal serves it
-# (Accept-Encoding: br, as Chromium sends), on the release build (`cargo leptos build --release
-# --precompress`, run first unless SKIP_BUILD=1). Per page: the HTML, and the JavaScript and
-# wasm it loads (the island loader is inline in the HTML; the wasm-bindgen glue and the wasm are
-# the two files under /pkg/). Signed in as a staff member and as a guest in a chat.
+# What a browser downloads before each page is interactive, on the release build (`cargo leptos
+# build --release --precompress --split`, run first unless SKIP_BUILD=1): Chromium loads each
+# page until its islands are live and counts the bytes on the wire (br, as it asks) of the HTML
+# and of every JavaScript and wasm file (the wasm-bindgen glue, the main wasm, and the lazy
+# islands' split loader and chunks). The island loader is inline in the HTML; a page without
+# islands downloads neither. Signed in as a staff member, and as a guest in a chat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${SKIP_BUILD:-0}" = 1 ] || env -u RUSTFLAGS cargo leptos build --release --precompress
+[ "${SKIP_BUILD:-0}" = 1 ] || env -u RUSTFLAGS cargo leptos build --release --precompress --split
 . scripts/lib/bench.sh
 work=$(mktemp -d)
 start_release_portal "$work"
@@ -15,42 +16,26 @@ staff=$(curl_sign_in "$base" "$work/staff")
 # A guest with a chat: provisioned by the staff member (the form's server function), signed in
 # through the invitation link, with a messaging session started.
 create=$(curl -s -b "$work/staff" "$base/guests" | grep -o 'action="/api/create_guest[^"]*"' | head -1 | sed 's/action="//; s/"$//')
-guest_page=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$work/staff" -H "Origin: $base" \
+guest_page=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$work/staff" -H "Origin: $base" -H "Accept: text/html" \
   -d given_name=Ada -d family_name=Guest -d email=ada@example.com -d attributes= "$base$create")
-link=$(curl -s -b "$work/staff" "$guest_page" | grep -o 'data-testid="invitation-link"[^>]*' | grep -o 'value="[^"]*"' | sed 's/value="//; s/"$//')
-[ -z "$link" ] && link=$(curl -s -b "$work/staff" "$guest_page" | grep -o 'value="[^"]*/guest-idp/invite/[^"]*"' | head -1 | sed 's/value="//; s/"$//')
+link=$(curl -s -b "$work/staff" "$guest_page" | grep -o 'value="[^"]*/guest-idp/invite/[^"]*"' | head -1 | sed 's/value="//; s/"$//')
 curl -s -o /dev/null -c "$work/guest" -b "$work/guest" "$link"
 curl -s -o /dev/null -L -c "$work/guest" -b "$work/guest" -X POST "$link"
 curl -s -o /dev/null -L -c "$work/guest" -b "$work/guest" -H "Origin: $base" -X POST "$base/guest/chat/start"
 
-size() { # URL JAR → bytes on the wire with Accept-Encoding: br
-  curl -s -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: br, gzip' ${2:+-b "$2"} "$1"
-}
-printf '| page | HTML (br) | JS + wasm (br) | files |\n|---|---|---|---|\n'
-measure() { # NAME PATH JAR MARKER
-  local name=$1 path=$2 jar=$3 marker=$4 html assets total=0 files=""
-  html=$(curl -s ${jar:+-b "$jar"} "$base$path")
-  grep -q "$marker" <<<"$html" || { echo "$name: $path did not show $marker" >&2; exit 1; }
-  assets=$(grep -o '/pkg/[^"]*\.\(js\|wasm\)' <<<"$html" | sort -u)
-  # The loader names the files in its call: (root, pkg, js name, wasm name, …).
-  if [ -z "$assets" ]; then
-    assets=$(grep -o '"pkg", *"[^"]*", *"[^"]*"' <<<"$html" | head -1 |
-      sed 's/"pkg", *"\([^"]*\)", *"\([^"]*\)"/\/pkg\/\1.js \/pkg\/\2.wasm/')
-  fi
-  for a in $assets; do
-    total=$((total + $(size "$base$a")))
-    files="$files ${a#/pkg/}"
-  done
-  printf '| %s (`%s`) | %s | %s | %s |\n' "$name" "$path" "$(size "$base$path" "$jar")" "$total" "${files# }"
-}
-measure landing / "" 'data-testid="sign-in"'
-measure dashboard /dashboard "$work/staff" 'data-testid="profile-name"'
-measure directory /users "$work/staff" 'data-testid="user-row"'
-export_id=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$work/staff" -H "Origin: $base" \
+guest=$(awk '$6 == "portal-session" { print $6 "=" $7 }' "$work/guest")
+export_path=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$work/staff" -H "Origin: $base" -H "Accept: text/html" \
   -d state=active -d sort=ascending "$base$(curl -s -b "$work/staff" "$base/users" | grep -o 'action="/api/start_export[^"]*"' | head -1 | sed 's/action="//; s/"$//')")
-measure export "${export_id#"$base"}" "$work/staff" 'data-testid="export-status"'
-measure service /admin/service "$work/staff" 'data-testid="manager-state"'
-measure "guest chat" /guest "$work/guest" 'data-testid="chat-input"'
-for f in target/site/pkg/*.wasm target/site/pkg/*.js; do
+export_path=${export_path#"$base"}
+node scripts/lib/first-load.mjs "$base" \
+  "landing|/||sign-in" \
+  "landing, signed in|/|$staff|check-upstream" \
+  "dashboard|/dashboard|$staff|profile-name" \
+  "directory|/users|$staff|user-row" \
+  "export|$export_path|$staff|export-status" \
+  "service|/admin/service|$staff|manager-state" \
+  "guests|/guests|$staff|guest-given-name" \
+  "guest chat|/guest|$guest|chat-input"
+for f in target/site/pkg/genesys-portal.*.wasm target/site/pkg/*.js target/site/pkg/split_*.wasm; do
   printf '%s: raw %s, br %s, gzip %s\n' "$f" "$(wc -c <"$f")" "$(wc -c <"$f.br" 2>/dev/null || echo -)" "$(wc -c <"$f.gz" 2>/dev/null || echo -)"
 done

@@ -2,10 +2,10 @@
 # Lighthouse (npm `lighthouse` 12, Debian's Chromium) on the landing, dashboard and directory
 # pages of the release build, signed in with a session cookie; desktop preset, performance and
 # best practices. Reports go to target/lighthouse/ (an artefact, not a test gate). Run
-# `cargo leptos build --release --precompress` first unless SKIP_BUILD=1.
+# `cargo leptos build --release --precompress --split` first unless SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${SKIP_BUILD:-0}" = 1 ] || env -u RUSTFLAGS cargo leptos build --release --precompress
+[ "${SKIP_BUILD:-0}" = 1 ] || env -u RUSTFLAGS cargo leptos build --release --precompress --split
 tools=target/lighthouse/node
 mkdir -p "$tools"
 [ -x "$tools/node_modules/.bin/lighthouse" ] ||

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 export LEPTOS_OUTPUT_NAME=genesys-portal LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
 export LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001
-cargo leptos build
+cargo leptos build --split
 cargo build -p soak --locked
 seconds=${SOAK_SECONDS:-300}
 warmup=$(( seconds >= 180 ? 60 : seconds / 2 ))

@@ -77,12 +77,12 @@ cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/fro
 step "unit and integration tests of every crate"
 cargo test -p genesys -p sandbox -p conformance -p guest_idp -p app -p server -p soak --locked
 
-step "build the app (cargo leptos build)"
+step "build the app (cargo leptos build --split)"
 if ! wait "$tools_pid"; then
   cat "$tools_log"; echo "setting up cargo-leptos or wasm-bindgen-cli failed"; exit 1
 fi
 grep '==>' "$tools_log" || true
-env -u RUSTFLAGS cargo leptos build
+env -u RUSTFLAGS cargo leptos build --split
 
 step "official Genesys SDKs against the sandbox: JavaScript, then Python (answers read into its models without loss)"
 node sandbox/sdk-smoke/smoke.mjs --bin "$root/target/debug/sandbox"

@@ -25,7 +25,7 @@ use crate::{
         GuestDetailPage, GuestHomePage, GuestsPage, HomePage, NotFoundPage, ServicePage,
         UserDetailPage,
     },
-    ui::{Header, SummaryResource},
+    ui::{Header, IslandScripts, SummaryResource},
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -48,7 +48,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="referrer" content="strict-origin-when-cross-origin"/>
                 <AutoReload options=options.clone()/>
                 <HashedStylesheet id="leptos" options=options.clone()/>
-                <HydrationScripts options islands=true/>
+                <IslandScripts options/>
                 <MetaTags/>
                 {framed.map(|_| view! { <script src="/embed/frame.js" defer></script> })}
             </head>
@@ -59,10 +59,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The browser's entry (called by `frontend`): the islands on the page come to life, and nothing
-/// else runs. A server function that answers with a redirect loads that page (there is no
-/// client-side router). Once the loader has hydrated every island (it does so right after this
-/// returns, before any timer fires), `<body data-hydrated>` tells end-to-end tests the page is live.
+/// The browser's entry (called by `frontend`, which the loader in [`ui::IslandScripts`] runs on
+/// a page with islands): the islands come to life, and nothing else runs. A server function that
+/// answers with a redirect loads that page (there is no client-side router).
 #[cfg(feature = "hydrate")]
 pub fn hydrate() {
     leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
@@ -72,15 +71,6 @@ pub fn hydrate() {
     })
     .ok();
     leptos::mount::hydrate_islands();
-    gloo_timers::callback::Timeout::new(0, || {
-        if let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
-        {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    })
-    .forget();
 }
 
 #[component]

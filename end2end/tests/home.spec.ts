@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, type Response } from '@playwright/test';
 import { signIn, waitHydrated } from './support';
 
 test('the home page is rendered on the server, says it runs on the sandbox, and hydrates', async ({ page, request }) => {
@@ -105,4 +105,62 @@ test('every route class carries the security headers, framing refused', async ({
   for (const r of [anonymous, signedIn, error]) {
     expect(r.headers()['content-security-policy']).toMatch(/script-src 'self' 'nonce-[^']+'/);
   }
+});
+
+// The performance issue's delivery rules, as a browser sees them: the build's files under /pkg/
+// have hashed names, come compressed as Chromium asks (br) and may be cached for a year; a name
+// that does not exist is never cached; a signed-in page is HTML with one island of wasm (the
+// session countdown), and its links are ordinary document loads (no client-side router).
+test('the build files are compressed and immutable; the dashboard is HTML with one island', async ({ page }) => {
+  await page.goto('/');
+  await signIn(page);
+  const responses: Response[] = [];
+  const collect = (r: Response) => {
+    if (new URL(r.url()).pathname.startsWith('/pkg/')) responses.push(r);
+  };
+  page.on('response', collect);
+  await page.goto('/dashboard');
+  await waitHydrated(page);
+  page.off('response', collect);
+  const assets = await Promise.all(responses.map(async (r) => ({ url: r.url(), headers: await r.allHeaders() })));
+  const wasm = assets.filter((a) => a.url.endsWith('.wasm'));
+  const js = assets.filter((a) => a.url.endsWith('.js'));
+  expect(wasm.length).toBeGreaterThan(0);
+  expect(js.length).toBeGreaterThan(0);
+  for (const a of [...wasm, ...js]) {
+    expect(new URL(a.url).pathname, a.url).toMatch(/\.[A-Za-z0-9_-]{22}\.(wasm|js)$/);
+    expect(a.headers['cache-control'], a.url).toBe('public, max-age=31536000, immutable');
+    expect(a.headers['content-encoding'], a.url).toBe('br');
+  }
+  const missing = await page.request.get(new URL(wasm[0].url).pathname.replace(/[^/]*$/, 'genesys-portal.AAAAAAAAAAAAAAAAAAAAAA.wasm'));
+  expect(missing.status()).toBe(404);
+  expect(missing.headers()['cache-control']).toBe('no-store');
+
+  await expect(page.locator('leptos-island')).toHaveCount(1);
+  await expect(page.locator('leptos-island').getByTestId('countdown')).toBeVisible();
+
+  const navigation = page.waitForRequest((r) => r.isNavigationRequest() && new URL(r.url()).pathname === '/users');
+  await page.locator('header').getByRole('link', { name: 'Directory' }).click();
+  expect((await navigation).resourceType()).toBe('document');
+  await expect(page.getByTestId('user-row').first()).toBeVisible();
+});
+
+// A page without islands is HTML only: the landing page downloads no JavaScript or wasm, and is
+// still marked live for the tests (nothing on it waits for wasm).
+test('a page without islands downloads no wasm', async ({ page }) => {
+  const downloads: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/pkg/') && !r.url().endsWith('.css')) downloads.push(r.url());
+  });
+  await page.goto('/');
+  await waitHydrated(page);
+  await expect(page.locator('leptos-island')).toHaveCount(0);
+  await expect(page.locator('main').getByTestId('sign-in')).toBeVisible();
+  expect(downloads).toEqual([]);
+  // The same browser signed in gets the connection check, an island, and with it the wasm.
+  await signIn(page);
+  await page.goto('/');
+  await waitHydrated(page);
+  await expect(page.locator('leptos-island')).toHaveCount(1);
+  expect(downloads.some((u) => u.endsWith('.wasm'))).toBeTruthy();
 });

@@ -3,14 +3,14 @@
 
 use leptos::prelude::*;
 
-use crate::model::{AppError, ExportProgress};
+use crate::model::{AppError, ExportProgress, Json};
 #[cfg(feature = "ssr")]
 use crate::{
     backend::{directory, request},
     model::DirectoryQuery,
 };
 
-#[server]
+#[server(output = Json)]
 pub async fn start_export(state: String, sort: String) -> Result<String, AppError> {
     let (portal, session) = request::context().await?;
     let (q, _) = DirectoryQuery::parse([("state", state.as_str()), ("sort", sort.as_str())]);
@@ -19,13 +19,13 @@ pub async fn start_export(state: String, sort: String) -> Result<String, AppErro
     Ok(id)
 }
 
-#[server]
+#[server(output = Json)]
 pub async fn get_export_progress(id: String) -> Result<ExportProgress, AppError> {
     let (portal, session) = request::context().await?;
     directory::export_progress(&portal, &session, &id).await
 }
 
-#[server]
+#[server(output = Json)]
 pub async fn cancel_export(id: String) -> Result<(), AppError> {
     let (portal, session) = request::context().await?;
     directory::cancel_export(&portal, &session, &id).await

@@ -5,21 +5,21 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::backend::{guest_chat, guest_session, guests, request};
-use crate::model::{AppError, ChatState, GuestDetail, GuestList, GuestView};
+use crate::model::{AppError, ChatState, GuestDetail, GuestList, GuestView, Json};
 
-#[server]
+#[server(output = Json)]
 pub async fn list_guests(search: String, page: u32) -> Result<GuestList, AppError> {
     let (portal, session) = request::context().await?;
     guests::list(&portal, &session, &search, page).await
 }
 
-#[server]
+#[server(output = Json)]
 pub async fn get_guest(id: String) -> Result<GuestDetail, AppError> {
     let (portal, session) = request::context().await?;
     guests::detail(&portal, &session, &id).await
 }
 
-#[server]
+#[server(output = Json)]
 pub async fn create_guest(
     given_name: String,
     family_name: String,
@@ -40,7 +40,7 @@ pub async fn create_guest(
     Ok(id)
 }
 
-#[server]
+#[server(output = Json)]
 pub async fn reinvite_guest(id: String) -> Result<(), AppError> {
     let (portal, session) = request::context().await?;
     guests::reinvite(&portal, &session, &id).await?;
@@ -48,7 +48,7 @@ pub async fn reinvite_guest(id: String) -> Result<(), AppError> {
     Ok(())
 }
 
-#[server]
+#[server(output = Json)]
 pub async fn set_guest_disabled(id: String, disabled: bool) -> Result<(), AppError> {
     let (portal, session) = request::context().await?;
     guests::set_disabled(&portal, &session, &id, disabled).await?;
@@ -56,7 +56,7 @@ pub async fn set_guest_disabled(id: String, disabled: bool) -> Result<(), AppErr
     Ok(())
 }
 
-#[server]
+#[server(output = Json)]
 pub async fn delete_guest(id: String) -> Result<(), AppError> {
     let (portal, session) = request::context().await?;
     guests::delete(&portal, &session, &id).await?;
@@ -65,14 +65,14 @@ pub async fn delete_guest(id: String) -> Result<(), AppError> {
 }
 
 /// Ends every messaging session of a guest; how many there were.
-#[server]
+#[server(output = Json)]
 pub async fn end_guest_chats(id: String) -> Result<usize, AppError> {
     let (portal, session) = request::context().await?;
     guests::end_chats(&portal, &session, &id).await
 }
 
 /// The guest signed in at the guest provider in this browser, if any.
-#[server]
+#[server(output = Json)]
 pub async fn get_signed_in_guest() -> Result<Option<GuestView>, AppError> {
     let portal = request::portal()?;
     let cookies = request::RequestScope::current().and_then(|s| s.cookies().map(str::to_string));
@@ -80,28 +80,28 @@ pub async fn get_signed_in_guest() -> Result<Option<GuestView>, AppError> {
 }
 
 /// The `kid` that signs the guest provider's ID tokens now (admins only).
-#[server]
+#[server(output = Json)]
 pub async fn get_guest_signing_key() -> Result<String, AppError> {
     let (portal, session) = request::context().await?;
     guests::signing_key(&portal, &session).await
 }
 
 /// Rotates the guest provider's signing key (admins only); returns the new `kid`.
-#[server]
+#[server(output = Json)]
 pub async fn rotate_guest_signing_key() -> Result<String, AppError> {
     let (portal, session) = request::context().await?;
     guests::rotate_signing_key(&portal, &session).await
 }
 
 /// Where this browser's guest chat stands, with a fresh `jwt` when it is ready.
-#[server]
+#[server(output = Json)]
 pub async fn get_chat_state() -> Result<ChatState, AppError> {
     let (portal, session) = request::context().await?;
     guest_chat::state(&portal, &session).await
 }
 
 /// Ends this browser's Web Messaging session at Genesys.
-#[server]
+#[server(output = Json)]
 pub async fn end_chat() -> Result<(), AppError> {
     let (portal, session) = request::context().await?;
     guest_chat::end(&portal, &session).await

@@ -4,15 +4,15 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::backend::{request, service};
-use crate::model::{AppError, Rotation, ServiceStatus};
+use crate::model::{AppError, Json, Rotation, ServiceStatus};
 
-#[server]
+#[server(output = Json)]
 pub async fn get_service_status() -> Result<ServiceStatus, AppError> {
     let (portal, session) = request::context().await?;
     service::status(&portal, &session).await
 }
 
-#[server]
+#[server(output = Json)]
 pub async fn rotate_service_token() -> Result<Rotation, AppError> {
     let (portal, session) = request::context().await?;
     service::rotate(&portal, &session).await

@@ -1,10 +1,7 @@
 //! The one error type the UI knows: every server function returns it, so a page can tell
 //! "not signed in" from "rate limited, retry in 12 s" from "Genesys is down".
 
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// What went wrong, in terms the user (or their Genesys admin) can act on. Never carries a token.
@@ -188,7 +185,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = super::TextJson;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

@@ -2,6 +2,7 @@
 //! never carries a token. Every page reads these; the backend builds them.
 
 mod chat;
+mod codec;
 mod dashboard;
 mod directory;
 mod embed;
@@ -14,6 +15,7 @@ mod session;
 mod upstream;
 
 pub use chat::{ChatSession, ChatState};
+pub use codec::{Json, TextJson};
 pub use dashboard::Dashboard;
 pub use directory::{UserDetail, UserPage, UserRow};
 pub use embed::{ConversationView, FrameStart, GuestIdentity, HostContext};

@@ -44,7 +44,7 @@ type Go = Callback<(DirectoryQuery, bool)>;
 /// The directory in the browser. `wanted` is the view the URL names, `shown` the one the table
 /// holds: the table is stale exactly while they differ. Derived, never a flag set and cleared,
 /// so no sequence of navigations can leave it marked.
-#[island]
+#[island(lazy)]
 fn DirectoryLive(
     query: DirectoryQuery,
     problems: Vec<String>,

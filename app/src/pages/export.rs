@@ -32,7 +32,7 @@ pub fn ExportPage() -> impl IntoView {
 
 /// The progress as the server rendered it, then live in the browser: one fetch 500 ms after
 /// each answer while the job runs (until the job ends or the page is left), and Cancel.
-#[island]
+#[island(lazy)]
 fn ExportLive(initial: ExportProgress) -> impl IntoView {
     let progress = RwSignal::new(Ok::<_, AppError>(initial));
     let cancel = ServerAction::<CancelExport>::new();

@@ -66,7 +66,7 @@ fn GuestView(d: GuestDetail) -> impl IntoView {
 /// New invitation, disable or enable, end messaging sessions, delete: an island, so a count
 /// or a refusal shows in place. An action that changes the guest reloads their page (each
 /// server function redirects to it); without JavaScript each is a form POST.
-#[island]
+#[island(lazy)]
 fn GuestActions(id: String, disabled: bool) -> impl IntoView {
     let (reinvite, toggle, delete, end_chats) = (
         ServerAction::<ReinviteGuest>::new(),

@@ -52,7 +52,7 @@ pub fn GuestsPage() -> impl IntoView {
 /// Provisioning: a form POST that lands on the new guest's page with their invitation link.
 /// The provisioning form: an island, so a refusal shows (and takes focus) in place; a guest
 /// made leads to their page. Without JavaScript the form posts and the server redirects.
-#[island]
+#[island(lazy)]
 fn NewGuestForm() -> impl IntoView {
     let create = ServerAction::<CreateGuest>::new();
     view! {

@@ -43,7 +43,7 @@ pub fn HomePage() -> impl IntoView {
 
 /// Checks that Genesys Cloud answers (signed-in users only: the server refuses others). An
 /// island: the result shows in place; without JavaScript the form posts and the page reloads.
-#[island]
+#[island(lazy)]
 fn ConnectionCheck() -> impl IntoView {
     let check = ServerAction::<CheckUpstream>::new();
     view! {

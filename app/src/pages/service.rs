@@ -34,7 +34,7 @@ pub fn ServicePage() -> impl IntoView {
 
 /// The token manager's state and "Rotate now": the result shows in place and the state is
 /// read again after it (without JavaScript the form posts and the page reloads).
-#[island]
+#[island(lazy)]
 fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
     let status = RwSignal::new(Ok::<_, AppError>(initial));
     let rotate = ServerAction::<RotateServiceToken>::new();
@@ -77,7 +77,7 @@ fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
 
 /// The guest provider's signing key: which `kid` signs ID tokens now, and a rotation (the new
 /// `kid` is read again after it).
-#[island]
+#[island(lazy)]
 fn GuestSigningKey(kid: Result<String, AppError>) -> impl IntoView {
     let kid = RwSignal::new(kid);
     let rotate = ServerAction::<RotateGuestSigningKey>::new();

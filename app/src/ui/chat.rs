@@ -147,7 +147,7 @@ pub fn backoff_secs(attempt: u32) -> u32 {
 }
 
 /// The conversation: an island (the guest's page ships this and nothing else).
-#[island]
+#[island(lazy)]
 pub fn ChatWindow(session: ChatSession) -> impl IntoView {
     let lines = RwSignal::new(Vec::<ChatLine>::new());
     let status = RwSignal::new("Connecting…".to_string());

@@ -1,11 +1,12 @@
 //! Widgets the pages share: the header, the session summary it and the pages read, the sign-in
-//! and sign-out forms, error and loading views, avatars and presence, countdowns.
+//! and sign-out forms, error and loading views, avatars and presence, countdowns, and the script that loads the islands.
 
 mod avatar;
 mod chat;
 mod feedback;
 mod forms;
 mod header;
+mod scripts;
 mod summary;
 mod time;
 
@@ -14,5 +15,6 @@ pub use chat::ChatWindow;
 pub use feedback::{reachability_text, ErrorView, Loading};
 pub use forms::{return_path_for, LogoutForm, SignInForm};
 pub use header::Header;
+pub use scripts::IslandScripts;
 pub use summary::SummaryResource;
 pub use time::{ago, countdown, format_countdown, Countdown};
