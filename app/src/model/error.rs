@@ -185,7 +185,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = super::TextJson;
+    type Encoder = super::codec::TextJson;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
