@@ -7,6 +7,7 @@
 #                             hashed assets, then the release binary (no watcher)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/tools.sh
 scripts/setup.sh
 addr=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
 (

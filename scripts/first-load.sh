@@ -7,6 +7,7 @@
 # islands downloads neither. Signed in as a staff member, and as a guest in a chat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/tools.sh
 [ "${SKIP_BUILD:-0}" = 1 ] || env -u RUSTFLAGS cargo leptos build --release --precompress --split
 . scripts/lib/bench.sh
 work=$(mktemp -d)

@@ -5,6 +5,7 @@
 # `cargo leptos build --release --precompress --split` first unless SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/tools.sh
 [ "${SKIP_BUILD:-0}" = 1 ] || env -u RUSTFLAGS cargo leptos build --release --precompress --split
 tools=target/lighthouse/node
 mkdir -p "$tools"

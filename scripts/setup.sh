@@ -20,8 +20,8 @@ have rustup || missing+=("rustup with a Rust toolchain (https://rustup.rs)")
 have node || missing+=("Node.js 20 or newer (Debian: apt-get install nodejs)")
 have npm || missing+=("npm (Debian: apt-get install npm)")
 have python3 || missing+=("Python 3.11 or newer")
-if ! have chromium || ! have wasm-opt; then
-  can_apt || missing+=("Chromium and wasm-opt (Debian packages chromium, binaryen), or apt-get as root or with sudo to install them")
+if ! have chromium; then
+  can_apt || missing+=("Chromium (Debian package chromium), or apt-get as root or with sudo to install it")
 fi
 if have node && [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   missing+=("Node.js 20 or newer (found $(node --version))")
@@ -51,13 +51,12 @@ fi
 
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
-command -v wasm-opt >/dev/null 2>&1 || apt_missing+=(binaryen)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   say "setup: installing ${apt_missing[*]} (Debian packages)"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 else
-  say "setup: chromium and wasm-opt present"
+  say "setup: chromium present"
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -101,7 +100,8 @@ case "${1:-}" in
   *) echo "usage: scripts/setup.sh [--cargo-tools | --no-cargo-tools]" >&2; exit 2 ;;
 esac
 
-for dir in end2end sandbox/sdk-smoke; do
+# scripts/tools: binaryen's wasm-opt, which scripts/lib/tools.sh puts first on PATH.
+for dir in scripts/tools end2end sandbox/sdk-smoke; do
   [ -f "$dir/package.json" ] || continue
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     say "setup: npm packages of $dir"
@@ -122,4 +122,9 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s sandbox/sdk-python/requirements.txt "
   "$venv/bin/pip" install -q --disable-pip-version-check -r sandbox/sdk-python/requirements.txt
   cp sandbox/sdk-python/requirements.txt "$venv/.requirements"
 fi
+wasm_opt_version=$(scripts/tools/node_modules/.bin/wasm-opt --version)
+case "$wasm_opt_version" in
+  *"version 132 "*) ;;
+  *) echo "setup: scripts/tools holds $wasm_opt_version, not binaryen 132" >&2; exit 1 ;;
+esac
 say "setup: done"

@@ -12,6 +12,7 @@
 # The table it prints is what docs/BENCHMARKS.md records.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/tools.sh
 scripts/setup.sh >/dev/null
 export LEPTOS_OUTPUT_NAME=genesys-portal LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
 export LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001

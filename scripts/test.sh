@@ -6,6 +6,7 @@
 # and the short fault soak (30 s; scripts/soak.sh makes the full 5-minute run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/tools.sh
 root=$(pwd)
 
 # CI starts from a clean clone, so incremental compilation only costs it disk (gigabytes of it).
@@ -83,6 +84,18 @@ if ! wait "$tools_pid"; then
 fi
 grep '==>' "$tools_log" || true
 env -u RUSTFLAGS cargo leptos build --split
+# The release build runs wasm-opt over these files, and a wasm-opt that re-points wasm-bindgen's
+# externref table export (Debian's 108 does) breaks every page's wasm: the same wasm-opt, with
+# the features Cargo.toml gives it, must keep the debug build's table.
+opt_features=$(python3 -c 'import tomllib; m = tomllib.load(open("Cargo.toml", "rb"))["workspace"]["metadata"]["leptos"]; m = m[0] if isinstance(m, list) else m; print(" ".join(f for f in m["wasm-opt-features"] if not f.startswith("-O")))')
+opt_out=$(mktemp)
+for wasm in target/site/pkg/genesys-portal*.wasm; do
+  # shellcheck disable=SC2086
+  wasm-opt $opt_features "$wasm" -o "$opt_out" 2>/dev/null
+  python3 scripts/lib/externref-table.py "$opt_out"
+done
+rm -f "$opt_out"
+echo "wasm-opt ($(wasm-opt --version)) keeps wasm-bindgen's externref table"
 
 step "official Genesys SDKs against the sandbox: JavaScript, then Python (answers read into its models without loss)"
 node sandbox/sdk-smoke/smoke.mjs --bin "$root/target/debug/sandbox"

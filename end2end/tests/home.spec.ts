@@ -7,10 +7,17 @@ test('the home page is rendered on the server, says it runs on the sandbox, and 
   expect(html).toContain('data-testid="upstream-badge"');
   expect(html).toContain('action="/auth/login"');
 
+  // Nothing the page loads fails, the icon the browser asks for by itself included.
+  const errors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url}`); });
   await page.goto('/');
   await expect(page.getByTestId('upstream-badge')).toHaveText('Sandbox');
   await expect(page.getByTestId('sandbox-note')).toBeVisible();
   await waitHydrated(page);
+  const icon = await request.get('/favicon.ico');
+  expect(icon.status()).toBe(200);
+  expect((await icon.body()).subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0]));
+  expect(errors).toEqual([]);
 });
 
 test('a server function answers the hydrated page', async ({ page }) => {
