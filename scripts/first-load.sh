@@ -21,10 +21,14 @@ guest_page=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$work/staff" -H "Orig
   -d given_name=Ada -d family_name=Guest -d email=ada@example.com -d attributes= "$base$create")
 link=$(curl -s -b "$work/staff" "$guest_page" | grep -o 'value="[^"]*/guest-idp/invite/[^"]*"' | head -1 | sed 's/value="//; s/"$//')
 curl -s -o /dev/null -c "$work/guest" -b "$work/guest" "$link"
-curl -s -o /dev/null -L -c "$work/guest" -b "$work/guest" -X POST "$link"
-curl -s -o /dev/null -L -c "$work/guest" -b "$work/guest" -H "Origin: $base" -X POST "$base/guest/chat/start"
+# (`-d ''`, not `-X POST`: curl then follows each 303 with a GET, as a browser does.)
+curl -s -o /dev/null -L -c "$work/guest" -b "$work/guest" -H "Origin: $base" -d '' "$link"
+curl -s -o /dev/null -L -c "$work/guest" -b "$work/guest" -H "Origin: $base" -d '' "$base/guest/chat/start"
 
-guest=$(awk '$6 == "portal-session" { print $6 "=" $7 }' "$work/guest")
+# The guest's browser holds two cookies: the provider's sign-in and the portal's chat session.
+guest=$(awk '$6 ~ /^(guest|portal)-session$/ { printf "%s%s=%s", sep, $6, $7; sep = ";" }' "$work/guest")
+case "$guest" in *guest-session*portal-session*|*portal-session*guest-session*) ;;
+  *) echo "first-load: the guest did not get both sessions" >&2; exit 1 ;; esac
 export_path=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$work/staff" -H "Origin: $base" -H "Accept: text/html" \
   -d state=active -d sort=ascending "$base$(curl -s -b "$work/staff" "$base/users" | grep -o 'action="/api/start_export[^"]*"' | head -1 | sed 's/action="//; s/"$//')")
 export_path=${export_path#"$base"}

@@ -1,7 +1,7 @@
 // What Chromium downloads for each page until its islands are live: the bytes on the wire
 // (compressed as served) of every JavaScript and wasm file, and how many files. Used by
-// scripts/first-load.sh. Arguments: BASE, then NAME|PATH|COOKIE|TESTID for each page (COOKIE
-// "name=value" or empty).
+// scripts/first-load.sh. Arguments: BASE, then NAME|PATH|COOKIES|TESTID for each page (COOKIES
+// "name=value;name=value" or empty).
 import { createRequire } from 'node:module';
 const require = createRequire(new URL('../../end2end/package.json', import.meta.url));
 const { chromium } = require('@playwright/test');
@@ -17,8 +17,10 @@ for (const spec of pages) {
   const [name, path, cookie, testid] = spec.split('|');
   const context = await browser.newContext();
   if (cookie) {
-    const [cname, value] = cookie.split('=');
-    await context.addCookies([{ name: cname, value, url: base }]);
+    await context.addCookies(cookie.split(';').map((c) => {
+      const [name, value] = c.trim().split('=');
+      return { name, value, url: base };
+    }));
   }
   const page = await context.newPage();
   const sized = [];
