@@ -33,13 +33,40 @@ bytes=$(wc -c <"$work/page.html")
 target/release/examples/bare_directory "$bare_port" 1250 &
 bare=$!
 until curl -fsS "http://127.0.0.1:$bare_port/users" >/dev/null 2>&1; do sleep 0.1; done
-bare_bytes=$(curl -s "http://127.0.0.1:$bare_port/users" | wc -c)
+curl -s "http://127.0.0.1:$bare_port/users" >"$work/bare.html"
+bare_bytes=$(wc -c <"$work/bare.html")
+# The baseline must write the same table: the two `<table>…</table>` must be identical, byte for
+# byte (the portal's `<!>` hydration markers and the two sandboxes' random user ids aside).
+python3 - "$work/page.html" "$work/bare.html" <<'PY'
+import re, sys
+portal, bare = (open(p, encoding="utf-8").read() for p in sys.argv[1:])
+uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+table = lambda s: uuid.sub("ID", re.search(r"<table.*?</table>", s.replace("<!>", ""), re.S).group(0))
+if table(portal) != table(bare):
+    sys.exit("bench-directory: the baseline's table differs from the portal's")
+print(f"the same table in both: {len(table(portal))} bytes")
+PY
 
 # Warm both (connections, caches), then measure one after the other in this run.
 wrk -t2 -c"$CONNECTIONS" -d2s -H "Cookie: $cookie" "$url" >/dev/null
 wrk -t2 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$bare_port/users" >/dev/null
 echo "== portal /users ($SIZE users a page, $bytes bytes, signed in) =="
+# PERF=1: perf samples the portal (and the sandbox inside it) while wrk measures it, and the
+# hottest symbols go to target/bench/directory-perf.txt (the measured run is then perturbed).
+if [ "${PERF:-0}" = 1 ]; then
+  mkdir -p target/bench
+  perf record -F 499 -g -p "$portal" -o "$work/perf.data" -- sleep "${DURATION%s}" 2>/dev/null &
+  perf_pid=$!
+fi
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $cookie" "$url" | tee "$work/portal.txt"
+if [ -n "${perf_pid:-}" ]; then
+  wait "$perf_pid" || true
+  perf report -i "$work/perf.data" --no-children --stdio -g none --percent-limit 0.7 \
+    --sort dso,symbol 2>/dev/null | grep -v "^#" | grep -v "^$" | sed "s/  */ /g" | cut -c1-200 | head -60 >target/bench/directory-perf.txt
+  perf report -i "$work/perf.data" --children --stdio -g none --percent-limit 3 \
+    --sort symbol 2>/dev/null | grep -v "^#" | grep -v "^$" | sed "s/  */ /g" | cut -c1-200 | head -60 >target/bench/directory-perf-inclusive.txt
+  echo "perf: target/bench/directory-perf.txt, target/bench/directory-perf-inclusive.txt"
+fi
 echo "== bare axum handler, same upstream call and table ($bare_bytes bytes) =="
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$bare_port/users" | tee "$work/bare.txt"
 rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }

@@ -13,6 +13,10 @@ use genesys::{
     StateFilter, UserListQuery,
 };
 
+/// The portal's allocator, so that the ratio measures the portal's code and not the allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Bare {
     genesys: GenesysClient,
     token: AccessToken,
@@ -27,6 +31,8 @@ async fn main() {
     let sandbox = sandbox::spawn(sandbox::SandboxConfig {
         bind: ([127, 0, 0, 1], 0).into(),
         users,
+        // The portal's default SANDBOX_SEED: the same org, so the same 25 users a page.
+        seed: 42,
         rate_limit_per_minute: 0,
         ..Default::default()
     })
@@ -62,41 +68,73 @@ async fn directory(State(bare): State<Arc<Bare>>) -> Result<Html<String>, Status
         .await
         .map_err(|_| StatusCode::BAD_GATEWAY)?
         .body;
+    // The portal's table and pager, element for element and attribute for attribute (classes,
+    // test ids, the sort link, the per-cell labels the narrow layout shows): the same HTML
+    // the portal sends for them, written as a string.
     let mut html = String::with_capacity(24 * 1024);
     html.push_str(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Directory</title>\
-         </head><body><main><h1>Directory</h1><table class=\"users\"><thead><tr><th>Photo</th>\
-         <th>Name</th><th>Email</th><th>Title</th><th>Department</th><th>Division</th>\
-         <th>State</th><th>Presence</th></tr></thead><tbody>",
+         </head><body><main><h1>Directory</h1><div class=\"table-wrap\"><table class=\"users\">\
+         <thead><tr><th scope=\"col\"><span class=\"visually-hidden\">Photo</span></th>\
+         <th scope=\"col\" aria-sort=\"ascending\"><a href=\"/users?sort=descending\" \
+         data-testid=\"sort-by-name\" title=\"Sort by name, Z to A\" class=\"sort-link\">Name \
+         <span aria-hidden=\"true\">\u{25b2}</span></a></th><th scope=\"col\">Email</th>\
+         <th scope=\"col\">Title</th><th scope=\"col\">Department</th><th scope=\"col\">Division</th>\
+         <th scope=\"col\">State</th><th scope=\"col\">Presence</th></tr></thead><tbody>",
     );
     let pages = page.pages();
     for u in page.entities {
         let cell = |v: Option<&str>| escape(v.unwrap_or_default());
+        let presence = u.presence.as_ref().and_then(|p| p.system_presence());
+        let state = u.state.map_or("unknown", |s| s.as_str());
         let _ = write!(
             html,
-            "<tr><td><span class=\"avatar\">{initial}</span></td>\
-             <td><a href=\"/users/{id}\">{name}</a></td><td>{email}</td><td>{title}</td>\
-             <td>{department}</td><td>{division}</td><td><span class=\"state\">{state}</span></td>\
-             <td><span class=\"presence\">{presence}</span></td></tr>",
-            initial = escape(&u.name.chars().next().map(String::from).unwrap_or_default()),
+            "<tr data-testid=\"user-row\"><td class=\"cell-avatar\"><span aria-hidden=\"true\" \
+             class=\"avatar avatar-small avatar-initials\">{initials}</span></td>\
+             <td class=\"cell-name\"><a href=\"/users/{id}\" data-testid=\"user-name\">{name}</a></td>\
+             <td data-label=\"Email\" class=\"cell-email\">{email}</td>\
+             <td data-label=\"Title\" class=\"cell-title\">{title}</td>\
+             <td data-label=\"Department\" class=\"cell-department\">{department}</td>\
+             <td data-label=\"Division\" class=\"cell-division\">{division}</td>\
+             <td data-label=\"State\" class=\"cell-state\"><span class=\"state state-{state}\">{state}</span></td>\
+             <td data-label=\"Presence\" class=\"cell-presence\"><span class=\"presence presence-{presence_class}\">{presence}</span></td></tr>",
+            initials = escape(&initials(&u.name)),
             id = escape(&u.id),
             name = escape(&u.name),
             email = cell(u.email.as_deref()),
             title = cell(u.title.as_deref()),
             department = cell(u.department.as_deref()),
             division = cell(u.division.as_ref().and_then(|d| d.name.as_deref())),
-            state = u.state.map_or("unknown", |s| s.as_str()),
-            presence = cell(u.presence.as_ref().and_then(|p| p.system_presence())),
+            presence_class = escape(&presence.unwrap_or("unknown").to_lowercase().replace(' ', "-")),
+            presence = cell(presence),
         );
     }
     let _ = write!(
         html,
-        "</tbody></table><p>{} users · page {} of {}</p></main></body></html>",
-        page.total, page.page_number, pages
+        "</tbody></table></div><nav aria-label=\"Pages\" class=\"pager\">\
+         <a href=\"/users\" aria-disabled=\"true\" data-testid=\"first\" class=\"button button-small disabled\">\u{ab} First</a>\
+         <a href=\"/users\" aria-disabled=\"true\" data-testid=\"previous\" class=\"button button-small disabled\">\u{2039} Previous</a>\
+         <span>Page {number} of {pages}</span>\
+         <a href=\"/users?page=2\" aria-disabled=\"false\" data-testid=\"next\" class=\"button button-small\">Next \u{203a}</a>\
+         <a href=\"/users?page={pages}\" aria-disabled=\"false\" data-testid=\"last\" class=\"button button-small\">Last \u{bb}</a>\
+         </nav><p>{total} users</p></main></body></html>",
+        number = page.page_number,
+        total = page.total,
     );
     Ok(Html(html))
 }
 
+/// Up to two initials, as the portal's avatars show them.
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+/// Text-node escaping, as Leptos writes text (`"` needs none outside attributes; the only
+/// attribute value from upstream is the id, which is a UUID).
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -104,7 +142,6 @@ fn escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
             _ => out.push(c),
         }
     }

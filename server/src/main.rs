@@ -4,6 +4,12 @@
 use leptos::config::get_configuration;
 use server::{build, cli, config, scope, shutdown};
 
+/// mimalloc instead of glibc's malloc: a page render allocates and frees thousands of small
+/// strings, and glibc's allocator took about a fifth of the directory benchmark's CPU
+/// (`docs/BENCHMARKS.md`, "Directory SSR throughput").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn exit_with(errors: &[String]) -> ! {
     eprintln!("genesys-portal cannot start; fix these settings:");
     for e in errors {
