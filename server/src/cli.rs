@@ -215,6 +215,11 @@ pub const SETTINGS: &[Setting] = &[
         "web",
     ),
     s(
+        "SANDBOX_STATE",
+        "Where the sandbox keeps its tokens and grants: file (survives a restart) or memory",
+        "file",
+    ),
+    s(
         "SANDBOX_TOKEN_LIFETIME_SECS",
         "Token lifetime of the sandbox's clients (1-172800)",
         "86400",

@@ -27,6 +27,10 @@ pub struct SandboxSettings {
     pub token_lifetime_secs: Option<u64>,
     /// Requests per minute per token (0: no limit).
     pub rate_limit_per_minute: u32,
+    /// Whether the sandbox keeps its tokens and grants in `sandbox-state.json` in the data
+    /// directory (`SANDBOX_STATE=file`, the default: sign-ins survive a restart) or only in
+    /// memory (`memory`: nothing written, as the sign-in benchmark needs).
+    pub persist: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -279,7 +283,14 @@ pub fn from_vars(
                 "SANDBOX_CLIENT must be `web`, `pkce` or `limited` (got `{client}`)"
             ));
         }
+        let state = get("SANDBOX_STATE").unwrap_or_else(|| "file".into());
+        if !matches!(state.as_str(), "file" | "memory") {
+            errors.push(format!(
+                "SANDBOX_STATE must be `file` or `memory` (got `{state}`)"
+            ));
+        }
         UpstreamConfig::Sandbox(SandboxSettings {
+            persist: state != "memory",
             port: sandbox_port,
             users: sandbox_users,
             seed: sandbox_seed,
@@ -558,6 +569,23 @@ mod tests {
         assert!(matches!(c.upstream, UpstreamConfig::Sandbox(_)));
         assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
         assert!(!c.secure_cookie());
+    }
+
+    #[test]
+    fn the_sandbox_keeps_its_state_in_a_file_unless_told_memory() {
+        let persist = |v: &[(&str, &str)]| match from_vars(&vars(v), addr()).unwrap().upstream {
+            UpstreamConfig::Sandbox(s) => s.persist,
+            UpstreamConfig::Org(_) => panic!("no org was configured"),
+        };
+        assert!(persist(&[]));
+        assert!(persist(&[("SANDBOX_STATE", "file")]));
+        assert!(!persist(&[("SANDBOX_STATE", "memory")]));
+        let e = from_vars(&vars(&[("SANDBOX_STATE", "disk")]), addr()).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|m| m.contains("SANDBOX_STATE must be `file` or `memory` (got `disk`)")),
+            "{e:?}"
+        );
     }
 
     #[test]

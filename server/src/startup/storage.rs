@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use app::backend::grants::GrantStore;
 use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous, SqlitePoolOptions},
     SqlitePool,
 };
 use tower_sessions::ExpiredDeletion;
@@ -29,6 +29,10 @@ pub async fn open(config: &Config) -> Result<Storage, String> {
         .filename(dir.join("portal.db"))
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
+        // In WAL mode NORMAL keeps the database consistent through any crash; a power loss may
+        // drop the last commits (a sign-in then has to be redone). FULL waited for an fsync on
+        // every commit, most of a sign-in's time (docs/BENCHMARKS.md, "Sign-in round trip").
+        .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)

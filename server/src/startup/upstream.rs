@@ -94,7 +94,9 @@ async fn sandbox_connection(
         users: s.users,
         seed: s.seed,
         rate_limit_per_minute: s.rate_limit_per_minute,
-        state_file: Some(config.data_dir.join("sandbox-state.json")),
+        state_file: s
+            .persist
+            .then(|| config.data_dir.join("sandbox-state.json")),
         web_messaging: Some(sandbox::WebMessagingConfig::new(config.guest_issuer())),
         ..Default::default()
     };
