@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use app::backend::grants::GrantStore;
 use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous, SqlitePoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     SqlitePool,
 };
 use tower_sessions::ExpiredDeletion;
