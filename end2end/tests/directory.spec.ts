@@ -199,10 +199,14 @@ test('an export can be cancelled, and then nothing is downloadable', async ({ br
     expect(faults.ok()).toBeTruthy();
     await page.getByTestId('export').click();
     await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'running');
+    // The job's id from the progress page's path, before Cancel (whose answer may be another
+    // URL), and Cancel pressed on the live island, not on the form it hydrates.
+    await expect(page).toHaveURL(/\/users\/export\/[0-9a-f-]+$/);
+    const id = new URL(page.url()).pathname.split('/').pop();
+    await waitHydrated(page);
     await page.getByTestId('export-cancel').click();
     await expect(page.getByTestId('export-status')).toHaveAttribute('data-state', 'cancelled');
     await expect(page.getByTestId('export-download')).toHaveCount(0);
-    const id = page.url().split('/').pop();
     const r = await page.request.get(`/export/${id}/users.csv`);
     expect(r.status()).toBe(400);
     await context.close();
