@@ -88,6 +88,7 @@ env -u RUSTFLAGS cargo leptos build --split
 # externref table export (Debian's 108 does) breaks every page's wasm: the same wasm-opt, with
 # the features Cargo.toml gives it, must keep the debug build's table.
 opt_features=$(python3 -c 'import tomllib; m = tomllib.load(open("Cargo.toml", "rb"))["workspace"]["metadata"]["leptos"]; m = m[0] if isinstance(m, list) else m; print(" ".join(f for f in m["wasm-opt-features"] if not f.startswith("-O")))')
+python3 scripts/lib/externref-table.py --self-test 2>/dev/null
 opt_out=$(mktemp)
 for wasm in target/site/pkg/genesys-portal*.wasm; do
   # shellcheck disable=SC2086

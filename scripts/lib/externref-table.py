@@ -3,7 +3,8 @@
 externref, as wasm-bindgen's JS glue expects (it stores JS values in it with Table.set).
 Debian's wasm-opt 108 re-points the export at the function table (index 0) even when it runs no
 pass, and the page then fails with "WebAssembly.Table.set(): Argument 1 is invalid".
-Usage: externref-table.py MODULE.wasm; exit 0 when the export is right, 1 otherwise."""
+Usage: externref-table.py MODULE.wasm; exit 0 when the export is right, 1 otherwise.
+externref-table.py --self-test: the check tells a right module from a broken one."""
 import sys
 
 EXTERNREF = 0x6F
@@ -89,7 +90,33 @@ def main(path):
     return 0
 
 
+def module(export_index):
+    """A module with a funcref table (0) and an externref table (1), exporting one of them as
+    `__wbindgen_externrefs`: the shape of wasm-bindgen's output, before and after the bug."""
+    section = lambda id, body: bytes([id, len(body)]) + body
+    tables = section(4, bytes([2, 0x70, 0, 0, EXTERNREF, 0, 0]))
+    name = b"__wbindgen_externrefs"
+    exports = section(7, bytes([1, len(name)]) + name + bytes([1, export_index]))
+    return b"\0asm" + bytes([1, 0, 0, 0]) + tables + exports
+
+
+def self_test():
+    import os, tempfile
+    results = []
+    for index in (1, 0):
+        with tempfile.NamedTemporaryFile(suffix=".wasm", delete=False) as f:
+            f.write(module(index))
+        try:
+            results.append(main(f.name))
+        finally:
+            os.unlink(f.name)
+    if results != [0, 1]:
+        print(f"externref-table: self-test failed: {results}, expected [0, 1]", file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1]))
+    sys.exit(self_test() if sys.argv[1] == "--self-test" else main(sys.argv[1]))

@@ -2,7 +2,9 @@
 //! bare axum handler that makes the portal's upstream call (`GET /api/v2/users`, active users,
 //! by name, 25 a page, presence expanded) with the same `genesys` HTTP client against an
 //! embedded sandbox seeded like the portal's, and writes the same table as a string. No
-//! session, no grant, no Leptos. `scripts/bench-directory.sh` runs it next to the portal.
+//! session, no grant, no Leptos rendering (the initials and the presence class come from the
+//! plain functions in `app::ui` the portal uses). `scripts/bench-directory.sh` runs it next to
+//! the portal.
 //! `cargo run --release -p server --example bare_directory -- PORT USERS`
 
 use std::{fmt::Write, sync::Arc};
@@ -97,15 +99,15 @@ async fn directory(State(bare): State<Arc<Bare>>) -> Result<Html<String>, Status
              <td data-label=\"Department\" class=\"cell-department\">{department}</td>\
              <td data-label=\"Division\" class=\"cell-division\">{division}</td>\
              <td data-label=\"State\" class=\"cell-state\"><span class=\"state state-{state}\">{state}</span></td>\
-             <td data-label=\"Presence\" class=\"cell-presence\"><span class=\"presence presence-{presence_class}\">{presence}</span></td></tr>",
-            initials = escape(&initials(&u.name)),
+             <td data-label=\"Presence\" class=\"cell-presence\"><span class=\"{presence_class}\">{presence}</span></td></tr>",
+            initials = escape(&app::ui::initials(&u.name)),
             id = escape(&u.id),
             name = escape(&u.name),
             email = cell(u.email.as_deref()),
             title = cell(u.title.as_deref()),
             department = cell(u.department.as_deref()),
             division = cell(u.division.as_ref().and_then(|d| d.name.as_deref())),
-            presence_class = escape(&presence.unwrap_or("unknown").to_lowercase().replace(' ', "-")),
+            presence_class = escape(&app::ui::presence_class(presence)),
             presence = cell(presence),
         );
     }
@@ -122,15 +124,6 @@ async fn directory(State(bare): State<Arc<Bare>>) -> Result<Html<String>, Status
         total = page.total,
     );
     Ok(Html(html))
-}
-
-/// Up to two initials, as the portal's avatars show them.
-fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect::<String>()
-        .to_uppercase()
 }
 
 /// Text-node escaping, as Leptos writes text (`"` needs none outside attributes; the only
