@@ -105,7 +105,7 @@ fn DirectoryLive(
         </div>
         <DirectoryFilters wanted search_text go/>
         <ul class="notice" data-testid="query-problems">
-            {move || problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
+            {move || problems.try_get().unwrap_or_default().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
         </ul>
         <div class:stale=stale aria-busy=move || stale().to_string() data-testid="directory">
             {move || shown.with(|(query, answer)| match answer {
@@ -123,11 +123,11 @@ fn ExportButton(wanted: RwSignal<DirectoryQuery>) -> AnyView {
     let export = ServerAction::<StartExport>::new();
     view! {
         <ActionForm action=export attr:class="inline-form">
-            <input type="hidden" name="state" value=move || wanted.get().state.as_str()/>
-            <input type="hidden" name="sort" value=move || wanted.get().sort.as_str()/>
+            <input type="hidden" name="state" value=move || wanted.try_get().map(|w| w.state.as_str())/>
+            <input type="hidden" name="sort" value=move || wanted.try_get().map(|w| w.sort.as_str())/>
             <button type="submit" class="button" data-testid="export">"Export all to CSV"</button>
         </ActionForm>
-        {move || export.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
+        {move || export.value().try_get().flatten().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
     }
     .into_any()
 }
@@ -196,22 +196,22 @@ fn DirectoryFilters(
             <label>
                 "Search "
                 <input type="search" name="q" placeholder="Name or email" maxlength="100" data-testid="search"
-                    value=wanted.get_untracked().q prop:value=move || search_text.get() on:input=on_search_input/>
+                    value=wanted.get_untracked().q prop:value=move || search_text.try_get().unwrap_or_default() on:input=on_search_input/>
             </label>
             <label>
                 "State "
                 <select name="state" data-testid="state" on:change=on_select("state")>
                     {StateView::ALL.iter().map(|s| {
                         let s = *s;
-                        view! { <option value=s.as_str() selected=move || wanted.get().state == s>{s.label()}</option> }
+                        view! { <option value=s.as_str() selected=move || wanted.try_get().is_some_and(|w| w.state == s)>{s.label()}</option> }
                     }).collect_view()}
                 </select>
             </label>
             <label>
                 "Sort "
                 <select name="sort" data-testid="sort" on:change=on_select("sort")>
-                    <option value="ascending" selected=move || wanted.get().sort == Sort::Ascending>"Name A–Z"</option>
-                    <option value="descending" selected=move || wanted.get().sort == Sort::Descending>"Name Z–A"</option>
+                    <option value="ascending" selected=move || wanted.try_get().is_some_and(|w| w.sort == Sort::Ascending)>"Name A–Z"</option>
+                    <option value="descending" selected=move || wanted.try_get().is_some_and(|w| w.sort == Sort::Descending)>"Name Z–A"</option>
                 </select>
             </label>
             <label>
@@ -219,7 +219,7 @@ fn DirectoryFilters(
                 <select name="size" data-testid="size" on:change=on_select("size")>
                     {PAGE_SIZES.iter().map(|n| {
                         let n = *n;
-                        view! { <option value=n.to_string() selected=move || wanted.get().size == n>{n}</option> }
+                        view! { <option value=n.to_string() selected=move || wanted.try_get().is_some_and(|w| w.size == n)>{n}</option> }
                     }).collect_view()}
                 </select>
             </label>

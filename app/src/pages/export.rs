@@ -68,10 +68,10 @@ fn ExportLive(initial: ExportProgress) -> impl IntoView {
         });
     }
     view! {
-        {move || match progress.get() {
+        {move || progress.try_get().map(|progress| match progress {
             Ok(p) => Either::Left(view! { <ExportView p=p cancel=cancel/> }),
             Err(error) => Either::Right(view! { <ErrorView error/> }),
-        }}
+        })}
     }
 }
 

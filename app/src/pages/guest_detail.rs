@@ -98,13 +98,13 @@ fn GuestActions(id: String, disabled: bool) -> impl IntoView {
                 </ActionForm>
             </div>
             <p data-testid="guest-chats-ended" aria-live="polite">
-                {move || match end_chats.value().get() {
+                {move || match end_chats.value().try_get().flatten() {
                     Some(Ok(n)) => format!("Ended {n} messaging session(s)."),
                     Some(Err(e)) => e.to_string(),
                     None => String::new(),
                 }}
             </p>
-            {move || [reinvite.value().get(), toggle.value().get(), delete.value().get()]
+            {move || [reinvite.value().try_get().flatten(), toggle.value().try_get().flatten(), delete.value().try_get().flatten()]
                 .into_iter()
                 .flatten()
                 .find_map(|r| r.err())

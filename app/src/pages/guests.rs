@@ -66,7 +66,7 @@ fn NewGuestForm() -> impl IntoView {
             </label>
             <button type="submit" class="button button-primary" data-testid="guest-create">"Provision and make an invitation"</button>
         </ActionForm>
-        {move || create.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
+        {move || create.value().try_get().flatten().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
     }
     .into_any()
 }

@@ -53,8 +53,8 @@ fn ConnectionCheck() -> impl IntoView {
                 <button type="submit" class="button" data-testid="check-upstream">"Check the connection to Genesys Cloud"</button>
             </ActionForm>
             <p data-testid="upstream-check" aria-live="polite">
-                {move || match check.value().get() {
-                    None if check.pending().get() => "Checking…".to_string(),
+                {move || match check.value().try_get().flatten() {
+                    None if check.pending().try_get().unwrap_or(false) => "Checking…".to_string(),
                     None => String::new(),
                     Some(Ok(c)) => reachability_text(&c),
                     Some(Err(e)) => e.to_string(),

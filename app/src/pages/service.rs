@@ -46,10 +46,10 @@ fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
         }
     });
     view! {
-        {move || match status.get() {
+        {move || status.try_get().map(|status| match status {
             Ok(s) => Either::Left(view! { <ServiceView s/> }),
             Err(error) => Either::Right(view! { <ErrorView error/> }),
-        }}
+        })}
         <section class="card">
             <h2>"Rotate now"</h2>
             <p class="muted small">"New requests get a new token at once; requests still holding the old one finish with it, and then it is revoked."</p>
@@ -57,8 +57,8 @@ fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
                 <button type="submit" class="button" data-testid="rotate">"Rotate now"</button>
             </ActionForm>
             <p data-testid="rotation" aria-live="polite">
-                {move || match rotate.value().get() {
-                    None if rotate.pending().get() => "Rotating, waiting for requests on the old token to finish…".to_string(),
+                {move || match rotate.value().try_get().flatten() {
+                    None if rotate.pending().try_get().unwrap_or(false) => "Rotating, waiting for requests on the old token to finish…".to_string(),
                     None => String::new(),
                     Some(Ok(r)) => format!(
                         "Rotated generation {} → {}. {} request(s) still held the old token; {} after {} ms.",
@@ -92,10 +92,10 @@ fn GuestSigningKey(kid: Result<String, AppError>) -> impl IntoView {
         <section class="card">
             <h2>"Guest signing key"</h2>
             <p class="muted small">"The key that signs guests' ID tokens. After a rotation the old public key stays in the JWKS until the tokens it signed have expired."</p>
-            {move || match kid.get() {
+            {move || kid.try_get().map(|kid| match kid {
                 Ok(k) => Either::Left(view! { <p>"Key id " <code data-testid="guest-signing-kid">{k}</code></p> }),
                 Err(error) => Either::Right(view! { <ErrorView error/> }),
-            }}
+            })}
             <ActionForm action=rotate>
                 <button type="submit" class="button" data-testid="rotate-guest-key">"Rotate the signing key"</button>
             </ActionForm>

@@ -187,11 +187,11 @@ pub fn ChatWindow(session: ChatSession) -> impl IntoView {
     view! {
         <section class="card chat" aria-label="Conversation">
             <p class="muted small">
-                <span data-testid="chat-status" aria-live="polite">{move || status.get()}</span>
-                {move || agent_present.get().then(|| view! { " · " <span data-testid="agent-present">"An agent is here"</span> })}
+                <span data-testid="chat-status" aria-live="polite">{move || status.try_get().unwrap_or_default()}</span>
+                {move || agent_present.try_get().unwrap_or(false).then(|| view! { " · " <span data-testid="agent-present">"An agent is here"</span> })}
             </p>
             <ol class="chat-lines" data-testid="chat-lines" aria-live="polite">
-                {move || lines.get().into_iter().map(|l| view! {
+                {move || lines.try_get().unwrap_or_default().into_iter().map(|l| view! {
                     <li class:mine=l.from_guest data-testid="chat-line">
                         <span class="chat-sender">{l.sender}</span>
                         <span class="chat-text" data-testid="chat-text">{l.text}</span>
