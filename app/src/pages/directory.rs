@@ -121,13 +121,16 @@ fn DirectoryLive(
 #[component]
 fn ExportButton(wanted: RwSignal<DirectoryQuery>) -> AnyView {
     let export = ServerAction::<StartExport>::new();
+    // The action's signals taken while it lives: on a request that ended mid-render the action
+    // is disposed, and `value()` on it panics where `try_get` on the signal does not.
+    let started = export.value();
     view! {
         <ActionForm action=export attr:class="inline-form">
             <input type="hidden" name="state" value=move || wanted.try_get().map(|w| w.state.as_str())/>
             <input type="hidden" name="sort" value=move || wanted.try_get().map(|w| w.sort.as_str())/>
             <button type="submit" class="button" data-testid="export">"Export all to CSV"</button>
         </ActionForm>
-        {move || export.value().try_get().flatten().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
+        {move || started.try_get().flatten().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
     }
     .into_any()
 }

@@ -75,6 +75,10 @@ fn GuestActions(id: String, disabled: bool) -> impl IntoView {
         ServerAction::<EndGuestChats>::new(),
     );
     let (id_reinvite, id_toggle, id_end, id_delete) = (id.clone(), id.clone(), id.clone(), id);
+    // The actions' answers taken while they live: on a request that ended mid-render the
+    // actions are disposed, and `value()` on one panics where `try_get` on the signal does not.
+    let answers = [reinvite.value(), toggle.value(), delete.value()];
+    let chats_ended = end_chats.value();
     view! {
         <section class="card">
             <h2>"Actions"</h2>
@@ -98,15 +102,15 @@ fn GuestActions(id: String, disabled: bool) -> impl IntoView {
                 </ActionForm>
             </div>
             <p data-testid="guest-chats-ended" aria-live="polite">
-                {move || match end_chats.value().try_get().flatten() {
+                {move || match chats_ended.try_get().flatten() {
                     Some(Ok(n)) => format!("Ended {n} messaging session(s)."),
                     Some(Err(e)) => e.to_string(),
                     None => String::new(),
                 }}
             </p>
-            {move || [reinvite.value().try_get().flatten(), toggle.value().try_get().flatten(), delete.value().try_get().flatten()]
-                .into_iter()
-                .flatten()
+            {move || answers
+                .iter()
+                .filter_map(|a| a.try_get().flatten())
                 .find_map(|r| r.err())
                 .map(|error| view! { <ErrorView error/> })}
         </section>

@@ -55,6 +55,9 @@ pub fn GuestsPage() -> impl IntoView {
 #[island(lazy)]
 fn NewGuestForm() -> impl IntoView {
     let create = ServerAction::<CreateGuest>::new();
+    // The action's signals taken while it lives: on a request that ended mid-render the action
+    // is disposed, and `value()` on it panics where `try_get` on the signal does not.
+    let created = create.value();
     view! {
         <h2>"Provision a guest"</h2>
         <ActionForm action=create attr:class="stacked-form">
@@ -66,7 +69,7 @@ fn NewGuestForm() -> impl IntoView {
             </label>
             <button type="submit" class="button button-primary" data-testid="guest-create">"Provision and make an invitation"</button>
         </ActionForm>
-        {move || create.value().try_get().flatten().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
+        {move || created.try_get().flatten().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
     }
     .into_any()
 }

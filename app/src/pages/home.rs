@@ -46,6 +46,9 @@ pub fn HomePage() -> impl IntoView {
 #[island(lazy)]
 fn ConnectionCheck() -> impl IntoView {
     let check = ServerAction::<CheckUpstream>::new();
+    // The action's signals taken while it lives: on a request that ended mid-render the action
+    // is disposed, and `value()` on it panics where `try_get` on the signal does not.
+    let (checked, checking) = (check.value(), check.pending());
     view! {
         <section class="card">
             <h2>"Connection"</h2>
@@ -53,8 +56,8 @@ fn ConnectionCheck() -> impl IntoView {
                 <button type="submit" class="button" data-testid="check-upstream">"Check the connection to Genesys Cloud"</button>
             </ActionForm>
             <p data-testid="upstream-check" aria-live="polite">
-                {move || match check.value().try_get().flatten() {
-                    None if check.pending().try_get().unwrap_or(false) => "Checking…".to_string(),
+                {move || match checked.try_get().flatten() {
+                    None if checking.try_get().unwrap_or(false) => "Checking…".to_string(),
                     None => String::new(),
                     Some(Ok(c)) => reachability_text(&c),
                     Some(Err(e)) => e.to_string(),

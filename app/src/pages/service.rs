@@ -38,6 +38,9 @@ pub fn ServicePage() -> impl IntoView {
 fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
     let status = RwSignal::new(Ok::<_, AppError>(initial));
     let rotate = ServerAction::<RotateServiceToken>::new();
+    // The action's signals taken while it lives: on a request that ended mid-render the action
+    // is disposed, and `value()` on it panics where `try_get` on the signal does not.
+    let (rotated, rotating) = (rotate.value(), rotate.pending());
     Effect::new(move |_| {
         if rotate.version().get() > 0 {
             leptos::task::spawn_local(async move {
@@ -57,8 +60,8 @@ fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
                 <button type="submit" class="button" data-testid="rotate">"Rotate now"</button>
             </ActionForm>
             <p data-testid="rotation" aria-live="polite">
-                {move || match rotate.value().try_get().flatten() {
-                    None if rotate.pending().try_get().unwrap_or(false) => "Rotating, waiting for requests on the old token to finish…".to_string(),
+                {move || match rotated.try_get().flatten() {
+                    None if rotating.try_get().unwrap_or(false) => "Rotating, waiting for requests on the old token to finish…".to_string(),
                     None => String::new(),
                     Some(Ok(r)) => format!(
                         "Rotated generation {} → {}. {} request(s) still held the old token; {} after {} ms.",
