@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 pub use audit::AuditEntry;
 pub use config::{Budget, IdpConfig, RateLimits, RelyingParty, SUPPORTED_SCOPES};
@@ -58,7 +58,7 @@ impl std::fmt::Debug for Idp {
 
 struct Inner {
     config: IdpConfig,
-    pool: SqlitePool,
+    pool: AnyPool,
     keys: keys::KeyRing,
     limits: limits::Limits,
 }
@@ -66,7 +66,7 @@ struct Inner {
 impl Idp {
     /// Checks the configuration, creates the `guest_idp_` tables that are missing, and loads
     /// the signing keys from `data_dir/guest-idp-keys` (generating the first on first start).
-    pub async fn open(config: IdpConfig, pool: SqlitePool) -> Result<Idp, IdpError> {
+    pub async fn open(config: IdpConfig, pool: AnyPool) -> Result<Idp, IdpError> {
         config.validate()?;
         store::migrate(&pool).await?;
         store::purge_expired(&pool, clock::now_ms()).await?;
@@ -147,7 +147,7 @@ impl Idp {
         &self.inner.config
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.inner.pool
     }
 }

@@ -108,6 +108,31 @@ pub const SETTINGS: &[Setting] = &[
         "data",
     ),
     s(
+        "PORTAL_DATABASE_URL",
+        "The database: sqlite://<file> (one machine) or postgres://user:pass@host/db (replicas)",
+        "sqlite in PORTAL_DATA_DIR/portal.db",
+    ),
+    s(
+        "PORTAL_TOKEN_KEY",
+        "The AES-256 key tokens are encrypted with at rest, 32 bytes of base64 (openssl rand -base64 32); the same on every replica",
+        "sqlite: generated into PORTAL_DATA_DIR/token.key; postgres: required",
+    ),
+    s(
+        "PORTAL_TOKEN_KEY_OLD",
+        "The previous PORTAL_TOKEN_KEY during a rotation: still decrypts, rows are re-encrypted on read",
+        "unset",
+    ),
+    s(
+        "PORTAL_REPLICA_ID",
+        "This replica's name in logs, audit records and the service page (letters, digits, . _ -)",
+        "the host name",
+    ),
+    s(
+        "PORTAL_REFRESH_LOCK",
+        "database: a refresh holds the grant's row lock (PostgreSQL); process: this replica's lock only (a test shows the race it allows)",
+        "database",
+    ),
+    s(
         "PORTAL_SESSION_IDLE_MINUTES",
         "Minutes without a request before a session ends (1-1440)",
         "30",

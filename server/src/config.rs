@@ -52,10 +52,58 @@ pub struct ServiceClientSettings {
     pub scopes: Vec<String>,
 }
 
+/// Where the portal keeps its state (`PORTAL_DATABASE_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseConfig {
+    /// One machine: a SQLite file (by default `portal.db` in the data directory).
+    Sqlite(PathBuf),
+    /// Replicas: a PostgreSQL URL (kept out of `Debug` output: it may carry a password).
+    Postgres(PostgresUrl),
+}
+
+/// A `postgres://` URL, whose password never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(pub String);
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match Url::parse(&self.0) {
+            Ok(mut u) => {
+                if u.password().is_some() {
+                    let _ = u.set_password(Some("…"));
+                }
+                write!(f, "{u}")
+            }
+            Err(_) => f.write_str("postgres://…"),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// The URL sqlx connects with.
+    pub fn url(&self) -> String {
+        match self {
+            DatabaseConfig::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            DatabaseConfig::Postgres(url) => url.0.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub public_url: Url,
     pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    /// The key tokens are sealed with (`PORTAL_TOKEN_KEY`); unset on SQLite: a key generated
+    /// into the data directory.
+    pub token_key: Option<app::backend::sealing::TokenKey>,
+    /// The previous key during a rotation (`PORTAL_TOKEN_KEY_OLD`): opens, never seals.
+    pub token_key_old: Option<app::backend::sealing::TokenKey>,
+    /// This replica's name (`PORTAL_REPLICA_ID`, default the host name).
+    pub replica_id: String,
+    /// A refresh holds the grant's database row lock (`PORTAL_REFRESH_LOCK=database`, the
+    /// default) or only this replica's (`process`: to show the race in a test).
+    pub refresh_row_lock: bool,
     pub upstream: UpstreamConfig,
     pub scopes: Vec<String>,
     pub org: Option<String>,
@@ -440,14 +488,63 @@ pub fn from_vars(
         None
     };
 
+    let data_dir = get("PORTAL_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let database = database(get("PORTAL_DATABASE_URL"), &data_dir, &mut errors);
+    let mut key = |name: &str| {
+        get(name).and_then(|raw| match app::backend::sealing::TokenKey::parse(&raw) {
+            Ok(key) => Some(key),
+            Err(why) => {
+                errors.push(format!(
+                    "{name} {why}; make one with `openssl rand -base64 32`"
+                ));
+                None
+            }
+        })
+    };
+    let token_key = key("PORTAL_TOKEN_KEY");
+    let token_key_old = key("PORTAL_TOKEN_KEY_OLD");
+    if get("PORTAL_TOKEN_KEY").is_none() {
+        if get("PORTAL_TOKEN_KEY_OLD").is_some() {
+            errors.push("PORTAL_TOKEN_KEY_OLD is the previous key of a rotation: it needs PORTAL_TOKEN_KEY, the new one".into());
+        }
+        if matches!(database, DatabaseConfig::Postgres(_)) {
+            errors.push("PORTAL_TOKEN_KEY is required with a PostgreSQL PORTAL_DATABASE_URL: every replica must encrypt tokens with the same key (make one with `openssl rand -base64 32`)".into());
+        }
+    }
+    let replica_id = get("PORTAL_REPLICA_ID").unwrap_or_else(host_name);
+    if replica_id.len() > 64
+        || !replica_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        errors.push(format!(
+            "PORTAL_REPLICA_ID is a name of at most 64 letters, digits, `.`, `_` or `-`; got `{replica_id}`"
+        ));
+    }
+    let refresh_row_lock = match get("PORTAL_REFRESH_LOCK").as_deref() {
+        None | Some("database") => true,
+        Some("process") => false,
+        Some(other) => {
+            errors.push(format!(
+                "PORTAL_REFRESH_LOCK must be `database` or `process` (got `{other}`)"
+            ));
+            true
+        }
+    };
+
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(Config {
         public_url,
-        data_dir: get("PORTAL_DATA_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("data")),
+        data_dir,
+        database,
+        token_key,
+        token_key_old,
+        replica_id,
+        refresh_row_lock,
         upstream,
         scopes: get("GENESYS_SCOPES")
             .map(|s| split_scopes(&s))
@@ -473,6 +570,60 @@ pub fn from_vars(
         web_deployment_id,
         embed,
     })
+}
+
+/// `PORTAL_DATABASE_URL`: `sqlite://<file>` (relative to the working directory), or
+/// `postgres://` / `postgresql://` with a host and a database name; SQLite in the data directory
+/// when unset.
+fn database(
+    raw: Option<String>,
+    data_dir: &std::path::Path,
+    errors: &mut Vec<String>,
+) -> DatabaseConfig {
+    let default = DatabaseConfig::Sqlite(data_dir.join("portal.db"));
+    let Some(raw) = raw else { return default };
+    if let Some(path) = raw.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            errors.push("PORTAL_DATABASE_URL: a sqlite:// URL names a file, e.g. sqlite://data/portal.db (an in-memory database would lose every session at a restart)".into());
+            return default;
+        }
+        return DatabaseConfig::Sqlite(PathBuf::from(path));
+    }
+    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        return match Url::parse(&raw) {
+            Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) && u.path().len() > 1 => {
+                DatabaseConfig::Postgres(PostgresUrl(raw))
+            }
+            Ok(_) => {
+                errors.push("PORTAL_DATABASE_URL: a postgres:// URL needs a host and a database, e.g. postgres://portal:secret@db.internal:5432/portal".into());
+                default
+            }
+            Err(e) => {
+                errors.push(format!("PORTAL_DATABASE_URL is not a URL ({e})"));
+                default
+            }
+        };
+    }
+    let scheme = raw
+        .split("://")
+        .next()
+        .filter(|s| s.len() < raw.len())
+        .unwrap_or("none");
+    errors.push(format!(
+        "PORTAL_DATABASE_URL must start with sqlite:// or postgres:// (got the scheme `{scheme}`)"
+    ));
+    default
+}
+
+/// The machine's host name (the default replica name).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "portal".into())
 }
 
 /// `PORTAL_GUEST_CLIENT_ID` / `_SECRET` / `_REDIRECT_URIS` / `_SCOPES`: the relying party the
@@ -586,6 +737,96 @@ mod tests {
                 .any(|m| m.contains("SANDBOX_STATE must be `file` or `memory` (got `disk`)")),
             "{e:?}"
         );
+    }
+
+    fn errors_of(v: &[(&str, &str)]) -> Vec<String> {
+        from_vars(&vars(v), addr()).unwrap_err()
+    }
+
+    #[test]
+    fn the_database_is_sqlite_in_the_data_dir_unless_a_url_is_given() {
+        let c = from_vars(&vars(&[("PORTAL_DATA_DIR", "/tmp/d")]), addr()).unwrap();
+        assert_eq!(
+            c.database,
+            DatabaseConfig::Sqlite("/tmp/d/portal.db".into())
+        );
+        let c = from_vars(&vars(&[("PORTAL_DATABASE_URL", "sqlite://x/y.db")]), addr()).unwrap();
+        assert_eq!(c.database, DatabaseConfig::Sqlite("x/y.db".into()));
+        let key = app::backend::sealing::TokenKey::generate().to_base64();
+        let url = "postgres://portal:hunter2@db.internal:5432/portal";
+        let c = from_vars(
+            &vars(&[("PORTAL_DATABASE_URL", url), ("PORTAL_TOKEN_KEY", &key)]),
+            addr(),
+        )
+        .unwrap();
+        assert_eq!(c.database.url(), url);
+        let shown = format!("{:?}", c.database);
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("db.internal"), "{shown}");
+        assert!(!format!("{c:?}").contains(&key));
+    }
+
+    #[test]
+    fn bad_database_settings_are_named() {
+        for (url, says) in [
+            (
+                "mysql://h/db",
+                "must start with sqlite:// or postgres:// (got the scheme `mysql`)",
+            ),
+            ("portal.db", "(got the scheme `none`)"),
+            ("sqlite://", "names a file"),
+            ("sqlite://:memory:", "names a file"),
+            ("postgres://host", "needs a host and a database"),
+            ("postgres://", "needs a host and a database"),
+        ] {
+            let e = errors_of(&[("PORTAL_DATABASE_URL", url)]);
+            assert!(e.iter().any(|m| m.contains(says)), "{url}: {e:?}");
+        }
+        let e = errors_of(&[("PORTAL_DATABASE_URL", "postgres://u@h/db")]);
+        assert!(
+            e.iter()
+                .any(|m| m.contains("PORTAL_TOKEN_KEY is required with a PostgreSQL")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn token_keys_replica_ids_and_the_lock_mode_are_checked() {
+        let e = errors_of(&[("PORTAL_TOKEN_KEY", "c2hvcnQ=")]);
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("PORTAL_TOKEN_KEY must be 32 bytes")),
+            "{e:?}"
+        );
+        let key = app::backend::sealing::TokenKey::generate().to_base64();
+        let e = errors_of(&[("PORTAL_TOKEN_KEY_OLD", &key)]);
+        assert!(
+            e.iter().any(|m| m.contains("needs PORTAL_TOKEN_KEY")),
+            "{e:?}"
+        );
+        let e = errors_of(&[("PORTAL_REPLICA_ID", "a b")]);
+        assert!(
+            e.iter().any(|m| m.starts_with("PORTAL_REPLICA_ID")),
+            "{e:?}"
+        );
+        let e = errors_of(&[("PORTAL_REFRESH_LOCK", "none")]);
+        assert!(
+            e.iter().any(|m| m.contains("`database` or `process`")),
+            "{e:?}"
+        );
+        let c = from_vars(
+            &vars(&[
+                ("PORTAL_REPLICA_ID", "portal-2"),
+                ("PORTAL_REFRESH_LOCK", "process"),
+            ]),
+            addr(),
+        )
+        .unwrap();
+        assert_eq!(c.replica_id, "portal-2");
+        assert!(!c.refresh_row_lock);
+        let c = from_vars(&vars(&[]), addr()).unwrap();
+        assert!(!c.replica_id.is_empty());
+        assert!(c.refresh_row_lock);
     }
 
     #[test]

@@ -69,8 +69,7 @@ pub async fn build_with_limits(
     let portal = startup::portal::assemble(
         config,
         &connection,
-        storage.grants,
-        storage.pool,
+        &storage,
         Some(metrics.upstream_observer()),
     )
     .await

@@ -260,9 +260,16 @@ pub const TOUCHED: &str = "touched_unix";
 /// Moves a session's idle deadline (the store's expiry and the cookie's `Max-Age`, both set
 /// when the session is saved) once it is more than [`TOUCH_EVERY_SECS`] old: the timeout runs
 /// from the last request, to within a minute, without a database write on every request. An
-/// empty session (an anonymous visitor) is left alone, so no row is created for it.
+/// empty session (an anonymous visitor) is left alone, so no row is created for it. So is the
+/// sign-in callback's: the later of two responses to one sign-in must not answer with the
+/// session it arrived with, whose cookie would replace the one the earlier response set.
 pub async fn touch_session(request: Request<Body>, next: Next) -> Response {
-    if let Some(session) = request.extensions().get::<tower_sessions::Session>() {
+    let callback = request.uri().path() == "/auth/callback";
+    if let Some(session) = request
+        .extensions()
+        .get::<tower_sessions::Session>()
+        .filter(|_| !callback)
+    {
         // Reading loads the record; a cookie naming no stored session has no id after it.
         let touched = match session.id() {
             Some(_) => session.get::<i64>(TOUCHED).await,

@@ -2118,3 +2118,123 @@ async fn pages_and_server_function_answers_are_compressed_as_the_browser_asks() 
     assert_eq!(failed.status(), StatusCode::FORBIDDEN);
     assert_eq!(failed.headers().get(header::CONTENT_ENCODING), None);
 }
+
+#[tokio::test]
+async fn a_second_response_to_one_sign_in_redeems_nothing_even_from_a_stale_session() {
+    use tower_sessions::SessionStore;
+    let p = start(&[]).await;
+    let started = p.begin("/dashboard").await;
+    let callback = p.answer(&location(&started), "allow").await;
+    // The session as a request that read it before the first callback saved (on this replica
+    // or another) sees it: the login still pending.
+    let (store, before) = p.session_record().await;
+    let stale_cookie = p.session_cookie().unwrap();
+    let done = p.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/dashboard");
+    store.save(&before).await.unwrap();
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(&stale_cookie, &p.base.parse().unwrap());
+    let stale = client(jar);
+    let again = stale.get(&callback).send().await.unwrap();
+    assert_eq!(location(&again), "/auth/failed?reason=completed");
+    assert!(
+        again.headers().get(header::SET_COOKIE).is_none(),
+        "the stale session is left as it was"
+    );
+    let page = stale.get(p.url(&location(&again))).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("data-kind=\"sign-in-completed\""),
+        "{html:.600}"
+    );
+    let stats = p.sandbox.stats();
+    assert_eq!(stats.token_requests(sandbox::Grant::AuthorizationCode), 1);
+    // The first sign-in stands (a second redemption would have revoked its grant).
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"profile-name\""));
+    assert_eq!(p.grant_count().await, 1);
+}
+
+impl TestPortal {
+    /// The token key the portal generated into its data directory.
+    fn sealer(&self) -> app::backend::sealing::Sealer {
+        let text = std::fs::read_to_string(self.data_dir.join("token.key")).unwrap();
+        let key = app::backend::sealing::TokenKey::parse(&text).unwrap();
+        app::backend::sealing::Sealer::new(&key, None)
+    }
+
+    /// The one grant's id and its stored access and refresh token columns.
+    async fn grant_row(&self) -> (String, String, Option<String>) {
+        sqlx::query_as("SELECT id, access_token, refresh_token FROM grants")
+            .fetch_one(&self.db().await)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_sealed_at_rest_and_the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    let (id, access, refresh) = p.grant_row().await;
+    assert!(access.starts_with("enc1:"), "{access:.12}");
+    let refresh = refresh.expect("the web client gets a refresh token");
+    assert!(refresh.starts_with("enc1:"));
+    let sealer = p.sealer();
+    let token = sealer
+        .open(&access, &format!("grants/{id}/access_token"))
+        .unwrap()
+        .plain;
+    assert!(!access.contains(&token));
+    // The sealed value names its row: another grant's id (or the other column) does not open it.
+    assert!(sealer.open(&access, "grants/other/access_token").is_err());
+    assert!(sealer
+        .open(&refresh, &format!("grants/{id}/access_token"))
+        .is_err());
+    let mode = |name: &str| {
+        std::fs::metadata(p.data_dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700);
+    assert_eq!(mode("token.key"), 0o600);
+    assert_eq!(mode("portal.db"), 0o600);
+}
+
+#[tokio::test]
+async fn a_plaintext_grant_from_before_sealing_is_read_and_sealed_again() {
+    let p = start(&[]).await;
+    p.sign_in("/dashboard").await;
+    let (id, access, refresh) = p.grant_row().await;
+    let sealer = p.sealer();
+    let plain_access = sealer
+        .open(&access, &format!("grants/{id}/access_token"))
+        .unwrap()
+        .plain;
+    let plain_refresh = sealer
+        .open(&refresh.unwrap(), &format!("grants/{id}/refresh_token"))
+        .unwrap()
+        .plain;
+    sqlx::query("UPDATE grants SET access_token = ?, refresh_token = ? WHERE id = ?")
+        .bind(&plain_access)
+        .bind(&plain_refresh)
+        .bind(&id)
+        .execute(&p.db().await)
+        .await
+        .unwrap();
+    let (status, html) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"profile-name\""));
+    let (_, access, refresh) = p.grant_row().await;
+    assert!(access.starts_with("enc1:") && refresh.as_deref().unwrap().starts_with("enc1:"));
+    let reopened = sealer
+        .open(&access, &format!("grants/{id}/access_token"))
+        .unwrap();
+    assert_eq!(reopened.plain, plain_access);
+    assert!(!reopened.reseal);
+}

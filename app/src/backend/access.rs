@@ -143,22 +143,23 @@ async fn refresh_grant(
     user: &SignedIn,
     rejected: Option<&AccessToken>,
 ) -> Result<Option<AccessToken>, AppError> {
-    let lock = portal.grants.lock_for(&user.grant_id);
-    let _guard = lock.lock().await;
-    // Another request may have refreshed while this one waited: read again.
-    let grant = portal
+    // This replica's lock, then the row's: another request (here or on another replica) may
+    // have refreshed while this one waited, so the grant is read again under the lock.
+    let locked = portal
         .grants
-        .get(&user.grant_id)
+        .lock(&user.grant_id)
         .await
-        .map_err(store_error)?
-        .ok_or(AppError::SessionExpired)?;
+        .map_err(store_error)?;
+    let Some(grant) = locked.grant.as_ref() else {
+        return Err(AppError::SessionExpired);
+    };
     let still_current = rejected.is_some_and(|t| grant.access_token.ct_eq(t.secret()));
     if !still_current && grant.seconds_left() > refresh_margin(portal) {
-        return Ok(Some(grant.access_token));
+        return Ok(Some(grant.access_token.clone()));
     }
     let Some(refresh_token) = grant.refresh_token.as_ref() else {
         if !still_current && grant.seconds_left() > 0 {
-            return Ok(Some(grant.access_token));
+            return Ok(Some(grant.access_token.clone()));
         }
         return Ok(None);
     };
@@ -171,14 +172,10 @@ async fn refresh_grant(
             let fresh = Grant {
                 access_token: tokens.access_token,
                 // Keep the old refresh token when the server does not rotate it.
-                refresh_token: tokens.refresh_token.or(grant.refresh_token),
+                refresh_token: tokens.refresh_token.or_else(|| grant.refresh_token.clone()),
                 expires_at_unix: now_unix() + tokens.expires_in.as_secs() as i64,
             };
-            portal
-                .grants
-                .update(&user.grant_id, &fresh)
-                .await
-                .map_err(store_error)?;
+            locked.replace(&fresh).await.map_err(store_error)?;
             tracing::info!(user = %user.user_id, "refreshed session tokens");
             Ok(Some(fresh.access_token))
         }
@@ -189,7 +186,7 @@ async fn refresh_grant(
         Err(e) => {
             tracing::warn!(error = %e, "token refresh failed");
             if !still_current && grant.seconds_left() > 0 {
-                Ok(Some(grant.access_token))
+                Ok(Some(grant.access_token.clone()))
             } else {
                 Err(from_oauth(e))
             }

@@ -1,5 +1,12 @@
-//! The grant store: each signed-in session's tokens in SQLite beside the sessions (so a
-//! restart signs nobody out), never sent to the browser, with one refresh lock per grant.
+//! The grant store: each signed-in session's tokens in the portal's database beside the
+//! sessions (so a restart signs nobody out and every replica sees them), sealed at rest
+//! ([`super::sealing`]), never sent to the browser.
+//!
+//! A refresh is single-flight across replicas: [`GrantStore::lock`] holds an in-process lock
+//! (one waiter per replica goes to the database) and, on PostgreSQL, the grant's row lock
+//! (`SELECT … FOR UPDATE` in a transaction) for exactly as long as the refresh, and re-reads
+//! the grant under it, so no replica refreshes with a token read before another's refresh.
+//! SQLite serves one machine, where the in-process lock is the whole story.
 
 use std::{
     collections::HashMap,
@@ -7,9 +14,14 @@ use std::{
 };
 
 use genesys::{AccessToken, RefreshToken};
-use sqlx::{Row, SqlitePool};
+use sqlx::{any::AnyRow, Any, Row, Transaction};
 
-use super::{clock::now_unix, ids::random_id};
+use super::{
+    clock::now_unix,
+    db::{Db, Engine},
+    ids::random_id,
+    sealing::{Sealer, Unsealable},
+};
 
 /// Tokens of one signed-in session.
 pub struct Grant {
@@ -25,109 +37,224 @@ impl Grant {
     }
 }
 
-/// Keeps grants in SQLite beside the sessions, so a restart signs nobody out.
+/// Why the store could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    #[error("grant store: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Unsealable(#[from] Unsealable),
+}
+
+/// Keeps grants in the database beside the sessions.
 #[derive(Clone)]
 pub struct GrantStore {
-    pool: SqlitePool,
-    /// One lock per grant being refreshed: refreshes of one session are single-flight.
+    db: Db,
+    sealer: Arc<Sealer>,
+    /// Hold the database row lock while refreshing (off only to show, in a test, the race it
+    /// prevents).
+    row_lock: bool,
+    /// One lock per grant being refreshed on this replica.
     refresh_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
+const SELECT: &str = "SELECT access_token, refresh_token, expires_at FROM grants WHERE id = $1";
+
 impl GrantStore {
-    pub async fn new(pool: SqlitePool) -> Result<Self, sqlx::Error> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS grants (
-                id TEXT PRIMARY KEY NOT NULL,
-                access_token TEXT NOT NULL,
-                refresh_token TEXT,
-                expires_at INTEGER NOT NULL,
-                delete_after INTEGER NOT NULL
-            )",
-        )
-        .execute(&pool)
-        .await?;
-        Ok(Self {
-            pool,
+    pub fn new(db: Db, sealer: Arc<Sealer>, row_lock: bool) -> Self {
+        Self {
+            db,
+            sealer,
+            row_lock,
             refresh_locks: Arc::default(),
-        })
+        }
     }
 
     pub async fn insert(
         &self,
         grant: &Grant,
         delete_after_unix: i64,
-    ) -> Result<String, sqlx::Error> {
+    ) -> Result<String, GrantError> {
         let id = random_id();
-        sqlx::query("INSERT INTO grants (id, access_token, refresh_token, expires_at, delete_after) VALUES (?, ?, ?, ?, ?)")
+        let (access, refresh) = self.seal(&id, grant);
+        sqlx::query("INSERT INTO grants (id, access_token, refresh_token, expires_at, delete_after) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
-            .bind(grant.access_token.secret())
-            .bind(grant.refresh_token.as_ref().map(|t| t.secret().to_string()))
+            .bind(access)
+            .bind(refresh)
             .bind(grant.expires_at_unix)
             .bind(delete_after_unix)
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await?;
         Ok(id)
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Grant>, sqlx::Error> {
-        let row =
-            sqlx::query("SELECT access_token, refresh_token, expires_at FROM grants WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|r| Grant {
-            access_token: AccessToken::new(r.get::<String, _>(0)),
-            refresh_token: r.get::<Option<String>, _>(1).map(RefreshToken::new),
-            expires_at_unix: r.get(2),
-        }))
+    pub async fn get(&self, id: &str) -> Result<Option<Grant>, GrantError> {
+        let row = sqlx::query(SELECT)
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (grant, reseal) = self.open(id, &row)?;
+        if reseal {
+            // A plaintext row from before sealing, or one sealed under the previous key.
+            if let Err(e) = self.write(self.db.pool(), id, &grant).await {
+                tracing::warn!(error = %e, "could not re-seal a grant");
+            }
+        }
+        Ok(Some(grant))
     }
 
-    pub async fn update(&self, id: &str, grant: &Grant) -> Result<(), sqlx::Error> {
+    pub async fn update(&self, id: &str, grant: &Grant) -> Result<(), GrantError> {
+        self.write(self.db.pool(), id, grant).await
+    }
+
+    async fn write<'e, E>(&self, executor: E, id: &str, grant: &Grant) -> Result<(), GrantError>
+    where
+        E: sqlx::Executor<'e, Database = Any>,
+    {
+        let (access, refresh) = self.seal(id, grant);
         sqlx::query(
-            "UPDATE grants SET access_token = ?, refresh_token = ?, expires_at = ? WHERE id = ?",
+            "UPDATE grants SET access_token = $1, refresh_token = $2, expires_at = $3 WHERE id = $4",
         )
-        .bind(grant.access_token.secret())
-        .bind(grant.refresh_token.as_ref().map(|t| t.secret().to_string()))
+        .bind(access)
+        .bind(refresh)
         .bind(grant.expires_at_unix)
         .bind(id)
-        .execute(&self.pool)
+        .execute(executor)
         .await?;
         Ok(())
     }
 
-    pub async fn delete(&self, id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM grants WHERE id = ?")
+    fn seal(&self, id: &str, grant: &Grant) -> (String, Option<String>) {
+        let access = self.sealer.seal(
+            grant.access_token.secret(),
+            &format!("grants/{id}/access_token"),
+        );
+        let refresh = grant.refresh_token.as_ref().map(|t| {
+            self.sealer
+                .seal(t.secret(), &format!("grants/{id}/refresh_token"))
+        });
+        (access, refresh)
+    }
+
+    fn open(&self, id: &str, row: &AnyRow) -> Result<(Grant, bool), GrantError> {
+        let access = self.sealer.open(
+            &row.try_get::<String, _>(0)?,
+            &format!("grants/{id}/access_token"),
+        )?;
+        let refresh = match row.try_get::<Option<String>, _>(1)? {
+            Some(stored) => Some(
+                self.sealer
+                    .open(&stored, &format!("grants/{id}/refresh_token"))?,
+            ),
+            None => None,
+        };
+        let reseal = access.reseal || refresh.as_ref().is_some_and(|r| r.reseal);
+        Ok((
+            Grant {
+                access_token: AccessToken::new(access.plain),
+                refresh_token: refresh.map(|r| RefreshToken::new(r.plain)),
+                expires_at_unix: row.try_get(2)?,
+            },
+            reseal,
+        ))
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), GrantError> {
+        sqlx::query("DELETE FROM grants WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await?;
         Ok(())
     }
 
     /// Removes grants whose session can no longer exist.
-    pub async fn prune(&self) -> Result<u64, sqlx::Error> {
-        let r = sqlx::query("DELETE FROM grants WHERE delete_after < ?")
+    pub async fn prune(&self) -> Result<u64, GrantError> {
+        let r = sqlx::query("DELETE FROM grants WHERE delete_after < $1")
             .bind(now_unix())
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await?;
         Ok(r.rows_affected())
     }
 
     /// Signed-in sessions: grants whose session may still be alive.
-    pub async fn count_live(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query("SELECT COUNT(*) FROM grants WHERE delete_after >= ?")
-            .bind(now_unix())
-            .fetch_one(&self.pool)
-            .await
-            .map(|row| row.get::<i64, _>(0))
+    pub async fn count_live(&self) -> Result<i64, GrantError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM grants WHERE delete_after >= $1")
+                .bind(now_unix())
+                .fetch_one(self.db.pool())
+                .await?
+                .try_get::<i64, _>(0)?,
+        )
     }
 
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        self.db.ping().await
     }
 
-    pub(super) fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    /// Takes the grant's refresh lock (this replica's, then the database row's) and reads the
+    /// grant again under it. Dropping the lock without [`LockedGrant::replace`] changes nothing.
+    pub async fn lock(&self, id: &str) -> Result<LockedGrant, GrantError> {
+        let local = self.local_lock(id).lock_owned().await;
+        let mut tx = None;
+        let row = if self.row_lock && self.db.engine() == Engine::Postgres {
+            let mut t = self.db.pool().begin().await?;
+            let row = sqlx::query(&format!("{SELECT} FOR UPDATE"))
+                .bind(id)
+                .fetch_optional(&mut *t)
+                .await?;
+            tx = Some(t);
+            row
+        } else {
+            sqlx::query(SELECT)
+                .bind(id)
+                .fetch_optional(self.db.pool())
+                .await?
+        };
+        let grant = match row {
+            Some(row) => Some(self.open(id, &row)?.0),
+            None => None,
+        };
+        Ok(LockedGrant {
+            store: self.clone(),
+            id: id.to_string(),
+            grant,
+            tx,
+            _local: local,
+        })
+    }
+
+    fn local_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.refresh_locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.retain(|_, l| Arc::strong_count(l) > 1);
         locks.entry(id.to_string()).or_default().clone()
+    }
+}
+
+/// A grant read under its refresh lock; the lock is released when this is dropped.
+pub struct LockedGrant {
+    store: GrantStore,
+    id: String,
+    /// The grant as it is now (`None`: signed out, or pruned).
+    pub grant: Option<Grant>,
+    tx: Option<Transaction<'static, Any>>,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl LockedGrant {
+    /// Writes the refreshed grant and releases the lock.
+    pub async fn replace(mut self, grant: &Grant) -> Result<(), GrantError> {
+        match self.tx.take() {
+            Some(mut tx) => {
+                self.store.write(&mut *tx, &self.id, grant).await?;
+                tx.commit().await?;
+            }
+            None => {
+                self.store
+                    .write(self.store.db.pool(), &self.id, grant)
+                    .await?
+            }
+        }
+        Ok(())
     }
 }

@@ -5,8 +5,10 @@
 pub mod access;
 pub mod admins;
 pub mod chat_store;
+pub mod claims;
 pub mod clock;
 pub mod dashboard;
+pub mod db;
 pub mod directory;
 pub mod embed;
 pub mod errors;
@@ -21,6 +23,7 @@ pub mod ids;
 pub mod mapping;
 pub mod portal;
 pub mod request;
+pub mod sealing;
 pub mod service;
 pub mod session;
 pub mod signin;

@@ -49,6 +49,11 @@ pub struct Portal {
     /// Continue to Genesys' own logout page after signing out of the portal.
     pub genesys_logout: bool,
     pub grants: GrantStore,
+    /// One use of each sign-in state, across replicas.
+    pub claims: super::claims::LoginClaims,
+    /// This replica's name (`PORTAL_REPLICA_ID`, default the host name): in logs, audit
+    /// records and the service page.
+    pub replica_id: String,
     pub exports: Arc<ExportJobs>,
     /// The client-credentials token manager, when a service identity is configured.
     pub service: Option<Arc<genesys::TokenManager>>,

@@ -69,7 +69,7 @@ impl StoreUnavailable {
 
 impl From<StoreUnavailable> for AppError {
     fn from(_: StoreUnavailable) -> Self {
-        AppError::internal("the session store is unavailable")
+        AppError::StoreUnavailable
     }
 }
 

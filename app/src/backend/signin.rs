@@ -26,6 +26,9 @@ pub const FAILED_PATH: &str = "/auth/failed";
 /// Where a callback that no sign-in of this browser started goes: nothing is stored for it,
 /// so junk callbacks cannot grow the session table.
 pub const UNRECOGNISED_PATH: &str = "/auth/failed?reason=unrecognised";
+/// Where the later of two callbacks of one sign-in goes; its session is left as it was, so
+/// the earlier one's sign-in stands.
+pub const COMPLETED_PATH: &str = "/auth/failed?reason=completed";
 /// The longest callback query read; a longer one is not Genesys'.
 const MAX_CALLBACK_QUERY: usize = 8 * 1024;
 
@@ -148,6 +151,10 @@ pub async fn finish(
     match outcome {
         Ok(return_to) => Ok(return_to),
         Err(Failure::Store(e)) => Err(e),
+        Err(Failure::SignIn(AppError::SignInCompleted)) => {
+            tracing::info!("a second response to a sign-in already claimed: nothing redeemed");
+            Ok(COMPLETED_PATH.to_string())
+        }
         Err(Failure::SignIn(AppError::ForgedCallback)) if session.is_empty().await => {
             tracing::info!("a sign-in response no sign-in of this browser started");
             Ok(UNRECOGNISED_PATH.to_string())
@@ -196,6 +203,13 @@ async fn consume_pending(
         }
         return Err(AppError::ForgedCallback.into());
     };
+    // One use across requests and replicas, before the session is touched: a second callback
+    // of this sign-in (even one that read the session before the first saved it) stops here.
+    match portal.claims.claim(state).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::SignInCompleted.into()),
+        Err(e) => return Err(StoreUnavailable::log(e).into()),
+    }
     let login = pending.remove(index);
     // Consumed before anything else can go wrong: a state is good for one use only.
     session

@@ -21,6 +21,10 @@ pub enum AppError {
     OAuth { code: String, description: String },
     #[error("This sign-in response is not one this browser started.")]
     ForgedCallback,
+    #[error("This sign-in was already completed by an earlier response to it.")]
+    SignInCompleted,
+    #[error("The portal's session store is not answering; your session is kept.")]
+    StoreUnavailable,
     #[error("Your Genesys Cloud permissions do not allow this{}", scope_hint(.scope))]
     MissingScope {
         scope: Option<String>,
@@ -73,7 +77,9 @@ impl AppError {
             AppError::InvalidGrant { .. }
             | AppError::OAuth { .. }
             | AppError::ForgedCallback
+            | AppError::SignInCompleted
             | AppError::BadRequest { .. } => 400,
+            AppError::StoreUnavailable => 503,
             AppError::InvalidClient { .. } => 502,
             AppError::RateLimited { .. } => 429,
             AppError::UpstreamTimeout => 504,
@@ -97,6 +103,8 @@ impl AppError {
             AppError::InvalidClient { .. } => "invalid-client",
             AppError::OAuth { .. } => "oauth",
             AppError::ForgedCallback => "forged-callback",
+            AppError::SignInCompleted => "sign-in-completed",
+            AppError::StoreUnavailable => "store-unavailable",
             AppError::MissingScope { .. } => "missing-scope",
             AppError::RateLimited { .. } => "rate-limited",
             AppError::UpstreamTimeout => "upstream-timeout",
@@ -120,6 +128,8 @@ impl AppError {
             AppError::InvalidClient { .. } => "OAuth client misconfigured",
             AppError::OAuth { .. } => "Sign-in refused",
             AppError::ForgedCallback => "Unrecognised sign-in response",
+            AppError::SignInCompleted => "Sign-in already completed",
+            AppError::StoreUnavailable => "Briefly unavailable",
             AppError::MissingScope { .. } => "Permission missing",
             AppError::RateLimited { .. } => "Too many requests",
             AppError::UpstreamTimeout => "Genesys Cloud is slow",
@@ -142,6 +152,8 @@ impl AppError {
             AppError::InvalidClient { .. } => "Ask your Genesys Cloud admin to check the OAuth client in Admin > Integrations > OAuth: the client id and secret configured here, the grant type (Code Authorization or PKCE), and that the redirect URI matches this site's /auth/callback exactly.",
             AppError::OAuth { .. } => "Start the sign-in again. If it keeps failing, ask your Genesys Cloud admin to check the OAuth client.",
             AppError::ForgedCallback => "Nothing was changed. If you were signing in, start again from this site.",
+            AppError::SignInCompleted => "Another response to the same sign-in arrived first (a second click or a retried request), and nothing was redeemed twice. Go to your dashboard: if you are not signed in there, start the sign-in again.",
+            AppError::StoreUnavailable => "Nothing was lost and you are still signed in: the portal cannot reach its database for a moment. Try again in a few seconds.",
             AppError::MissingScope { .. } => "Ask your Genesys Cloud admin to add the scope to the OAuth client (Admin > Integrations > OAuth > Scope), then sign in again.",
             AppError::RateLimited { .. } => "Wait a moment and try again.",
             AppError::UpstreamTimeout | AppError::UpstreamUnavailable { .. } | AppError::Upstream { .. } => "Try again in a minute. If it persists, check status.mypurecloud.com and quote the context id below to Genesys support.",
@@ -236,6 +248,8 @@ mod tests {
             403
         );
         assert_eq!(AppError::UpstreamTimeout.status(), 504);
+        assert_eq!(AppError::StoreUnavailable.status(), 503);
+        assert_eq!(AppError::SignInCompleted.status(), 400);
     }
 
     #[test]

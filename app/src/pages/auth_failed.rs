@@ -10,8 +10,9 @@ use crate::{api::get_auth_failure, model::AppError, ui::ErrorView};
 #[component]
 pub fn AuthFailedPage() -> impl IntoView {
     let failure = ArcResource::new(|| (), |_| get_auth_failure());
-    let unrecognised =
-        use_query_map().with_untracked(|q| q.get("reason").as_deref() == Some("unrecognised"));
+    let reason = use_query_map().with_untracked(|q| q.get("reason"));
+    let unrecognised = reason.as_deref() == Some("unrecognised");
+    let completed = reason.as_deref() == Some("completed");
     view! {
         <h1 class="page-title">"Sign-in did not complete"</h1>
         <Suspense fallback=|| ()>
@@ -19,6 +20,7 @@ pub fn AuthFailedPage() -> impl IntoView {
                 let error = match failure.await {
                     Ok(Some(e)) => e,
                     Ok(None) if unrecognised => AppError::ForgedCallback,
+                    Ok(None) if completed => AppError::SignInCompleted,
                     Ok(None) => AppError::NotSignedIn,
                     Err(e) => e,
                 };

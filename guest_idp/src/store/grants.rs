@@ -1,7 +1,7 @@
 //! Queries on what a sign-in grants: authorization codes, access tokens and refresh tokens.
 //! A `family_id` ties every token issued from one code together, so a replay revokes them all.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::error::IdpError;
 
@@ -19,13 +19,13 @@ pub(crate) struct CodeRecord {
 }
 
 pub(crate) async fn insert_code(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     code_hash: &str,
     c: &CodeRecord,
 ) -> Result<(), IdpError> {
     sqlx::query(
         "INSERT INTO guest_idp_codes (code_hash, family_id, client_id, redirect_uri, code_challenge,
-         nonce, scope, guest_id, auth_time, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         nonce, scope, guest_id, auth_time, expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(code_hash)
     .bind(&c.family_id)
@@ -52,9 +52,9 @@ pub(crate) enum CodeUse {
 }
 
 /// Marks the code used (atomically) and returns it; a second call sees `Replayed`.
-pub(crate) async fn use_code(pool: &SqlitePool, code_hash: &str) -> Result<CodeUse, IdpError> {
+pub(crate) async fn use_code(pool: &AnyPool, code_hash: &str) -> Result<CodeUse, IdpError> {
     let row = sqlx::query(
-        "UPDATE guest_idp_codes SET used = 1 WHERE code_hash = ? AND used = 0
+        "UPDATE guest_idp_codes SET used = 1 WHERE code_hash = $1 AND used = 0
          RETURNING family_id, client_id, redirect_uri, code_challenge, nonce, scope, guest_id, auth_time, expires_ms",
     )
     .bind(code_hash)
@@ -74,7 +74,7 @@ pub(crate) async fn use_code(pool: &SqlitePool, code_hash: &str) -> Result<CodeU
         }));
     }
     let family: Option<String> =
-        sqlx::query_scalar("SELECT family_id FROM guest_idp_codes WHERE code_hash = ?")
+        sqlx::query_scalar("SELECT family_id FROM guest_idp_codes WHERE code_hash = $1")
             .bind(code_hash)
             .fetch_optional(pool)
             .await?;
@@ -84,14 +84,14 @@ pub(crate) async fn use_code(pool: &SqlitePool, code_hash: &str) -> Result<CodeU
 /// Deletes every access and refresh token of a family, and marks the family's code revoked
 /// (`used = 2`) so that tokens a concurrent request is still issuing are caught by
 /// [`family_revoked`].
-pub(crate) async fn revoke_family(pool: &SqlitePool, family_id: &str) -> Result<(), IdpError> {
+pub(crate) async fn revoke_family(pool: &AnyPool, family_id: &str) -> Result<(), IdpError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE guest_idp_codes SET used = 2 WHERE family_id = ?")
+    sqlx::query("UPDATE guest_idp_codes SET used = 2 WHERE family_id = $1")
         .bind(family_id)
         .execute(&mut *tx)
         .await?;
     for table in ["guest_idp_access_tokens", "guest_idp_refresh_tokens"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE family_id = ?"))
+        sqlx::query(&format!("DELETE FROM {table} WHERE family_id = $1"))
             .bind(family_id)
             .execute(&mut *tx)
             .await?;
@@ -111,14 +111,14 @@ pub(crate) struct TokenGrant {
 }
 
 pub(crate) async fn insert_access(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     hash: &str,
     g: &TokenGrant,
     expires_ms: i64,
 ) -> Result<(), IdpError> {
     sqlx::query(
         "INSERT INTO guest_idp_access_tokens (token_hash, family_id, client_id, guest_id, scope, expires_ms)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(hash)
     .bind(&g.family_id)
@@ -133,11 +133,11 @@ pub(crate) async fn insert_access(
 
 /// The live access token's guest id and scope.
 pub(crate) async fn access(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     hash: &str,
     now_ms: i64,
 ) -> Result<Option<(String, String)>, IdpError> {
-    let row = sqlx::query("SELECT guest_id, scope FROM guest_idp_access_tokens WHERE token_hash = ? AND expires_ms > ?")
+    let row = sqlx::query("SELECT guest_id, scope FROM guest_idp_access_tokens WHERE token_hash = $1 AND expires_ms > $2")
         .bind(hash)
         .bind(now_ms)
         .fetch_optional(pool)
@@ -147,14 +147,14 @@ pub(crate) async fn access(
 }
 
 pub(crate) async fn insert_refresh(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     hash: &str,
     g: &TokenGrant,
     expires_ms: i64,
 ) -> Result<(), IdpError> {
     sqlx::query(
         "INSERT INTO guest_idp_refresh_tokens (token_hash, family_id, client_id, guest_id, scope, auth_time, expires_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(hash)
     .bind(&g.family_id)
@@ -179,12 +179,12 @@ pub(crate) enum RefreshUse {
 }
 
 pub(crate) async fn use_refresh(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     hash: &str,
     now_ms: i64,
 ) -> Result<RefreshUse, IdpError> {
     let row = sqlx::query(
-        "UPDATE guest_idp_refresh_tokens SET spent = 1 WHERE token_hash = ? AND spent = 0 AND expires_ms > ?
+        "UPDATE guest_idp_refresh_tokens SET spent = 1 WHERE token_hash = $1 AND spent = 0 AND expires_ms > $2
          RETURNING family_id, client_id, guest_id, scope, auth_time",
     )
     .bind(hash)
@@ -201,7 +201,7 @@ pub(crate) async fn use_refresh(
         }));
     }
     let spent: Option<String> = sqlx::query_scalar(
-        "SELECT family_id FROM guest_idp_refresh_tokens WHERE token_hash = ? AND spent = 1",
+        "SELECT family_id FROM guest_idp_refresh_tokens WHERE token_hash = $1 AND spent = 1",
     )
     .bind(hash)
     .fetch_optional(pool)
@@ -210,8 +210,8 @@ pub(crate) async fn use_refresh(
 }
 
 /// Undoes [`use_refresh`] for a request refused for the client's own mistake.
-pub(crate) async fn unspend_refresh(pool: &SqlitePool, hash: &str) -> Result<(), IdpError> {
-    sqlx::query("UPDATE guest_idp_refresh_tokens SET spent = 0 WHERE token_hash = ?")
+pub(crate) async fn unspend_refresh(pool: &AnyPool, hash: &str) -> Result<(), IdpError> {
+    sqlx::query("UPDATE guest_idp_refresh_tokens SET spent = 0 WHERE token_hash = $1")
         .bind(hash)
         .execute(pool)
         .await?;
@@ -219,9 +219,9 @@ pub(crate) async fn unspend_refresh(pool: &SqlitePool, hash: &str) -> Result<(),
 }
 
 /// Whether [`revoke_family`] ran for this family (checked after issuing new tokens).
-pub(crate) async fn family_revoked(pool: &SqlitePool, family_id: &str) -> Result<bool, IdpError> {
+pub(crate) async fn family_revoked(pool: &AnyPool, family_id: &str) -> Result<bool, IdpError> {
     let revoked: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM guest_idp_codes WHERE family_id = ? AND used = 2")
+        sqlx::query_scalar("SELECT 1 FROM guest_idp_codes WHERE family_id = $1 AND used = 2")
             .bind(family_id)
             .fetch_optional(pool)
             .await?;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::audit::AuditEntry;
 use crate::error::IdpError;
@@ -12,7 +12,7 @@ use crate::guests::Guest;
 const GUEST_COLUMNS: &str =
     "id, given_name, family_name, email, attributes, disabled, created_unix, last_sign_in_unix";
 
-fn guest_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Guest, IdpError> {
+fn guest_from_row(row: &sqlx::any::AnyRow) -> Result<Guest, IdpError> {
     let attributes: String = row.try_get("attributes")?;
     let attributes: BTreeMap<String, String> = serde_json::from_str(&attributes)
         .map_err(|e| IdpError::Store(format!("stored attributes are unreadable: {e}")))?;
@@ -28,12 +28,12 @@ fn guest_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Guest, IdpError> {
     })
 }
 
-pub(crate) async fn insert(pool: &SqlitePool, g: &Guest) -> Result<(), IdpError> {
+pub(crate) async fn insert(pool: &AnyPool, g: &Guest) -> Result<(), IdpError> {
     let attributes =
         serde_json::to_string(&g.attributes).map_err(|e| IdpError::Store(e.to_string()))?;
     sqlx::query(
         "INSERT INTO guest_idp_guests (id, given_name, family_name, email, attributes, disabled, created_unix)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&g.id)
     .bind(&g.given_name)
@@ -47,9 +47,9 @@ pub(crate) async fn insert(pool: &SqlitePool, g: &Guest) -> Result<(), IdpError>
     Ok(())
 }
 
-pub(crate) async fn get(pool: &SqlitePool, id: &str) -> Result<Option<Guest>, IdpError> {
+pub(crate) async fn get(pool: &AnyPool, id: &str) -> Result<Option<Guest>, IdpError> {
     let row = sqlx::query(&format!(
-        "SELECT {GUEST_COLUMNS} FROM guest_idp_guests WHERE id = ?"
+        "SELECT {GUEST_COLUMNS} FROM guest_idp_guests WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -71,14 +71,14 @@ fn like_pattern(search: &str) -> String {
 }
 
 pub(crate) async fn search(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     search: &str,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<Guest>, u64), IdpError> {
     // SQLite's lower() folds ASCII only; Rust lowercases the pattern, so non-ASCII letters
     // match case-sensitively beyond ASCII. Good enough for names and addresses.
-    let filter = "lower(given_name || ' ' || family_name || ' ' || email) LIKE ? ESCAPE '\\'";
+    let filter = "lower(given_name || ' ' || family_name || ' ' || email) LIKE $1 ESCAPE '\\'";
     let pattern = like_pattern(search);
     let total: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM guest_idp_guests WHERE {filter}"
@@ -88,7 +88,7 @@ pub(crate) async fn search(
     .await?;
     let rows = sqlx::query(&format!(
         "SELECT {GUEST_COLUMNS} FROM guest_idp_guests WHERE {filter}
-         ORDER BY created_unix DESC, id LIMIT ? OFFSET ?"
+         ORDER BY created_unix DESC, id LIMIT $2 OFFSET $3"
     ))
     .bind(&pattern)
     .bind(limit)
@@ -103,11 +103,11 @@ pub(crate) async fn search(
 }
 
 pub(crate) async fn set_disabled(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: &str,
     disabled: bool,
 ) -> Result<bool, IdpError> {
-    let done = sqlx::query("UPDATE guest_idp_guests SET disabled = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE guest_idp_guests SET disabled = $1 WHERE id = $2")
         .bind(disabled as i64)
         .bind(id)
         .execute(pool)
@@ -115,12 +115,8 @@ pub(crate) async fn set_disabled(
     Ok(done.rows_affected() == 1)
 }
 
-pub(crate) async fn touch_sign_in(
-    pool: &SqlitePool,
-    id: &str,
-    at_unix: i64,
-) -> Result<(), IdpError> {
-    sqlx::query("UPDATE guest_idp_guests SET last_sign_in_unix = ? WHERE id = ?")
+pub(crate) async fn touch_sign_in(pool: &AnyPool, id: &str, at_unix: i64) -> Result<(), IdpError> {
+    sqlx::query("UPDATE guest_idp_guests SET last_sign_in_unix = $1 WHERE id = $2")
         .bind(at_unix)
         .bind(id)
         .execute(pool)
@@ -129,7 +125,7 @@ pub(crate) async fn touch_sign_in(
 }
 
 /// Removes the guest and everything issued to it, in one transaction.
-pub(crate) async fn delete(pool: &SqlitePool, id: &str) -> Result<bool, IdpError> {
+pub(crate) async fn delete(pool: &AnyPool, id: &str) -> Result<bool, IdpError> {
     let mut tx = pool.begin().await?;
     for table in [
         "guest_idp_invitations",
@@ -138,12 +134,12 @@ pub(crate) async fn delete(pool: &SqlitePool, id: &str) -> Result<bool, IdpError
         "guest_idp_access_tokens",
         "guest_idp_refresh_tokens",
     ] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE guest_id = ?"))
+        sqlx::query(&format!("DELETE FROM {table} WHERE guest_id = $1"))
             .bind(id)
             .execute(&mut *tx)
             .await?;
     }
-    let done = sqlx::query("DELETE FROM guest_idp_guests WHERE id = ?")
+    let done = sqlx::query("DELETE FROM guest_idp_guests WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -152,7 +148,7 @@ pub(crate) async fn delete(pool: &SqlitePool, id: &str) -> Result<bool, IdpError
 }
 
 /// Ends the guest's sessions and revokes its refresh and access tokens (on disabling).
-pub(crate) async fn revoke_all(pool: &SqlitePool, id: &str) -> Result<(), IdpError> {
+pub(crate) async fn revoke_all(pool: &AnyPool, id: &str) -> Result<(), IdpError> {
     let mut tx = pool.begin().await?;
     for table in [
         "guest_idp_sessions",
@@ -160,7 +156,7 @@ pub(crate) async fn revoke_all(pool: &SqlitePool, id: &str) -> Result<(), IdpErr
         "guest_idp_access_tokens",
         "guest_idp_refresh_tokens",
     ] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE guest_id = ?"))
+        sqlx::query(&format!("DELETE FROM {table} WHERE guest_id = $1"))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -171,18 +167,18 @@ pub(crate) async fn revoke_all(pool: &SqlitePool, id: &str) -> Result<(), IdpErr
 
 /// Stores a new invitation and drops the guest's earlier unused ones.
 pub(crate) async fn replace_invitation(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     guest_id: &str,
     token_hash: &str,
     expires_ms: i64,
 ) -> Result<(), IdpError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM guest_idp_invitations WHERE guest_id = ? AND used_ms IS NULL")
+    sqlx::query("DELETE FROM guest_idp_invitations WHERE guest_id = $1 AND used_ms IS NULL")
         .bind(guest_id)
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO guest_idp_invitations (token_hash, guest_id, expires_ms) VALUES (?, ?, ?)",
+        "INSERT INTO guest_idp_invitations (token_hash, guest_id, expires_ms) VALUES ($1, $2, $3)",
     )
     .bind(token_hash)
     .bind(guest_id)
@@ -205,13 +201,13 @@ pub(crate) enum InvitationUse {
 /// Marks the invitation used if it is unused and unexpired (atomic: two parallel openings
 /// cannot both succeed).
 pub(crate) async fn use_invitation(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     token_hash: &str,
     now_ms: i64,
 ) -> Result<InvitationUse, IdpError> {
     let accepted: Option<String> = sqlx::query_scalar(
-        "UPDATE guest_idp_invitations SET used_ms = ?
-         WHERE token_hash = ? AND used_ms IS NULL AND expires_ms > ? RETURNING guest_id",
+        "UPDATE guest_idp_invitations SET used_ms = $1
+         WHERE token_hash = $2 AND used_ms IS NULL AND expires_ms > $3 RETURNING guest_id",
     )
     .bind(now_ms)
     .bind(token_hash)
@@ -221,7 +217,7 @@ pub(crate) async fn use_invitation(
     if let Some(guest_id) = accepted {
         return Ok(InvitationUse::Accepted(guest_id));
     }
-    let row = sqlx::query("SELECT used_ms FROM guest_idp_invitations WHERE token_hash = ?")
+    let row = sqlx::query("SELECT used_ms FROM guest_idp_invitations WHERE token_hash = $1")
         .bind(token_hash)
         .fetch_optional(pool)
         .await?;
@@ -233,13 +229,13 @@ pub(crate) async fn use_invitation(
 }
 
 pub(crate) async fn insert_session(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id_hash: &str,
     guest_id: &str,
     auth_time: i64,
     expires_ms: i64,
 ) -> Result<(), IdpError> {
-    sqlx::query("INSERT INTO guest_idp_sessions (id_hash, guest_id, auth_time, expires_ms) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO guest_idp_sessions (id_hash, guest_id, auth_time, expires_ms) VALUES ($1, $2, $3, $4)")
         .bind(id_hash)
         .bind(guest_id)
         .bind(auth_time)
@@ -251,12 +247,12 @@ pub(crate) async fn insert_session(
 
 /// The live session's guest id and `auth_time`.
 pub(crate) async fn session(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id_hash: &str,
     now_ms: i64,
 ) -> Result<Option<(String, i64)>, IdpError> {
     let row = sqlx::query(
-        "SELECT guest_id, auth_time FROM guest_idp_sessions WHERE id_hash = ? AND expires_ms > ?",
+        "SELECT guest_id, auth_time FROM guest_idp_sessions WHERE id_hash = $1 AND expires_ms > $2",
     )
     .bind(id_hash)
     .bind(now_ms)
@@ -267,19 +263,19 @@ pub(crate) async fn session(
 }
 
 pub(crate) async fn delete_session(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id_hash: &str,
 ) -> Result<Option<String>, IdpError> {
     let guest: Option<String> =
-        sqlx::query_scalar("DELETE FROM guest_idp_sessions WHERE id_hash = ? RETURNING guest_id")
+        sqlx::query_scalar("DELETE FROM guest_idp_sessions WHERE id_hash = $1 RETURNING guest_id")
             .bind(id_hash)
             .fetch_optional(pool)
             .await?;
     Ok(guest)
 }
 
-pub(crate) async fn insert_audit(pool: &SqlitePool, e: &AuditEntry) -> Result<(), IdpError> {
-    sqlx::query("INSERT INTO guest_idp_audit (at_unix, actor, action, guest_id, detail) VALUES (?, ?, ?, ?, ?)")
+pub(crate) async fn insert_audit(pool: &AnyPool, e: &AuditEntry) -> Result<(), IdpError> {
+    sqlx::query("INSERT INTO guest_idp_audit (at_unix, actor, action, guest_id, detail) VALUES ($1, $2, $3, $4, $5)")
         .bind(e.at_unix)
         .bind(&e.actor)
         .bind(&e.action)
@@ -291,13 +287,13 @@ pub(crate) async fn insert_audit(pool: &SqlitePool, e: &AuditEntry) -> Result<()
 }
 
 pub(crate) async fn audit(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     guest_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, IdpError> {
     let rows = sqlx::query(
         "SELECT at_unix, actor, action, guest_id, detail FROM guest_idp_audit
-         WHERE (?1 IS NULL OR guest_id = ?1) ORDER BY id DESC LIMIT ?2",
+         WHERE ($1 IS NULL OR guest_id = $1) ORDER BY id DESC LIMIT $2",
     )
     .bind(guest_id)
     .bind(limit)

@@ -11,8 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use guest_idp::{ClientSecret, Guest, Idp, IdpConfig, NewGuest, RelyingParty};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::SqlitePool;
+use sqlx::{any::AnyPoolOptions, AnyPool};
 use url::Url;
 
 pub const CLIENT_ID: &str = "genesys-messenger";
@@ -26,7 +25,7 @@ pub struct TestIdp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -58,15 +57,15 @@ pub fn clients() -> Vec<RelyingParty> {
     ]
 }
 
-pub async fn pool(dir: &std::path::Path) -> SqlitePool {
-    let options = SqliteConnectOptions::new()
-        .filename(dir.join("portal.db"))
-        .create_if_missing(true);
-    SqlitePoolOptions::new()
+/// The provider's database: SQLite in `dir`.
+pub async fn pool(dir: &std::path::Path) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("portal.db").display());
+    AnyPoolOptions::new()
         .max_connections(4)
-        .connect_with(options)
+        .connect(&url)
         .await
-        .expect("sqlite")
+        .expect("database")
 }
 
 /// Starts a provider; `tweak` adjusts the configuration (lifetimes, limits).

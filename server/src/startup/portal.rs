@@ -8,7 +8,6 @@ use app::backend::{
     chat_store::ChatStore,
     export::ExportJobs,
     frames::{Embed, EmbedSettings},
-    grants::GrantStore,
     portal::{Portal, SessionSettings},
 };
 use genesys::{
@@ -17,16 +16,14 @@ use genesys::{
 };
 
 use guest_idp::{ClientSecret as IdpClientSecret, Idp, IdpConfig, RelyingParty};
-use sqlx::SqlitePool;
 
-use super::upstream::Connection;
+use super::{storage::Storage, upstream::Connection};
 use crate::config::{Config, EmbedConfig, ServiceClientSettings};
 
 pub async fn assemble(
     config: &Config,
     connection: &Connection,
-    grants: GrantStore,
-    pool: SqlitePool,
+    storage: &Storage,
     observer: Option<std::sync::Arc<dyn genesys::CallObserver>>,
 ) -> Result<Portal, String> {
     let options = ClientOptions {
@@ -38,10 +35,8 @@ pub async fn assemble(
         .map_err(|e| format!("HTTP client: {e}"))?;
     let exports = ExportJobs::new(config.data_dir.join("exports"))
         .map_err(|e| format!("export folder in `{}`: {e}", config.data_dir.display()))?;
-    let guest_chats = ChatStore::new(pool.clone())
-        .await
-        .map_err(|e| format!("guest chat table: {e}"))?;
-    let guest_idp = guest_provider(config, pool).await?;
+    let guest_chats = ChatStore::new(storage.db.clone(), storage.sealer.clone());
+    let guest_idp = guest_provider(config, storage.db.pool().clone()).await?;
     let service = match &config.service_client {
         Some(settings) => Some(token_manager(config, settings, &genesys)?),
         None => None,
@@ -57,7 +52,9 @@ pub async fn assemble(
         provider: config.provider.clone(),
         public_origin: config.public_origin(),
         genesys_logout: config.genesys_logout,
-        grants,
+        grants: storage.grants.clone(),
+        claims: storage.claims.clone(),
+        replica_id: config.replica_id.clone(),
         exports,
         service,
         export_as_service: config.export_as_service,
@@ -118,7 +115,7 @@ fn policy(listed: &Option<Vec<String>>) -> AdminPolicy {
 
 /// The guests' OpenID Connect provider at `PORTAL_PUBLIC_URL/guest-idp`, with Genesys' Web
 /// Messaging side as its relying party.
-async fn guest_provider(config: &Config, pool: SqlitePool) -> Result<Idp, String> {
+async fn guest_provider(config: &Config, pool: sqlx::AnyPool) -> Result<Idp, String> {
     let mut idp = IdpConfig::new(config.guest_issuer(), config.data_dir.clone());
     idp.secure_cookie = config.secure_cookie();
     idp.after_sign_in_path = "/guest".into();

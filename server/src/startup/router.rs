@@ -17,10 +17,10 @@ use tower_http::{
     trace::TraceLayer,
 };
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use app::{shell, App};
 
+use super::storage::Sessions;
 use crate::{
     config::{Config, GUEST_IDP_PATH},
     middleware,
@@ -31,7 +31,7 @@ use crate::{
 /// The largest request body accepted (forms and server-function arguments are small).
 const MAX_BODY: usize = 256 * 1024;
 
-pub fn router(config: &Config, state: ServerState, sessions: SqliteStore) -> Router {
+pub fn router(config: &Config, state: ServerState, sessions: Sessions) -> Router {
     let portal = state.portal.clone();
     let site = state.site.clone();
     let options = state.leptos_options.clone();
@@ -136,7 +136,7 @@ fn embed_rules(
 
 /// The session cookie: `HttpOnly; SameSite=Lax; Path=/`, `Secure` with the `__Host-` prefix
 /// unless the site is plain-HTTP loopback; it expires after the idle timeout.
-fn session_layer(config: &Config, sessions: SqliteStore) -> SessionManagerLayer<SqliteStore> {
+fn session_layer(config: &Config, sessions: Sessions) -> SessionManagerLayer<Sessions> {
     let secure = config.secure_cookie();
     SessionManagerLayer::new(sessions)
         .with_name(session_cookie(config))

@@ -1,77 +1,229 @@
-//! The session database (SQLite in `PORTAL_DATA_DIR`): the session store and the grant table
-//! beside it, with the background jobs that delete expired sessions and orphaned grants.
+//! The portal's database (`PORTAL_DATABASE_URL`: SQLite in `PORTAL_DATA_DIR` by default, or
+//! PostgreSQL for replicas): the session store, the grant table and the rest of the portal's
+//! tables, the token sealing key, and the background jobs that delete expired sessions,
+//! orphaned grants and old sign-in claims.
 
-use std::time::Duration;
+use std::{path::Path, sync::Arc, time::Duration};
 
-use app::backend::grants::GrantStore;
-use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
+use app::backend::{
+    claims::LoginClaims,
+    db::{Db, ACQUIRE_TIMEOUT},
+    grants::GrantStore,
+    sealing::{Sealer, TokenKey},
 };
-use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::SqliteStore;
+use async_trait::async_trait;
+use sqlx::{
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use tower_sessions::{
+    session::{Id, Record},
+    session_store, ExpiredDeletion, SessionStore,
+};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseConfig};
 
 pub struct Storage {
-    pub sessions: SqliteStore,
+    pub sessions: Sessions,
     pub grants: GrantStore,
-    /// The database itself, for the guest identity provider's tables.
-    pub pool: SqlitePool,
+    pub claims: LoginClaims,
+    /// The database itself, for the other stores (guest chats, the guest provider).
+    pub db: Db,
+    pub sealer: Arc<Sealer>,
 }
 
-/// Opens (creating when missing) the database and starts its clean-up jobs.
+/// The session store of the configured engine (tower-sessions-sqlx-store's).
+#[derive(Debug, Clone)]
+pub enum Sessions {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+#[async_trait]
+impl SessionStore for Sessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.create(record).await,
+            Sessions::Postgres(s) => s.create(record).await,
+        }
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.save(record).await,
+            Sessions::Postgres(s) => s.save(record).await,
+        }
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Sessions::Sqlite(s) => s.load(id).await,
+            Sessions::Postgres(s) => s.load(id).await,
+        }
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.delete(id).await,
+            Sessions::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for Sessions {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.delete_expired().await,
+            Sessions::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}
+
+/// Connections per pool: SQLite serialises writers anyway; on PostgreSQL a refresh holds its
+/// connection for the length of the upstream call, so there is room for those.
+const SQLITE_CONNECTIONS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// Opens (creating when missing) the database, migrates it, and starts its clean-up jobs.
 pub async fn open(config: &Config) -> Result<Storage, String> {
     let dir = &config.data_dir;
-    std::fs::create_dir_all(dir)
+    create_private_dir(dir)
         .map_err(|e| format!("PORTAL_DATA_DIR `{}` cannot be created: {e}", dir.display()))?;
-    let db_options = SqliteConnectOptions::new()
-        .filename(dir.join("portal.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // In WAL mode NORMAL keeps the database consistent through any crash; a power loss may
-        // drop the last commits (a sign-in then has to be redone). FULL waited for an fsync on
-        // every commit, most of a sign-in's time (docs/BENCHMARKS.md, "Sign-in round trip").
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(db_options)
+    let (sessions, max) = match &config.database {
+        DatabaseConfig::Sqlite(file) => {
+            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                create_private_dir(parent).map_err(|e| {
+                    format!(
+                        "the database folder `{}` cannot be created: {e}",
+                        parent.display()
+                    )
+                })?;
+            }
+            let options = SqliteConnectOptions::new()
+                .filename(file)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // In WAL mode NORMAL keeps the database consistent through any crash; a power
+                // loss may drop the last commits (a sign-in then has to be redone). FULL waited
+                // for an fsync on every commit, most of a sign-in's time (docs/BENCHMARKS.md).
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(SQLITE_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(|e| format!("the database `{}` cannot be opened: {e}", file.display()))?;
+            let store = SqliteStore::new(pool);
+            store
+                .migrate()
+                .await
+                .map_err(|e| format!("session table migration failed: {e}"))?;
+            make_private_files(file);
+            (Sessions::Sqlite(store), SQLITE_CONNECTIONS)
+        }
+        DatabaseConfig::Postgres(url) => {
+            let pool = PgPoolOptions::new()
+                .max_connections(POSTGRES_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect(&url.0)
+                .await
+                .map_err(|e| {
+                    format!("PostgreSQL at PORTAL_DATABASE_URL ({url:?}) cannot be reached: {e}")
+                })?;
+            let store = PostgresStore::new(pool);
+            store
+                .migrate()
+                .await
+                .map_err(|e| format!("session table migration failed: {e}"))?;
+            (Sessions::Postgres(store), POSTGRES_CONNECTIONS)
+        }
+    };
+    let db = Db::open(&config.database.url(), max)
         .await
-        .map_err(|e| {
-            format!(
-                "the session database in `{}` cannot be opened: {e}",
-                dir.display()
-            )
-        })?;
-    let sessions = SqliteStore::new(pool.clone());
-    sessions
-        .migrate()
-        .await
-        .map_err(|e| format!("session database migration failed: {e}"))?;
-    let grants = GrantStore::new(pool.clone())
-        .await
-        .map_err(|e| format!("grant table: {e}"))?;
+        .map_err(|e| format!("the portal's tables: {e}"))?;
+    let key = match &config.token_key {
+        Some(key) => key.clone(),
+        None => local_key(&dir.join("token.key"))?,
+    };
+    let sealer = Arc::new(Sealer::new(&key, config.token_key_old.as_ref()));
+    let grants = GrantStore::new(db.clone(), sealer.clone(), config.refresh_row_lock);
+    let claims = LoginClaims::new(db.clone());
     tokio::spawn(
         sessions
             .clone()
             .continuously_delete_expired(Duration::from_secs(60)),
     );
-    tokio::spawn(prune_grants(grants.clone()));
+    tokio::spawn(prune(grants.clone(), claims.clone()));
     Ok(Storage {
         sessions,
         grants,
-        pool,
+        claims,
+        db,
+        sealer,
     })
 }
 
-/// Every five minutes, deletes the grants whose session can no longer exist.
-async fn prune_grants(grants: GrantStore) {
+/// Creates `dir` (and its parents) readable by this user only; tightens an existing one.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// The SQLite file and its journal, readable by this user only.
+fn make_private_files(file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+/// The sealing key of a single-machine portal with no `PORTAL_TOKEN_KEY`: read from
+/// `token.key` in the data directory, generated there (mode 0600) on first start.
+fn local_key(path: &Path) -> Result<TokenKey, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::read_to_string(path) {
+        Ok(text) => TokenKey::parse(&text).map_err(|why| {
+            format!(
+                "the token key `{}` {why}: restore it from a backup, or set PORTAL_TOKEN_KEY (deleting it signs everyone out)",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = TokenKey::generate();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| format!("the token key `{}` cannot be written: {e}", path.display()))?;
+            file.write_all(format!("{}\n", key.to_base64()).as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(|e| format!("the token key `{}` cannot be written: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated the token encryption key");
+            Ok(key)
+        }
+        Err(e) => Err(format!("the token key `{}` cannot be read: {e}", path.display())),
+    }
+}
+
+/// Every five minutes, deletes the grants whose session can no longer exist and the sign-in
+/// claims no callback can need.
+async fn prune(grants: GrantStore, claims: LoginClaims) {
     let mut tick = tokio::time::interval(Duration::from_secs(300));
     loop {
         tick.tick().await;
         if let Err(e) = grants.prune().await {
             tracing::warn!(error = %e, "grant pruning failed");
+        }
+        if let Err(e) = claims.prune().await {
+            tracing::warn!(error = %e, "sign-in claim pruning failed");
         }
     }
 }
