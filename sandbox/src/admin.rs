@@ -145,7 +145,8 @@ pub(crate) async fn conversations(State(s): State<SandboxState>, req: Request) -
     Json(serde_json::json!({ "conversations": list })).into_response()
 }
 
-/// `GET /sandbox/stats`: `{"requests": {path: n}, "tokenRequests": {grant_type: n}}`.
+/// `GET /sandbox/stats`: `{"requests": {path: n}, "tokenRequests": {grant_type: n},
+/// "refreshTokenReuses": n}`.
 pub(crate) async fn get_stats(State(s): State<SandboxState>, req: Request) -> Response {
     if let Err(e) = from_loopback(&req) {
         return e.into_response();

@@ -29,6 +29,9 @@ pub struct Counts {
     /// `POST /oauth/token` requests per `grant_type` as sent (`(none)` when absent,
     /// `(other)` for a value that is not a grant the sandbox knows).
     pub token_requests: HashMap<String, u64>,
+    /// Refresh tokens presented again after they were rotated away: each one revoked its grant
+    /// (RFC 9700 §4.14.2). A client that refreshes single-flight never causes one.
+    pub refresh_token_reuses: u64,
 }
 
 impl Stats {
@@ -53,6 +56,16 @@ impl Stats {
             Some(_) => "(other)",
         };
         *self.lock().token_requests.entry(key.into()).or_default() += 1;
+    }
+
+    /// Counts a spent refresh token presented again.
+    pub(crate) fn refresh_token_reused(&self) {
+        self.lock().refresh_token_reuses += 1;
+    }
+
+    /// Spent refresh tokens presented again so far.
+    pub fn refresh_token_reuses(&self) -> u64 {
+        self.lock().refresh_token_reuses
     }
 
     /// Requests that arrived at `path` so far.

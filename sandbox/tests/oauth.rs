@@ -613,6 +613,7 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_grant() {
         StatusCode::OK
     );
 
+    assert_eq!(h.sandbox.stats().refresh_token_reuses(), 0);
     // The old refresh token comes back: the whole grant goes.
     let r = h
         .token(
@@ -624,6 +625,11 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_grant() {
         )
         .await;
     assert_eq!(token_error(r, 400).await, "invalid_grant");
+    assert_eq!(
+        h.sandbox.stats().refresh_token_reuses(),
+        1,
+        "counted for tests"
+    );
     api_error(h.api(Some(&access2), "/api/v2/users/me").await, 401).await;
     let r = h
         .token(

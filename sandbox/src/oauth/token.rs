@@ -183,7 +183,12 @@ fn issue(s: &SandboxState, headers: &HeaderMap, body: &[u8]) -> Result<Response,
             let tokens = s
                 .store()
                 .refresh(refresh, &client.id, lifetime)
-                .map_err(|r| refusal(r, "refresh token"))?;
+                .map_err(|r| {
+                    if matches!(r, GrantRefusal::Reused) {
+                        s.stats().refresh_token_reused();
+                    }
+                    refusal(r, "refresh token")
+                })?;
             Ok(token_answer(
                 lifetime,
                 tokens.access_token,

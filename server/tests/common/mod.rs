@@ -10,6 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub mod postgres;
+
 use reqwest::{header, Client, StatusCode};
 use sandbox::test_support::{Decision, SignInScript};
 

@@ -1,0 +1,346 @@
+//! Several portals on one PostgreSQL: two replicas built in-process on their own loopback
+//! ports, sharing a throwaway cluster (`common::postgres`), one sandbox standing in for the
+//! Genesys org, and a round-robin proxy in front as a load balancer. A browser is bounced
+//! between the replicas; the sandbox counts token requests and refresh-token reuses.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use axum::{body::Body, extract::State, http::Request, response::Response, Router};
+use leptos::prelude::LeptosOptions;
+use reqwest::{cookie::CookieStore, header, redirect::Policy, Client, StatusCode};
+use server::{build, config};
+
+mod common;
+use common::{location, postgres::Postgres};
+
+/// Every portal of this file runs on one runtime that outlives the tests (Leptos keeps
+/// process-wide state), as in `sign_in.rs`.
+fn server_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// One cluster for the file; each test gets its own database in it.
+fn cluster() -> &'static Postgres {
+    static PG: std::sync::OnceLock<Postgres> = std::sync::OnceLock::new();
+    PG.get_or_init(Postgres::start)
+}
+
+struct Replicas {
+    /// The proxy's origin: the site's public URL.
+    base: String,
+    /// Each replica's own origin.
+    replicas: Vec<String>,
+    sandbox: sandbox::RunningSandbox,
+    jar: Arc<reqwest::cookie::Jar>,
+    http: Client,
+    dirs: Vec<std::path::PathBuf>,
+}
+
+impl Drop for Replicas {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn client(jar: Arc<reqwest::cookie::Jar>) -> Client {
+    Client::builder()
+        .cookie_provider(jar)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Forwards each request to the next backend in turn, saying which in `x-backend`.
+#[derive(Clone)]
+struct RoundRobin {
+    backends: Arc<Vec<String>>,
+    next: Arc<AtomicUsize>,
+    http: Client,
+}
+
+async fn forward(State(rr): State<RoundRobin>, request: Request<Body>) -> Response {
+    let i = rr.next.fetch_add(1, Ordering::SeqCst) % rr.backends.len();
+    let (parts, body) = request.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut outbound = rr
+        .http
+        .request(parts.method, format!("{}{path}", rr.backends[i]));
+    for (name, value) in &parts.headers {
+        if name != header::HOST {
+            outbound = outbound.header(name, value);
+        }
+    }
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let answer = outbound.body(body).send().await.unwrap();
+    let mut response = Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        // Hop-by-hop: the body is forwarded whole, with its own length.
+        if name != header::TRANSFER_ENCODING
+            && name != header::CONNECTION
+            && name != header::CONTENT_LENGTH
+        {
+            response = response.header(name, value);
+        }
+    }
+    response = response.header("x-backend", i.to_string());
+    response
+        .body(Body::from(answer.bytes().await.unwrap()))
+        .unwrap()
+}
+
+/// Two replicas on one fresh database behind a round-robin proxy; `extra` goes to both.
+async fn start(extra: &[(&str, &str)]) -> Replicas {
+    let name = format!("portal_{}", app::backend::ids::random_id());
+    let database = cluster().database(&name).await;
+    let key = app::backend::sealing::TokenKey::generate().to_base64();
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (base, replicas, sandbox, dirs) = server_runtime()
+        .spawn(async move {
+            let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", proxy.local_addr().unwrap());
+            let mut sandbox_config = sandbox::SandboxConfig {
+                users: 50,
+                rate_limit_per_minute: 0,
+                ..Default::default()
+            };
+            for c in &mut sandbox_config.clients {
+                c.redirect_uris.push(format!("{base}/auth/callback"));
+                c.logout_redirect_uris.push(format!("{base}/"));
+            }
+            let sandbox = sandbox::spawn(sandbox_config).await.unwrap();
+            let upstream = sandbox.base_url().to_string();
+            let mut replicas = Vec::new();
+            let mut dirs = Vec::new();
+            for n in 0..2 {
+                let dir = std::env::temp_dir()
+                    .join(format!("portal-replica-{}", app::backend::ids::random_id()));
+                let mut vars: BTreeMap<String, String> = [
+                    ("PORTAL_DATA_DIR", dir.display().to_string()),
+                    ("PORTAL_DATABASE_URL", database.clone()),
+                    ("PORTAL_TOKEN_KEY", key.clone()),
+                    ("PORTAL_PUBLIC_URL", base.clone()),
+                    ("PORTAL_REPLICA_ID", format!("replica-{n}")),
+                    ("GENESYS_LOGIN_URL", upstream.clone()),
+                    ("GENESYS_API_URL", upstream.clone()),
+                    ("GENESYS_CLIENT_ID", sandbox::WEB_CLIENT_ID.to_string()),
+                    (
+                        "GENESYS_CLIENT_SECRET",
+                        sandbox::WEB_CLIENT_SECRET.to_string(),
+                    ),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                vars.extend(extra.iter().cloned());
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr: SocketAddr = listener.local_addr().unwrap();
+                let config = config::from_vars(&vars, addr).expect("valid replica configuration");
+                let options = LeptosOptions::builder()
+                    .output_name("genesys-portal")
+                    .site_root("target/site")
+                    .site_addr(addr)
+                    .build();
+                let built = build(&config, options).await.expect("replica builds");
+                tokio::spawn(async move {
+                    axum::serve(listener, built.router.into_make_service()).await
+                });
+                replicas.push(format!("http://{addr}"));
+                dirs.push(dir);
+            }
+            let rr = RoundRobin {
+                backends: Arc::new(replicas.clone()),
+                next: Arc::default(),
+                http: Client::builder().redirect(Policy::none()).build().unwrap(),
+            };
+            let app = Router::new().fallback(forward).with_state(rr);
+            tokio::spawn(async move { axum::serve(proxy, app).await });
+            (base, replicas, sandbox, dirs)
+        })
+        .await
+        .unwrap();
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    Replicas {
+        base,
+        replicas,
+        sandbox,
+        http: client(jar.clone()),
+        jar,
+        dirs,
+    }
+}
+
+fn backend(r: &reqwest::Response) -> String {
+    r.headers()["x-backend"].to_str().unwrap().to_string()
+}
+
+impl Replicas {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Starts a sign-in through the proxy and answers the sandbox's page: the callback URL.
+    async fn begin(&self) -> (String, String) {
+        let started = self
+            .http
+            .post(self.url("/auth/login"))
+            .header(header::ORIGIN, &self.base)
+            .form(&[("return_to", "/dashboard")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), StatusCode::SEE_OTHER);
+        let served = backend(&started);
+        let callback = common::answer_sign_in(&self.http, &location(&started), "allow").await;
+        (callback, served)
+    }
+
+    async fn dashboard(&self, http: &Client) -> (StatusCode, String, String) {
+        let r = http.get(self.url("/dashboard")).send().await.unwrap();
+        let served = backend(&r);
+        (r.status(), served, r.text().await.unwrap())
+    }
+
+    fn cookie(&self) -> String {
+        self.jar
+            .cookies(&self.base.parse().unwrap())
+            .map(|v| v.to_str().unwrap().to_string())
+            .expect("a session cookie")
+    }
+
+    /// Expires every token at the sandbox and sends twenty dashboards at once through the
+    /// proxy (ten to each replica), every upstream answer taking 200 ms so that they overlap.
+    async fn twenty_pages_after_expiry(&self) -> Vec<(StatusCode, String, String)> {
+        self.sandbox.expire_tokens();
+        self.sandbox.stats().reset();
+        self.sandbox
+            .faults()
+            .set_latency(Duration::from_millis(200));
+        let pages = futures::future::join_all((0..20).map(|_| self.dashboard(&self.http))).await;
+        self.sandbox.faults().set_latency(Duration::ZERO);
+        pages
+    }
+}
+
+#[tokio::test]
+async fn a_user_bounced_between_replicas_stays_signed_in_through_expiry_with_one_refresh() {
+    let r = start(&[]).await;
+    let (callback, login_served) = r.begin().await;
+    let done = r.http.get(&callback).send().await.unwrap();
+    assert_ne!(
+        backend(&done),
+        login_served,
+        "the callback lands on the other replica"
+    );
+    assert_eq!(location(&done), "/dashboard");
+    let mut served = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let (status, by, html) = r.dashboard(&r.http).await;
+        assert_eq!(status, StatusCode::OK, "{html:.400}");
+        assert!(html.contains("data-testid=\"profile-name\""));
+        served.insert(by);
+    }
+    assert_eq!(served.len(), 2, "both replicas served the signed-in page");
+
+    let pages = r.twenty_pages_after_expiry().await;
+    let stats = r.sandbox.stats();
+    for (status, by, html) in &pages {
+        assert_eq!(*status, StatusCode::OK, "replica {by}: {html:.300}");
+    }
+    let by: std::collections::BTreeSet<_> = pages.iter().map(|p| p.1.clone()).collect();
+    assert_eq!(by.len(), 2, "the twenty were split over both replicas");
+    assert_eq!(
+        stats.token_requests(sandbox::Grant::RefreshToken),
+        1,
+        "one refresh for the whole cluster"
+    );
+    assert_eq!(stats.refresh_token_reuses(), 0);
+    let (status, _, _) = r.dashboard(&r.http).await;
+    assert_eq!(status, StatusCode::OK, "still signed in afterwards");
+}
+
+/// The control run: with only each replica's own lock, the two replicas refresh the same
+/// grant at once, the sandbox sees the rotated-away refresh token again and revokes the grant.
+/// This is what the row lock prevents (and what shows the test above can fail).
+#[tokio::test]
+async fn without_the_row_lock_two_replicas_race_and_the_grant_is_revoked() {
+    let r = start(&[("PORTAL_REFRESH_LOCK", "process")]).await;
+    let (callback, _) = r.begin().await;
+    let done = r.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/dashboard");
+    let pages = r.twenty_pages_after_expiry().await;
+    let stats = r.sandbox.stats();
+    assert!(
+        stats.token_requests(sandbox::Grant::RefreshToken) >= 2,
+        "each replica refreshed"
+    );
+    assert!(
+        stats.refresh_token_reuses() >= 1,
+        "a refresh token was reused"
+    );
+    assert!(
+        pages.iter().any(|p| p.0 != StatusCode::OK),
+        "the revoked grant signed the user out"
+    );
+}
+
+#[tokio::test]
+async fn the_same_callback_sent_to_both_replicas_at_once_redeems_once() {
+    let r = start(&[]).await;
+    let (callback, _) = r.begin().await;
+    let cookie = r.cookie();
+    let path = callback.strip_prefix(&r.base).unwrap().to_string();
+    let answers = futures::future::join_all(r.replicas.iter().map(|replica| {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        jar.add_cookie_str(&cookie, &r.base.parse().unwrap());
+        let http = client(jar.clone());
+        let url = format!("{replica}{path}");
+        async move {
+            let answer = http.get(url).send().await.unwrap();
+            (location(&answer), jar)
+        }
+    }))
+    .await;
+    let stats = r.sandbox.stats();
+    assert_eq!(
+        stats.token_requests(sandbox::Grant::AuthorizationCode),
+        1,
+        "{answers:?}",
+        answers = answers.iter().map(|a| &a.0).collect::<Vec<_>>()
+    );
+    let signed_in: Vec<_> = answers.iter().filter(|a| a.0 == "/dashboard").collect();
+    assert_eq!(
+        signed_in.len(),
+        1,
+        "{:?}",
+        answers.iter().map(|a| &a.0).collect::<Vec<_>>()
+    );
+    let other = answers.iter().find(|a| a.0 != "/dashboard").unwrap();
+    assert!(other.0.starts_with("/auth/failed?reason="), "{}", other.0);
+    let (status, _, html) = r.dashboard(&client(signed_in[0].1.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{html:.300}");
+    assert_eq!(stats.refresh_token_reuses(), 0);
+}
