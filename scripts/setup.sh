@@ -23,6 +23,9 @@ have python3 || missing+=("Python 3.11 or newer")
 if ! have chromium; then
   can_apt || missing+=("Chromium (Debian package chromium), or apt-get as root or with sudo to install it")
 fi
+if ! { have initdb && have pg_ctl; } && ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+  can_apt || missing+=("PostgreSQL 15 or newer server binaries (initdb, pg_ctl; Debian package postgresql), or apt-get as root or with sudo to install them")
+fi
 if have node && [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   missing+=("Node.js 20 or newer (found $(node --version))")
 fi
@@ -49,14 +52,27 @@ if ! rustup toolchain list | grep -q "^$toolchain"; then
   fi
 fi
 
+# PostgreSQL's server binaries (initdb, pg_ctl): the replica tests start a throwaway cluster.
+# On PATH, or where Debian's packages put them (/usr/lib/postgresql/<version>/bin), which the
+# tests also look in.
+have_postgres() {
+  have initdb && have pg_ctl && return 0
+  compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null
+}
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+have_postgres || apt_missing+=(postgresql)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   say "setup: installing ${apt_missing[*]} (Debian packages)"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 else
-  say "setup: chromium present"
+  say "setup: chromium and PostgreSQL present"
+fi
+# PostgreSQL refuses to run as root: the tests start it as the `postgres` user.
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  say "setup: adding the postgres system user"
+  useradd --system --no-create-home --shell /usr/sbin/nologin postgres
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

@@ -290,6 +290,38 @@ pub async fn touch_session(request: Request<Body>, next: Next) -> Response {
     next.run(request).await
 }
 
+/// How long a client is told to wait when the store is down (`Retry-After`).
+pub const STORE_RETRY_AFTER_SECS: &str = "2";
+
+/// The session store is down: the bare 500 that tower-sessions answers when it cannot save a
+/// session becomes the portal's 503 page (`scope::scope_requests` adds `Retry-After` to every
+/// 503). The browser's cookie is left as it is: the session is kept in the store for its return.
+pub async fn store_unavailable(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    let bare_500 = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && response.headers().get(header::CONTENT_TYPE).is_none();
+    if bare_500 {
+        let error = app::model::AppError::StoreUnavailable;
+        let page = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head><body><main><h1>{title}</h1><div role=\"alert\" data-kind=\"{kind}\"><p>{message}</p><p>{advice}</p></div><p><a href=\"\">Try again</a></p></main></body></html>",
+            title = error.title(),
+            kind = error.kind(),
+            message = error,
+            advice = error.advice(),
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            page,
+        )
+            .into_response();
+    }
+    response
+}
+
 /// Leptos answers every failed server function with 500; this gives the answer the status of
 /// its `AppError` (401, 403, 400, 429, 502 …), so a client can tell a bad request from a broken
 /// server. Only `/api/` answers are read, and only error answers (small JSON).

@@ -228,6 +228,15 @@ pub async fn scope_requests(
             *response.status_mut() = status;
         }
     }
+    // Every 503 (the store down, the concurrency limit) says when to try again.
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(crate::middleware::STORE_RETRY_AFTER_SECS),
+        );
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }

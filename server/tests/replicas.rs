@@ -344,3 +344,77 @@ async fn the_same_callback_sent_to_both_replicas_at_once_redeems_once() {
     assert_eq!(status, StatusCode::OK, "{html:.300}");
     assert_eq!(stats.refresh_token_reuses(), 0);
 }
+
+#[tokio::test]
+async fn the_database_down_answers_503_and_keeps_every_session_for_when_it_returns() {
+    // Its own cluster: stopping the shared one would take the other tests' database away.
+    let pg = Postgres::start();
+    let database = pg.database("portal").await;
+    let r = start(&[
+        ("PORTAL_DATABASE_URL", &database),
+        ("PORTAL_METRICS_TOKEN", "metrics-token-0123456789"),
+    ])
+    .await;
+    let (callback, _) = r.begin().await;
+    let done = r.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/dashboard");
+    let cookie = r.cookie();
+
+    pg.stop();
+    for _ in 0..4 {
+        let started = std::time::Instant::now();
+        let answer = r.http.get(r.url("/dashboard")).send().await.unwrap();
+        let waited = started.elapsed();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            waited < Duration::from_millis(2500),
+            "answered in {waited:?}"
+        );
+        assert!(
+            answer.headers().get(header::RETRY_AFTER).is_some(),
+            "{:?}",
+            answer.headers()
+        );
+        assert!(
+            answer.headers().get(header::SET_COOKIE).is_none(),
+            "no cookie is cleared or replaced"
+        );
+        let html = answer.text().await.unwrap();
+        assert!(
+            html.contains("data-kind=\"store-unavailable\""),
+            "{html:.600}"
+        );
+        assert!(html.contains("still signed in"), "{html:.600}");
+    }
+    let metrics = Client::new()
+        .get(format!("{}/metrics", r.replicas[0]))
+        .bearer_auth("metrics-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("portal_session_store_up 0"),
+        "{metrics:.3000}"
+    );
+
+    // The store is every replica's: none leaves the load balancer over it.
+    for replica in &r.replicas {
+        let ready = Client::new()
+            .get(format!("{replica}/readyz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ready.status(), StatusCode::OK);
+    }
+
+    pg.start_again();
+    assert_eq!(r.cookie(), cookie);
+    for _ in 0..2 {
+        let (status, _, html) = r.dashboard(&r.http).await;
+        assert_eq!(status, StatusCode::OK, "{html:.300}");
+        assert!(html.contains("data-testid=\"profile-name\""));
+    }
+}

@@ -188,6 +188,11 @@ impl GrantStore {
         )
     }
 
+    /// The engine the grants (and sessions) are kept in.
+    pub fn engine(&self) -> Engine {
+        self.db.engine()
+    }
+
     pub async fn ping(&self) -> bool {
         self.db.ping().await
     }

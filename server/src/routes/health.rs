@@ -72,13 +72,20 @@ pub async fn healthz() -> &'static str {
 }
 
 /// GET /readyz: the portal can serve: its session store answers and, when configured, the
-/// token manager holds a valid token.
+/// token manager holds a valid token. A shared store (PostgreSQL) that is down does not make a
+/// replica unready: every replica shares it, so a load balancer would take them all out and
+/// users would get its bare error instead of the portal's "briefly unavailable, your session is
+/// kept" page (`/metrics` shows the store's health). A local SQLite store is this replica's own.
 pub async fn readyz(
     State(portal): State<Arc<Portal>>,
     State(probes): State<Probes>,
 ) -> impl IntoResponse {
     if !probes.store_up(&portal).await {
-        return (StatusCode::SERVICE_UNAVAILABLE, "not ready: session store");
+        if portal.grants.engine() == app::backend::db::Engine::Postgres {
+            tracing::warn!("the shared session store is down; staying ready (requests answer 503)");
+        } else {
+            return (StatusCode::SERVICE_UNAVAILABLE, "not ready: session store");
+        }
     }
     if portal.service.as_ref().is_some_and(|m| !m.healthy()) {
         return (StatusCode::SERVICE_UNAVAILABLE, "not ready: service token");

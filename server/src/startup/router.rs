@@ -66,6 +66,7 @@ pub fn router(config: &Config, state: ServerState, sessions: Sessions) -> Router
         .layer(from_fn(scope::scope_session))
         .layer(from_fn(middleware::touch_session))
         .layer(session_layer(config, sessions))
+        .layer(from_fn(middleware::store_unavailable))
         .layer(from_fn_with_state(site.clone(), middleware::require_same_origin))
         .layer(from_fn_with_state(site, middleware::security_headers))
         .layer(from_fn(middleware::mark_uncompressed))

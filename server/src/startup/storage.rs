@@ -33,47 +33,96 @@ pub struct Storage {
     pub sealer: Arc<Sealer>,
 }
 
-/// The session store of the configured engine (tower-sessions-sqlx-store's).
+/// The session store of the configured engine (tower-sessions-sqlx-store's), behind a
+/// breaker: once the database has failed, calls in the next [`Breaker::OPEN_FOR`] fail at once
+/// instead of each waiting out the pool's acquire timeout, so a page whose header and body both
+/// read the session still answers "briefly unavailable" within two seconds.
 #[derive(Debug, Clone)]
-pub enum Sessions {
+pub struct Sessions {
+    engine: SessionEngine,
+    breaker: Arc<Breaker>,
+}
+
+#[derive(Debug, Clone)]
+enum SessionEngine {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
+}
+
+/// When the store last failed (milliseconds since the Unix epoch; 0: not lately).
+#[derive(Debug, Default)]
+pub struct Breaker {
+    failed_at_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Breaker {
+    const OPEN_FOR: Duration = Duration::from_secs(2);
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+
+    fn open(&self) -> bool {
+        let at = self.failed_at_ms.load(std::sync::atomic::Ordering::Relaxed);
+        at != 0 && Self::now_ms().saturating_sub(at) < Self::OPEN_FOR.as_millis() as u64
+    }
+
+    async fn call<T>(
+        &self,
+        f: impl std::future::Future<Output = session_store::Result<T>>,
+    ) -> session_store::Result<T> {
+        if self.open() {
+            return Err(session_store::Error::Backend(
+                "the session store failed a moment ago; not retried yet".into(),
+            ));
+        }
+        let result = f.await;
+        let at = match &result {
+            Err(session_store::Error::Backend(_)) => Self::now_ms(),
+            _ => 0,
+        };
+        self.failed_at_ms
+            .store(at, std::sync::atomic::Ordering::Relaxed);
+        result
+    }
+}
+
+macro_rules! each_engine {
+    ($self:ident, $s:ident => $call:expr) => {
+        $self.breaker.call(async {
+            match &$self.engine {
+                SessionEngine::Sqlite($s) => $call.await,
+                SessionEngine::Postgres($s) => $call.await,
+            }
+        })
+    };
 }
 
 #[async_trait]
 impl SessionStore for Sessions {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.create(record).await,
-            Sessions::Postgres(s) => s.create(record).await,
-        }
+        each_engine!(self, s => s.create(record)).await
     }
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.save(record).await,
-            Sessions::Postgres(s) => s.save(record).await,
-        }
+        each_engine!(self, s => s.save(record)).await
     }
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Sessions::Sqlite(s) => s.load(id).await,
-            Sessions::Postgres(s) => s.load(id).await,
-        }
+        each_engine!(self, s => s.load(id)).await
     }
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.delete(id).await,
-            Sessions::Postgres(s) => s.delete(id).await,
-        }
+        each_engine!(self, s => s.delete(id)).await
     }
 }
 
 #[async_trait]
 impl ExpiredDeletion for Sessions {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.delete_expired().await,
-            Sessions::Postgres(s) => s.delete_expired().await,
+        match &self.engine {
+            SessionEngine::Sqlite(s) => s.delete_expired().await,
+            SessionEngine::Postgres(s) => s.delete_expired().await,
         }
     }
 }
@@ -119,7 +168,7 @@ pub async fn open(config: &Config) -> Result<Storage, String> {
                 .await
                 .map_err(|e| format!("session table migration failed: {e}"))?;
             make_private_files(file);
-            (Sessions::Sqlite(store), SQLITE_CONNECTIONS)
+            (SessionEngine::Sqlite(store), SQLITE_CONNECTIONS)
         }
         DatabaseConfig::Postgres(url) => {
             let pool = PgPoolOptions::new()
@@ -135,8 +184,12 @@ pub async fn open(config: &Config) -> Result<Storage, String> {
                 .migrate()
                 .await
                 .map_err(|e| format!("session table migration failed: {e}"))?;
-            (Sessions::Postgres(store), POSTGRES_CONNECTIONS)
+            (SessionEngine::Postgres(store), POSTGRES_CONNECTIONS)
         }
+    };
+    let sessions = Sessions {
+        engine: sessions,
+        breaker: Arc::default(),
     };
     let db = Db::open(&config.database.url(), max)
         .await

@@ -64,6 +64,11 @@ impl Postgres {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        let program = binary(args[0]);
+        let args: Vec<&str> = std::iter::once(program.as_str())
+            .chain(args[1..].iter().copied())
+            .collect();
+        let args = &args[..];
         let mut command = if self.as_postgres_user {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]);
@@ -127,15 +132,43 @@ impl Postgres {
     }
 }
 
+/// `name` on PATH, else from the newest `/usr/lib/postgresql/<version>/bin` (Debian's place).
+fn binary(name: &str) -> String {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()));
+    if on_path {
+        return name.to_string();
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path().join("bin").join(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.retain(|p| p.is_file());
+    versions.sort_by_key(|p| {
+        p.components()
+            .nth(4)
+            .and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    versions
+        .pop()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| name.to_string())
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.data().display().to_string();
         let mut command = if self.as_postgres_user {
             let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", "pg_ctl"]);
+            c.args(["-u", "postgres", "--"]).arg(binary("pg_ctl"));
             c
         } else {
-            Command::new("pg_ctl")
+            Command::new(binary("pg_ctl"))
         };
         let _ = command
             .args(["-D", &data, "-m", "immediate", "-w", "stop"])
