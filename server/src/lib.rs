@@ -77,6 +77,7 @@ pub async fn build_with_limits(
     .map_err(|e| vec![e])?;
     if let Some(manager) = &portal.service {
         metrics.add_service(manager);
+        tokio::spawn(app::backend::service::follow_rotations(portal.clone()));
     }
     let state = ServerState {
         leptos_options,

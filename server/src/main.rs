@@ -89,7 +89,7 @@ async fn run(invocation: cli::Invocation) {
         .unwrap_or_else(|e| {
             exit_with(&[format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}")])
         });
-    tracing::info!(%addr, public = %config.public_url, upstream = %built.portal.upstream.label(), "genesys-portal listening");
+    tracing::info!(%addr, replica = %config.replica_id, database = built.portal.grants.engine().name(), public = %config.public_url, upstream = %built.portal.upstream.label(), "genesys-portal listening");
     let served = axum::serve(
         listener,
         built

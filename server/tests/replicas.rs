@@ -49,6 +49,8 @@ struct Replicas {
     jar: Arc<reqwest::cookie::Jar>,
     http: Client,
     dirs: Vec<std::path::PathBuf>,
+    /// The replicas' own sandboxes, without a shared upstream (they stop when dropped).
+    _embedded: Vec<sandbox::RunningSandbox>,
 }
 
 impl Drop for Replicas {
@@ -109,8 +111,15 @@ async fn forward(State(rr): State<RoundRobin>, request: Request<Body>) -> Respon
         .unwrap()
 }
 
-/// Two replicas on one fresh database behind a round-robin proxy; `extra` goes to both.
+/// Two replicas on one fresh database behind a round-robin proxy, on one sandbox as their
+/// Genesys org; `extra` goes to both.
 async fn start(extra: &[(&str, &str)]) -> Replicas {
+    start_on(extra, true).await
+}
+
+/// [`start`]; without `shared_upstream` each replica runs its own embedded sandbox (and is
+/// reached at its own origin): what they share is the database alone.
+async fn start_on(extra: &[(&str, &str)], shared_upstream: bool) -> Replicas {
     let name = format!("portal_{}", app::backend::ids::random_id());
     let database = cluster().database(&name).await;
     let key = app::backend::sealing::TokenKey::generate().to_base64();
@@ -118,7 +127,7 @@ async fn start(extra: &[(&str, &str)]) -> Replicas {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let (base, replicas, sandbox, dirs) = server_runtime()
+    let (base, replicas, sandbox, dirs, embedded) = server_runtime()
         .spawn(async move {
             let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base = format!("http://{}", proxy.local_addr().unwrap());
@@ -135,6 +144,7 @@ async fn start(extra: &[(&str, &str)]) -> Replicas {
             let upstream = sandbox.base_url().to_string();
             let mut replicas = Vec::new();
             let mut dirs = Vec::new();
+            let mut embedded = Vec::new();
             for n in 0..2 {
                 let dir = std::env::temp_dir()
                     .join(format!("portal-replica-{}", app::backend::ids::random_id()));
@@ -153,6 +163,9 @@ async fn start(extra: &[(&str, &str)]) -> Replicas {
                     ),
                 ]
                 .into_iter()
+                .filter(|(k, _)| {
+                    shared_upstream || !(k.starts_with("GENESYS_") || *k == "PORTAL_PUBLIC_URL")
+                })
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
                 vars.extend(extra.iter().cloned());
@@ -164,7 +177,8 @@ async fn start(extra: &[(&str, &str)]) -> Replicas {
                     .site_root("target/site")
                     .site_addr(addr)
                     .build();
-                let built = build(&config, options).await.expect("replica builds");
+                let mut built = build(&config, options).await.expect("replica builds");
+                embedded.extend(built.sandbox.take());
                 tokio::spawn(async move {
                     axum::serve(listener, built.router.into_make_service()).await
                 });
@@ -178,7 +192,7 @@ async fn start(extra: &[(&str, &str)]) -> Replicas {
             };
             let app = Router::new().fallback(forward).with_state(rr);
             tokio::spawn(async move { axum::serve(proxy, app).await });
-            (base, replicas, sandbox, dirs)
+            (base, replicas, sandbox, dirs, embedded)
         })
         .await
         .unwrap();
@@ -190,6 +204,7 @@ async fn start(extra: &[(&str, &str)]) -> Replicas {
         http: client(jar.clone()),
         jar,
         dirs,
+        _embedded: embedded,
     }
 }
 
@@ -416,5 +431,80 @@ async fn the_database_down_answers_503_and_keeps_every_session_for_when_it_retur
         let (status, _, html) = r.dashboard(&r.http).await;
         assert_eq!(status, StatusCode::OK, "{html:.300}");
         assert!(html.contains("data-testid=\"profile-name\""));
+    }
+}
+
+#[tokio::test]
+async fn rotate_now_on_one_replica_rotates_the_service_token_of_every_replica() {
+    // Each replica on its own embedded sandbox (whose service identity it uses, and where every
+    // signed-in user may open the service page): the signal goes through the database alone.
+    let r = start_on(&[], false).await;
+    let mut clients = Vec::new();
+    for replica in &r.replicas {
+        let http = client(Arc::new(reqwest::cookie::Jar::default()));
+        common::sign_in(&http, replica, "/admin/service").await;
+        clients.push(http);
+    }
+    // Each replica's page names it, with its own token generation.
+    let generation = |html: &str| -> (String, String) {
+        let grab = |testid: &str| {
+            let at = html.find(&format!("data-testid=\"{testid}\"")).unwrap();
+            let rest = &html[at..];
+            let start = rest.find('>').unwrap() + 1;
+            let end = rest[start..].find('<').unwrap();
+            rest[start..start + end].to_string()
+        };
+        (grab("replica"), grab("generation"))
+    };
+    let page = |replica: usize| {
+        let http = clients[replica].clone();
+        let url = format!("{}/admin/service", r.replicas[replica]);
+        async move {
+            let answer = http.get(url).send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.text().await.unwrap()
+        }
+    };
+    let before: Vec<_> = futures::future::join_all((0..2).map(page)).await;
+    let before: Vec<_> = before.iter().map(|h| generation(h)).collect();
+    assert_eq!(before[0].0, "replica-0");
+    assert_eq!(before[1].0, "replica-1");
+    // Rotate on replica 0, as the page's form does (server function URLs carry a hash).
+    let html = page(0).await;
+    let action = html
+        .split("action=\"")
+        .map(|rest| rest.split('"').next().unwrap())
+        .find(|a| a.starts_with("/api/rotate_service_token"))
+        .expect("the rotate form posts to its server function")
+        .to_string();
+    let rotated = clients[0]
+        .post(format!("{}{action}", r.replicas[0]))
+        .header(header::ORIGIN, &r.replicas[0])
+        .header(header::ACCEPT, "application/json")
+        .form(&[("", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rotated.status(),
+        StatusCode::OK,
+        "{}",
+        rotated.text().await.unwrap()
+    );
+    let body: serde_json::Value = rotated.json().await.unwrap();
+    assert_eq!(body["all_replicas"], true);
+    // Replica 1 follows within its polling interval.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let after: Vec<_> = futures::future::join_all((0..2).map(page)).await;
+        let after: Vec<_> = after.iter().map(|h| generation(h)).collect();
+        if after[0].1 != before[0].1 && after[1].1 != before[1].1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "before {before:?}, after {after:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

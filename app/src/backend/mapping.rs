@@ -61,8 +61,10 @@ pub fn service_status(
     s: TokenManagerStatus,
     now_unix: u64,
     upstream: UpstreamCheck,
+    replica: &str,
 ) -> ServiceStatus {
     ServiceStatus {
+        replica: replica.to_string(),
         client_id: s.client_id,
         state: s.state.as_str().to_string(),
         healthy: s.healthy,

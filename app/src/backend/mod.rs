@@ -26,5 +26,6 @@ pub mod request;
 pub mod sealing;
 pub mod service;
 pub mod session;
+pub mod signals;
 pub mod signin;
 pub mod summary;

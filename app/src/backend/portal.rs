@@ -54,6 +54,10 @@ pub struct Portal {
     /// This replica's name (`PORTAL_REPLICA_ID`, default the host name): in logs, audit
     /// records and the service page.
     pub replica_id: String,
+    /// Requests every replica acts on (the service token's "rotate now").
+    pub signals: super::signals::ReplicaSignals,
+    /// The last service-rotation generation this replica acted on.
+    pub seen_rotation: std::sync::atomic::AtomicI64,
     pub exports: Arc<ExportJobs>,
     /// The client-credentials token manager, when a service identity is configured.
     pub service: Option<Arc<genesys::TokenManager>>,

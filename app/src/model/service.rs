@@ -34,6 +34,8 @@ pub struct ServiceStatus {
     pub recent_events: Vec<ServiceEvent>,
     pub now_unix: u64,
     pub upstream: super::session::UpstreamCheck,
+    /// The replica whose token manager this is (each replica has its own).
+    pub replica: String,
 }
 
 /// What a rotation did.
@@ -44,4 +46,6 @@ pub struct Rotation {
     pub held_at_rotation: usize,
     pub drained: bool,
     pub waited_ms: u64,
+    /// Whether the other replicas were told to rotate too (the database took the signal).
+    pub all_replicas: bool,
 }

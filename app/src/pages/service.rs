@@ -64,12 +64,13 @@ fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
                     None if rotating.try_get().unwrap_or(false) => "Rotating, waiting for requests on the old token to finish…".to_string(),
                     None => String::new(),
                     Some(Ok(r)) => format!(
-                        "Rotated generation {} → {}. {} request(s) still held the old token; {} after {} ms.",
+                        "Rotated generation {} → {}. {} request(s) still held the old token; {} after {} ms.{}",
                         r.old_generation.map(|g| g.to_string()).unwrap_or_else(|| "—".into()),
                         r.new_generation.map(|g| g.to_string()).unwrap_or_else(|| "—".into()),
                         r.held_at_rotation,
                         if r.drained { "all finished (drained)" } else { "still draining" },
                         r.waited_ms,
+                        if r.all_replicas { " Every other replica rotates its own token within seconds." } else { " The other replicas could not be told (the database did not answer)." },
                     ),
                     Some(Err(e)) => e.to_string(),
                 }}
@@ -115,6 +116,7 @@ fn ServiceView(s: ServiceStatus) -> impl IntoView {
             <div class="card">
                 <h2>"Token manager " <span class=state_class data-testid="manager-state">{s.state.clone()}</span></h2>
                 <dl class="fields">
+                    <dt>"Replica"</dt><dd><code data-testid="replica">{s.replica.clone()}</code></dd>
                     <dt>"OAuth client"</dt><dd><code data-testid="service-client">{s.client_id.clone()}</code></dd>
                     <dt>"Token generation"</dt><dd data-testid="generation">{s.generation.map(|g| g.to_string()).unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Expires in"</dt><dd><Countdown seconds=s.expires_in_secs.unwrap_or(0) as i64 testid="service-countdown".to_string()/></dd>

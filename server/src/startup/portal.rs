@@ -55,6 +55,8 @@ pub async fn assemble(
         grants: storage.grants.clone(),
         claims: storage.claims.clone(),
         replica_id: config.replica_id.clone(),
+        signals: app::backend::signals::ReplicaSignals::new(storage.db.clone()),
+        seen_rotation: Default::default(),
         exports,
         service,
         export_as_service: config.export_as_service,

@@ -35,6 +35,7 @@ pub fn router(config: &Config, state: ServerState, sessions: Sessions) -> Router
     let portal = state.portal.clone();
     let site = state.site.clone();
     let options = state.leptos_options.clone();
+    let replica: std::sync::Arc<str> = config.replica_id.as_str().into();
     Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/callback", get(auth::callback))
@@ -86,8 +87,9 @@ pub fn router(config: &Config, state: ServerState, sessions: Sessions) -> Router
         // Outside the scope, so a panic's 500 and a timeout's 504 are counted as answered.
         .layer(from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         // Spans name the path only: query strings carry authorization codes and states.
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<Body>| {
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        // Every line names the replica, so that logs gathered from several can be told apart.
+        .layer(TraceLayer::new_for_http().make_span_with(move |request: &axum::http::Request<Body>| {
+            tracing::info_span!("request", replica = %replica, method = %request.method(), path = %request.uri().path())
         }))
         .with_state(state)
 }
