@@ -17,7 +17,7 @@ use sandbox::{
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::any::AnyPoolOptions;
 use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
@@ -74,13 +74,11 @@ fn copy_keys(to: &Path) {
     }
 }
 
-async fn pool(dir: &Path, name: &str) -> sqlx::SqlitePool {
-    let options = SqliteConnectOptions::new()
-        .filename(dir.join(name))
-        .create_if_missing(true);
-    SqlitePoolOptions::new()
+async fn pool(dir: &Path, name: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new()
         .max_connections(4)
-        .connect_with(options)
+        .connect(&format!("sqlite://{}?mode=rwc", dir.join(name).display()))
         .await
         .unwrap()
 }
