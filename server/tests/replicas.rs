@@ -14,7 +14,7 @@ use std::{
 };
 
 use axum::{body::Body, extract::State, http::Request, response::Response, Router};
-use leptos::prelude::LeptosOptions;
+use leptos::{prelude::LeptosOptions, server_fn::ServerFn};
 use reqwest::{cookie::CookieStore, header, redirect::Policy, Client, StatusCode};
 use server::{build, config};
 
@@ -358,6 +358,110 @@ async fn the_same_callback_sent_to_both_replicas_at_once_redeems_once() {
     let (status, _, html) = r.dashboard(&client(signed_in[0].1.clone())).await;
     assert_eq!(status, StatusCode::OK, "{html:.300}");
     assert_eq!(stats.refresh_token_reuses(), 0);
+}
+
+impl Replicas {
+    /// A server function called on replica `n` directly, as the page's JavaScript would.
+    async fn call_on(&self, n: usize, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.replicas[n]))
+            .header(header::ORIGIN, &self.base)
+            .header(header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn start_export_on(&self, n: usize) -> String {
+        let r = self
+            .call_on(
+                n,
+                app::api::StartExport::PATH,
+                &[("state", "active"), ("sort", "ascending")],
+            )
+            .await;
+        assert!(r.status().is_success(), "{}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn export_progress_on(&self, n: usize, id: &str) -> serde_json::Value {
+        let r = self
+            .call_on(n, app::api::GetExportProgress::PATH, &[("id", id)])
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    /// Replica `n`'s view of the export until it ends (at most 10 s).
+    async fn export_end_on(&self, n: usize, id: &str) -> serde_json::Value {
+        for _ in 0..200 {
+            let progress = self.export_progress_on(n, id).await;
+            if progress["status"] != "Running" {
+                return progress;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the export did not end");
+    }
+}
+
+/// Exports live in the store: one started on a replica is followed and cancelled through the
+/// other, and a finished one downloads from either, the same file.
+#[tokio::test]
+async fn an_export_started_on_one_replica_is_followed_cancelled_and_downloaded_on_the_other() {
+    let r = start(&[]).await;
+    let (callback, _) = r.begin().await;
+    let done = r.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/dashboard");
+
+    // Slow pages: the export is still running when the other replica looks.
+    r.sandbox.faults().set_latency(Duration::from_millis(5_000));
+    let id = r.start_export_on(0).await;
+    let seen = r.export_progress_on(1, &id).await;
+    assert_eq!(seen["status"], "Running", "{seen}");
+    let cancelled = r
+        .call_on(1, app::api::CancelExport::PATH, &[("id", &id)])
+        .await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let end = r.export_end_on(0, &id).await;
+    assert_eq!(end["status"], "Cancelled", "{end}");
+    assert!(
+        end["elapsed_ms"].as_u64().unwrap() < 5_000,
+        "stopped before its page came: {end}"
+    );
+    let unfinished = r
+        .http
+        .get(format!("{}/export/{id}/users.csv", r.replicas[1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unfinished.status(), StatusCode::BAD_REQUEST);
+
+    r.sandbox.faults().set_latency(Duration::ZERO);
+    let id = r.start_export_on(1).await;
+    let end = r.export_end_on(0, &id).await;
+    assert_eq!(end["status"], "Done", "{end}");
+    let mut files = Vec::new();
+    for replica in &r.replicas {
+        let file = r
+            .http
+            .get(format!("{replica}/export/{id}/users.csv"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        files.push(file.text().await.unwrap());
+    }
+    assert_eq!(files[0], files[1]);
+    let lines = files[0].lines().count() as u64;
+    assert!(files[0].starts_with("id,name,"), "{:.200}", files[0]);
+    assert_eq!(
+        lines,
+        end["users"].as_u64().unwrap() + 1,
+        "a header and a row each"
+    );
+    assert!(lines > 10);
 }
 
 #[tokio::test]

@@ -267,11 +267,18 @@ async fn a_state_is_good_for_one_use_only() {
     let p = start(&[]).await;
     let (callback, _) = p.sign_in("/dashboard").await;
     let replay = p.http.get(&callback).send().await.unwrap();
-    assert_eq!(location(&replay), "/auth/failed");
-    assert!(p
-        .failure_page()
-        .await
-        .contains("Unrecognised sign-in response"));
+    // The replay redeems nothing, and says the sign-in it answers was completed already.
+    assert_eq!(location(&replay), "/auth/failed?reason=completed");
+    assert_eq!(
+        p.sandbox
+            .stats()
+            .token_requests(sandbox::Grant::AuthorizationCode),
+        1
+    );
+    let (status, _) = p.get("/dashboard").await;
+    assert_eq!(status, StatusCode::OK, "the completed sign-in stands");
+    let (_, html) = p.get("/auth/failed?reason=completed").await;
+    assert!(html.contains("Sign-in already completed"), "{html:.400}");
 }
 
 #[tokio::test]
@@ -1495,22 +1502,16 @@ async fn the_connection_check_needs_a_signed_in_user() {
     assert_eq!(check["detail"], "the API answered HTTP 401");
 }
 
-/// A finished export's file is deleted when its user signs out (it used to stay for 30
-/// minutes after its start, and until the next export started).
+/// A finished export and its file are deleted when its user signs out (it used to stay for
+/// 30 minutes after its start, and until the next export started).
 #[tokio::test]
 async fn signing_out_deletes_the_users_exports() {
     let p = start(&[]).await;
     p.sign_in("/users").await;
     let progress = p.export_to_the_end().await;
     assert_eq!(progress["status"], "Done");
-    let files = || {
-        std::fs::read_dir(p.data_dir.join("exports"))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "csv"))
-            .count()
-    };
-    assert_eq!(files(), 1);
+    assert_eq!(p.rows("export_jobs").await, 1);
+    assert!(p.rows("export_chunks").await >= 2, "the header and a page");
     let r = p
         .http
         .post(p.url("/auth/logout"))
@@ -1519,7 +1520,12 @@ async fn signing_out_deletes_the_users_exports() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(files(), 0, "the export went with the session");
+    assert_eq!(
+        p.rows("export_jobs").await,
+        0,
+        "the export went with the session"
+    );
+    assert_eq!(p.rows("export_chunks").await, 0, "and its file");
 }
 
 /// Junk callbacks from visitors without a sign-in in progress store nothing (each used to

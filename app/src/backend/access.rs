@@ -56,7 +56,9 @@ pub async fn end_session(portal: &Portal, session: &Session, user: &SignedIn) {
 /// Deletes a sign-in's grant and its exports (running or downloadable): when its session
 /// ends, and when a new sign-in of the same browser replaces it.
 pub async fn drop_grant(portal: &Portal, grant_id: &str) {
-    portal.exports.forget_owner(grant_id);
+    if let Err(e) = portal.exports.forget_owner(grant_id).await {
+        tracing::error!(error = %e, "could not delete a sign-in's exports");
+    }
     if let Err(e) = portal.grants.delete(grant_id).await {
         tracing::error!(error = %e, "could not delete grant");
     }

@@ -21,17 +21,25 @@ impl LoginClaims {
 
     /// Claims `state`: `true` for the first caller, `false` for every later one.
     pub async fn claim(&self, state: &str) -> Result<bool, sqlx::Error> {
-        let hash = Sha256::digest(state.as_bytes());
-        let hash: String = hash.iter().map(|b| format!("{b:02x}")).collect();
         let r = sqlx::query(
             "INSERT INTO login_claims (state_hash, claimed_at) VALUES ($1, $2) \
              ON CONFLICT (state_hash) DO NOTHING",
         )
-        .bind(hash)
+        .bind(hash(state))
         .bind(now_unix())
         .execute(self.db.pool())
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+
+    /// Whether `state` was claimed already (by this replica or another).
+    pub async fn is_claimed(&self, state: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT claimed_at FROM login_claims WHERE state_hash = $1")
+                .bind(hash(state))
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(found.is_some())
     }
 
     /// Forgets claims older than any login they could answer.
@@ -42,4 +50,11 @@ impl LoginClaims {
             .await?;
         Ok(r.rows_affected())
     }
+}
+
+fn hash(state: &str) -> String {
+    Sha256::digest(state.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

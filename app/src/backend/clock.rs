@@ -18,6 +18,20 @@ pub fn now_unix() -> i64 {
         .now_unix()
 }
 
+/// Unix milliseconds now, the same way: for what replicas compare (an export's start, its
+/// heartbeat), where whole seconds are too coarse.
+pub fn now_unix_ms() -> i64 {
+    static CLOCK: OnceLock<(i64, Instant)> = OnceLock::new();
+    let (wall, started) = CLOCK.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        (wall, Instant::now())
+    });
+    wall.saturating_add(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
+}
+
 fn system_wall_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -142,6 +142,7 @@ pub async fn start_export(
     portal
         .exports
         .start(portal.genesys.clone(), lease, &user.grant_id, state, sort)
+        .await
 }
 
 /// The progress of one of the signed-in user's exports.
@@ -151,21 +152,21 @@ pub async fn export_progress(
     id: &str,
 ) -> Result<ExportProgress, AppError> {
     let user = require_user(portal, session).await?;
-    portal.exports.progress(id, &user.grant_id)
+    portal.exports.progress(id, &user.grant_id).await
 }
 
 /// Cancels one of the signed-in user's exports.
 pub async fn cancel_export(portal: &Portal, session: &Session, id: &str) -> Result<(), AppError> {
     let user = require_user(portal, session).await?;
-    portal.exports.cancel(id, &user.grant_id)
+    portal.exports.cancel(id, &user.grant_id).await
 }
 
-/// The finished file of one of the signed-in user's exports.
+/// The finished file of one of the signed-in user's exports, a part at a time from the store.
 pub async fn export_file(
     portal: &Portal,
     session: &Session,
     id: &str,
-) -> Result<std::path::PathBuf, AppError> {
+) -> Result<impl futures::Stream<Item = Result<String, sqlx::Error>> + Send + 'static, AppError> {
     let user = require_user(portal, session).await?;
-    portal.exports.file(id, &user.grant_id)
+    portal.exports.file(id, &user.grant_id).await
 }

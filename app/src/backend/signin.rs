@@ -192,6 +192,15 @@ async fn consume_pending(
     // Unknown or already used: ignore whatever else the response says, and drop the logins it
     // was checked against (someone is guessing or replaying; a real sign-in starts again).
     let Some(index) = found else {
+        // A second callback of a sign-in that another request (or replica) already finished:
+        // it read the session after the first consumed the login. Its session stays as it is.
+        if state.len() <= 512 {
+            match portal.claims.is_claimed(state).await {
+                Ok(true) => return Err(AppError::SignInCompleted.into()),
+                Ok(false) => {}
+                Err(e) => return Err(StoreUnavailable::log(e).into()),
+            }
+        }
         if !pending.is_empty() {
             session
                 .remove_value(PENDING_LOGINS)

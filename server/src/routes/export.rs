@@ -1,4 +1,5 @@
-//! GET /export/{id}/users.csv: streams a finished directory export to its owner.
+//! GET /export/{id}/users.csv: streams a finished directory export to its owner, from the
+//! store, whichever replica made it.
 
 use std::sync::Arc;
 
@@ -16,8 +17,8 @@ pub async fn download(
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let path = match directory::export_file(&portal, &session, &id).await {
-        Ok(path) => path,
+    let parts = match directory::export_file(&portal, &session, &id).await {
+        Ok(parts) => parts,
         Err(e) if e.status() == 401 => {
             return (StatusCode::UNAUTHORIZED, "Sign in to download exports.").into_response()
         }
@@ -26,14 +27,9 @@ pub async fn download(
             return (status, e.to_string()).into_response();
         }
     };
-    let Ok(file) = tokio::fs::File::open(&path).await else {
-        return (
-            StatusCode::GONE,
-            "This export is no longer available; run it again.",
-        )
-            .into_response();
-    };
-    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    // A store failure mid-file ends the body early (the browser reports the download failed)
+    // rather than passing a cut file off as whole.
+    let mut response = Body::from_stream(parts).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

@@ -33,8 +33,9 @@ pub async fn assemble(
     };
     let genesys = GenesysClient::new(connection.environment.clone(), options)
         .map_err(|e| format!("HTTP client: {e}"))?;
-    let exports = ExportJobs::new(config.data_dir.join("exports"))
-        .map_err(|e| format!("export folder in `{}`: {e}", config.data_dir.display()))?;
+    let exports = ExportJobs::open(storage.db.clone(), &config.replica_id)
+        .await
+        .map_err(|e| format!("the export jobs' table: {e}"))?;
     let guest_chats = ChatStore::new(storage.db.clone(), storage.sealer.clone());
     let guest_idp = guest_provider(config, storage.db.pool().clone()).await?;
     let service = match &config.service_client {
@@ -137,12 +138,15 @@ async fn guest_provider(config: &Config, pool: sqlx::AnyPool) -> Result<Idp, Str
     Ok(idp)
 }
 
-/// Every minute, deletes the export files whose 30 minutes are over.
+/// Every minute, deletes the exports whose 30 minutes are over (and marks the ones whose
+/// replica stopped).
 async fn reap_exports(exports: Arc<ExportJobs>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        exports.reap();
+        if let Err(e) = exports.reap().await {
+            tracing::warn!(error = %e, "could not reap exports");
+        }
     }
 }
 

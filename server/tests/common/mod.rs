@@ -113,6 +113,13 @@ impl PortalProcess {
         self.child.as_mut().and_then(|c| c.try_wait().unwrap())
     }
 
+    /// SIGKILL, as when the machine or the container dies: nothing is cleaned up.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("the portal is running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// SIGTERM, then up to 5 s for the process to exit (a thread waits on it, so the exit is seen
     /// the moment it happens); a stuck one is dumped (when gdb is there) and killed.
     pub fn terminate(&mut self) -> Result<std::process::ExitStatus, String> {
