@@ -11,6 +11,8 @@ test('an admin provisions a guest, who signs in once through the invitation link
   await expect(page.getByRole('link', { name: 'Guests' })).toBeVisible();
   const link = await provision(page, 'Zoë', 'Okafor', `zoe.okafor+${Date.now()}@example.com`);
   await expect(page.getByTestId('guest-audit')).toContainText('created');
+  // Each line names the portal replica that recorded it (the host name by default).
+  await expect(page.getByTestId('guest-audit-replica').first()).toHaveText(/ · on \S+/);
   // Shown once: reloading the staff page does not show it again.
   await page.reload();
   await expect(page.getByTestId('invitation-link')).toHaveCount(0);

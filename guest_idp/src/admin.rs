@@ -144,14 +144,11 @@ impl Idp {
         store::guests::audit(self.pool(), guest_id, i64::from(limit.clamp(1, 1000))).await
     }
 
-    /// Generates a new signing key: new tokens carry its `kid`; the previous public key stays
-    /// in the JWKS until the tokens it signed have expired.
-    /// Returns the new key's `kid`.
+    /// Generates a new signing key: published at once, new tokens carry its `kid` from
+    /// `key_publish_ahead` on; the previous public key stays in the JWKS until the tokens it
+    /// signed have expired. Returns the new key's `kid`.
     pub async fn rotate_signing_key(&self) -> Result<String, IdpError> {
-        let inner = self.inner.clone();
-        let kid = tokio::task::spawn_blocking(move || inner.keys.rotate())
-            .await
-            .map_err(|e| IdpError::Key(e.to_string()))??;
+        let kid = self.inner.keys.rotate().await?;
         self.record("system", "key.rotated", None, Some(format!("kid {kid}")))
             .await;
         Ok(kid)

@@ -20,6 +20,8 @@ pub struct AuditEntry {
     pub guest_id: Option<String>,
     /// More about it (a client id, a reason); never a secret.
     pub detail: Option<String>,
+    /// The instance that wrote it (`IdpConfig::instance`: the portal's replica id).
+    pub replica: Option<String>,
 }
 
 impl Idp {
@@ -37,6 +39,7 @@ impl Idp {
             action: action.to_owned(),
             guest_id: guest_id.map(str::to_owned),
             detail,
+            replica: self.inner.config.instance.clone(),
         };
         tracing::info!(
             actor,

@@ -20,8 +20,17 @@ pub struct IdpConfig {
     pub issuer: Url,
     /// The relying parties allowed to use the provider (Genesys' Messenger integration).
     pub clients: Vec<RelyingParty>,
-    /// Where the signing keys live (`guest-idp-keys/`, files 0600, folder 0700).
+    /// Where signing keys lived before they moved to the database: a `guest-idp-keys/` found
+    /// here is imported into an empty key table, then deleted.
     pub data_dir: PathBuf,
+    /// Seals the private keys in the database (none: stored as PEM).
+    pub key_vault: Option<std::sync::Arc<dyn crate::KeyVault>>,
+    /// How long a rotated key is in the JWKS before it signs: at least twice the interval
+    /// at which every instance on the database calls [`crate::Idp::reload_keys`], when there
+    /// are several. 0 for one instance.
+    pub key_publish_ahead: Duration,
+    /// This instance's name (the portal's replica id), written with every audit entry.
+    pub instance: Option<String>,
     /// `true`: the cookie is `__Host-guest-session` with `Secure`; `false` (plain-HTTP
     /// loopback development only): `guest-session`.
     pub secure_cookie: bool,
@@ -50,6 +59,9 @@ impl IdpConfig {
             issuer,
             clients: Vec::new(),
             data_dir,
+            key_vault: None,
+            key_publish_ahead: Duration::ZERO,
+            instance: None,
             secure_cookie,
             after_sign_in_path: "/guest".to_owned(),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),

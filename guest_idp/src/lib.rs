@@ -40,6 +40,7 @@ pub use audit::AuditEntry;
 pub use config::{Budget, IdpConfig, RateLimits, RelyingParty, SUPPORTED_SCOPES};
 pub use error::IdpError;
 pub use guests::{Guest, GuestPage, Invitation, NewGuest};
+pub use keys::KeyVault;
 pub use secret::ClientSecret;
 
 /// The provider. Cheap to clone (an `Arc` inside); one per process.
@@ -65,16 +66,22 @@ struct Inner {
 
 impl Idp {
     /// Checks the configuration, creates the `guest_idp_` tables that are missing, and loads
-    /// the signing keys from `data_dir/guest-idp-keys` (generating the first on first start).
+    /// the signing keys from the database (generating the first on first start).
     pub async fn open(config: IdpConfig, pool: AnyPool) -> Result<Idp, IdpError> {
         config.validate()?;
         store::migrate(&pool).await?;
         store::purge_expired(&pool, clock::now_ms()).await?;
-        let data_dir = config.data_dir.clone();
-        let retain = i64::try_from(config.access_token_ttl.as_secs()).unwrap_or(i64::MAX / 4) + 60;
-        let keys = tokio::task::spawn_blocking(move || keys::KeyRing::open(&data_dir, retain))
-            .await
-            .map_err(|e| IdpError::Key(e.to_string()))??;
+        let retain =
+            (i64::try_from(config.access_token_ttl.as_millis()).unwrap_or(i64::MAX / 4)) + 60_000;
+        let ahead = i64::try_from(config.key_publish_ahead.as_millis()).unwrap_or(i64::MAX / 4);
+        let keys = keys::KeyRing::open(
+            pool.clone(),
+            &config.data_dir,
+            config.key_vault.clone(),
+            retain,
+            ahead,
+        )
+        .await?;
         let limits = limits::Limits::new(&config.rate_limits);
         Ok(Idp {
             inner: Arc::new(Inner {
@@ -126,6 +133,12 @@ impl Idp {
         } else {
             "guest-session"
         }
+    }
+
+    /// Reads the signing keys again, for what another instance on the same database rotated:
+    /// call it every few seconds when there are several (see `IdpConfig::key_publish_ahead`).
+    pub async fn reload_keys(&self) -> Result<(), IdpError> {
+        self.inner.keys.reload().await
     }
 
     /// Deletes expired invitations, sessions, codes and tokens (also done on open). Call it

@@ -1,10 +1,13 @@
 //! The signing keys: ID tokens verify with an independent library against the JWKS, keys
-//! persist across a reopen (files 0600, folder 0700), and a rotation keeps the old key
-//! published while new tokens carry the new `kid`.
+//! persist in the database across a reopen (sealed by the host's vault), a rotation keeps the
+//! old key published while new tokens carry the new `kid`, and instances on one database
+//! publish a rotated key before it signs.
 
 mod common;
 
 use common::*;
+use guest_idp::{Idp, IdpConfig, KeyVault};
+use sqlx::AnyPool;
 
 #[tokio::test]
 async fn id_tokens_verify_with_openidconnect_against_the_jwks() {
@@ -35,7 +38,7 @@ async fn id_tokens_verify_with_openidconnect_against_the_jwks() {
 }
 
 #[tokio::test]
-async fn keys_persist_across_a_reopen_with_private_file_modes() {
+async fn keys_persist_in_the_database_across_a_reopen() {
     let t = start().await;
     let kid_before = jwt_header(
         t.tokens(&t.signed_in_guest("Ada").await.1).await["id_token"]
@@ -52,19 +55,14 @@ async fn keys_persist_across_a_reopen_with_private_file_modes() {
         .json()
         .await
         .unwrap();
-    let keys_dir = t.dir.path().join("guest-idp-keys");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&keys_dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
-        for entry in std::fs::read_dir(&keys_dir).unwrap() {
-            let mode = entry.unwrap().metadata().unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
-    }
+    // In the database, not in files.
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guest_idp_keys WHERE kid = $1")
+        .bind(kid_before.as_str().unwrap())
+        .fetch_one(&t.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+    assert!(!t.dir.path().join("guest-idp-keys").exists());
     let dir = t.stop().await;
     let t = start_in(dir, |_| {}).await;
     let jwks_after: serde_json::Value = t
@@ -164,16 +162,17 @@ async fn a_retired_key_leaves_the_jwks_once_its_tokens_expired() {
         .unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
     // Retained for the token lifetime plus a minute of clock skew: simulate by reopening
-    // after rewriting the manifest's retirement time into the past.
-    let manifest_path = t.dir.path().join("guest-idp-keys/keys.json");
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
-    for k in manifest["keys"].as_array_mut().unwrap() {
-        if k["retired_unix"].is_i64() {
-            k["retired_unix"] = 1.into();
-        }
-    }
-    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    // after moving the rotation into the past (the new key signing since 1970).
+    sqlx::query("UPDATE guest_idp_keys SET active_from_ms = 1")
+        .execute(&t.pool)
+        .await
+        .unwrap();
+    let current = t.idp.signing_key_id();
+    sqlx::query("UPDATE guest_idp_keys SET active_from_ms = 2 WHERE kid = $1")
+        .bind(&current)
+        .execute(&t.pool)
+        .await
+        .unwrap();
     let dir = t.stop().await;
     let t = start_in(dir, |_| {}).await;
     let jwks: serde_json::Value = t
@@ -186,15 +185,172 @@ async fn a_retired_key_leaves_the_jwks_once_its_tokens_expired() {
         .await
         .unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
-    let pems = std::fs::read_dir(t.dir.path().join("guest-idp-keys"))
+    assert_eq!(jwks["keys"][0]["kid"], current.as_str());
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guest_idp_keys")
+        .fetch_one(&t.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "the retired key is deleted");
+}
+
+async fn jwks_kids(t: &TestIdp) -> Vec<String> {
+    let jwks: serde_json::Value = t
+        .http
+        .get(t.url("/jwks"))
+        .send()
+        .await
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "pem")
-        })
-        .count();
-    assert_eq!(pems, 1, "the retired key file is deleted");
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Two instances on one database (the portal's replicas): a key rotated on one is in the
+/// other's JWKS after a reload, before either signs with it; once its time comes both sign
+/// with it, and every token verifies against either instance's JWKS.
+#[tokio::test]
+async fn a_key_rotated_on_one_instance_is_published_by_the_other_before_it_signs() {
+    let ahead = std::time::Duration::from_secs(2);
+    let t = start_with(|c| c.key_publish_ahead = ahead).await;
+    let mut config = IdpConfig::new(t.issuer.clone(), t.dir.path().to_path_buf());
+    config.clients = clients();
+    config.key_publish_ahead = ahead;
+    let other = Idp::open(config, t.pool.clone()).await.unwrap();
+    let old = t.idp.signing_key_id();
+    assert_eq!(other.signing_key_id(), old, "one key for both");
+
+    let new = other.rotate_signing_key().await.unwrap();
+    assert_eq!(other.signing_key_id(), old, "not signing yet");
+    assert_eq!(jwks_kids(&t).await, vec![old.clone()], "before the reload");
+    t.idp.reload_keys().await.unwrap();
+    assert_eq!(jwks_kids(&t).await, vec![new.clone(), old.clone()]);
+    let (_, cookie) = t.signed_in_guest("Ada").await;
+    let early = t.tokens(&cookie).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(jwt_header(&early)["kid"], old.as_str());
+
+    tokio::time::sleep(ahead + std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(t.idp.signing_key_id(), new);
+    assert_eq!(other.signing_key_id(), new);
+    let (_, cookie) = t.signed_in_guest("Grace").await;
+    let late = t.tokens(&cookie).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(jwt_header(&late)["kid"], new.as_str());
+    for token in [&early, &late] {
+        verify_independently(&t, token, Some("nonce-456"))
+            .await
+            .expect("verifies against the JWKS");
+    }
+}
+
+/// The host's vault seals the private keys: no PEM in the database; a vault that cannot open
+/// them is a clear error at start; a key stored as PEM before the vault is sealed on read.
+#[tokio::test]
+async fn keys_are_sealed_by_the_hosts_vault() {
+    #[derive(Debug)]
+    struct Reverse;
+    impl KeyVault for Reverse {
+        fn seal(&self, kid: &str, pem: &str) -> String {
+            format!("sealed:{kid}:{}", pem.chars().rev().collect::<String>())
+        }
+        fn open(&self, kid: &str, stored: &str) -> Result<String, String> {
+            let body = stored
+                .strip_prefix(&format!("sealed:{kid}:"))
+                .ok_or("not for this row")?;
+            Ok(body.chars().rev().collect())
+        }
+    }
+    #[derive(Debug)]
+    struct Refuses;
+    impl KeyVault for Refuses {
+        fn seal(&self, _: &str, pem: &str) -> String {
+            pem.to_owned()
+        }
+        fn open(&self, _: &str, _: &str) -> Result<String, String> {
+            Err("the wrong key".into())
+        }
+    }
+    let stored = |pool: AnyPool| async move {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT private_key FROM guest_idp_keys")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        rows
+    };
+    // Made without a vault: stored as PEM.
+    let t = start().await;
+    let kid = t.idp.signing_key_id();
+    assert!(stored(t.pool.clone()).await[0].starts_with("-----BEGIN RSA PRIVATE KEY"));
+    // Opened with one: the same key, sealed now.
+    let dir = t.stop().await;
+    let t = start_in(dir, |c| c.key_vault = Some(std::sync::Arc::new(Reverse))).await;
+    assert_eq!(t.idp.signing_key_id(), kid);
+    let rows = stored(t.pool.clone()).await;
+    assert!(
+        rows[0].starts_with(&format!("sealed:{kid}:")),
+        "{:.40}",
+        rows[0]
+    );
+    assert!(!rows[0].contains("BEGIN RSA PRIVATE KEY"));
+    let (_, cookie) = t.signed_in_guest("Ada").await;
+    let token = t.tokens(&cookie).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    verify_independently(&t, &token, Some("nonce-456"))
+        .await
+        .expect("signs with the opened key");
+    // A vault that cannot open them stops the start, naming the key, never showing it.
+    let dir = t.stop().await;
+    let mut config = IdpConfig::new(
+        url::Url::parse("http://127.0.0.1:1/guest-idp").unwrap(),
+        dir.path().to_path_buf(),
+    );
+    config.key_vault = Some(std::sync::Arc::new(Refuses));
+    let err = Idp::open(config, pool(dir.path()).await).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&kid) && text.contains("the wrong key"),
+        "{text}"
+    );
+    assert!(!text.contains("sealed:"));
+}
+
+/// A key directory from before keys moved to the database is imported (the same `kid` signs)
+/// and deleted.
+#[tokio::test]
+async fn a_key_directory_from_before_is_imported_and_deleted() {
+    let t = start().await;
+    let kid = t.idp.signing_key_id();
+    let pem: String = sqlx::query_scalar("SELECT private_key FROM guest_idp_keys")
+        .fetch_one(&t.pool)
+        .await
+        .unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let legacy = fresh.path().join("guest-idp-keys");
+    std::fs::create_dir_all(&legacy).unwrap();
+    std::fs::write(legacy.join(format!("{kid}.pem")), &pem).unwrap();
+    std::fs::write(
+        legacy.join("keys.json"),
+        serde_json::json!({"keys": [{"kid": kid, "created_unix": 1_700_000_000, "retired_unix": null}]})
+            .to_string(),
+    )
+    .unwrap();
+    let t = start_in(fresh, |_| {}).await;
+    assert_eq!(t.idp.signing_key_id(), kid);
+    assert_eq!(jwks_kids(&t).await, vec![kid.clone()]);
+    assert!(
+        !t.dir.path().join("guest-idp-keys").exists(),
+        "the files are gone"
+    );
 }

@@ -464,6 +464,65 @@ async fn an_export_started_on_one_replica_is_followed_cancelled_and_downloaded_o
     assert!(lines > 10);
 }
 
+/// The guest provider's signing keys are the database's: both replicas publish the same JWKS
+/// (an ID token one signs verifies against the other's), and a key rotated on one is in the
+/// other's JWKS before it signs anything.
+#[tokio::test]
+async fn a_guest_signing_key_rotated_on_one_replica_is_published_by_both_before_it_signs() {
+    // Each replica on its own embedded sandbox, where every signed-in user is an admin.
+    let r = start_on(&[], false).await;
+    let jwks_kids = |n: usize| {
+        let url = format!("{}/guest-idp/jwks", r.replicas[n]);
+        let http = r.http.clone();
+        async move {
+            let jwks: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = jwks_kids(0).await;
+    assert_eq!(before.len(), 1);
+    assert_eq!(jwks_kids(1).await, before, "one key for both replicas");
+
+    let admin = client(Arc::new(reqwest::cookie::Jar::default()));
+    let origin = &r.replicas[0];
+    common::sign_in(&admin, origin, "/").await;
+    let call = |path: &'static str| {
+        admin
+            .post(format!("{origin}{path}"))
+            .header(header::ORIGIN, origin)
+            .header(header::ACCEPT, "application/json")
+            .send()
+    };
+    let rotated = call(app::api::RotateGuestSigningKey::PATH).await.unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let new: String = rotated.json().await.unwrap();
+    let signing: String = call(app::api::GetGuestSigningKey::PATH)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signing, before[0], "the new key does not sign yet");
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        seen = jwks_kids(1).await;
+        if seen.contains(&new) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        seen,
+        vec![new.clone(), before[0].clone()],
+        "the other replica publishes it"
+    );
+}
+
 #[tokio::test]
 async fn the_database_down_answers_503_and_keeps_every_session_for_when_it_returns() {
     // Its own cluster: stopping the shared one would take the other tests' database away.

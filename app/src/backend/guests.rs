@@ -84,6 +84,7 @@ pub async fn detail(portal: &Portal, session: &Session, id: &str) -> Result<Gues
             actor: e.actor,
             action: e.action,
             detail: e.detail,
+            replica: e.replica,
         })
         .collect();
     // Shown once: the link is a secret of the guest's.

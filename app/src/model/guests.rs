@@ -39,6 +39,8 @@ pub struct GuestEvent {
     pub actor: String,
     pub action: String,
     pub detail: Option<String>,
+    /// The portal replica that recorded it.
+    pub replica: Option<String>,
 }
 
 /// A guest with their audit trail, and the invitation link made for them just now (shown

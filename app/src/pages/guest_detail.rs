@@ -55,7 +55,8 @@ fn GuestView(d: GuestDetail) -> impl IntoView {
             <h2>"Audit trail"</h2>
             <ul class="audit" data-testid="guest-audit">
                 {d.events.into_iter().map(|e| view! {
-                    <li><span data-testid="guest-audit-action">{e.action}</span>" · "{e.actor}{e.detail.map(|d| format!(" · {d}"))}</li>
+                    <li><span data-testid="guest-audit-action">{e.action}</span>" · "{e.actor}{e.detail.map(|d| format!(" · {d}"))}
+                        {e.replica.map(|r| view! { <span class="muted small" data-testid="guest-audit-replica">" · on "{r}</span> })}</li>
                 }).collect_view()}
             </ul>
         </section>

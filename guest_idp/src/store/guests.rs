@@ -275,12 +275,13 @@ pub(crate) async fn delete_session(
 }
 
 pub(crate) async fn insert_audit(pool: &AnyPool, e: &AuditEntry) -> Result<(), IdpError> {
-    sqlx::query("INSERT INTO guest_idp_audit (at_unix, actor, action, guest_id, detail) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("INSERT INTO guest_idp_audit (at_unix, actor, action, guest_id, detail, replica) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(e.at_unix)
         .bind(&e.actor)
         .bind(&e.action)
         .bind(&e.guest_id)
         .bind(&e.detail)
+        .bind(&e.replica)
         .execute(pool)
         .await?;
     Ok(())
@@ -292,7 +293,7 @@ pub(crate) async fn audit(
     limit: i64,
 ) -> Result<Vec<AuditEntry>, IdpError> {
     let rows = sqlx::query(
-        "SELECT at_unix, actor, action, guest_id, detail FROM guest_idp_audit
+        "SELECT at_unix, actor, action, guest_id, detail, replica FROM guest_idp_audit
          WHERE ($1 IS NULL OR guest_id = $1) ORDER BY id DESC LIMIT $2",
     )
     .bind(guest_id)
@@ -307,6 +308,7 @@ pub(crate) async fn audit(
                 action: r.try_get("action")?,
                 guest_id: r.try_get("guest_id")?,
                 detail: r.try_get("detail")?,
+                replica: r.try_get("replica")?,
             })
         })
         .collect()

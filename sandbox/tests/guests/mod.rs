@@ -39,7 +39,8 @@ impl Drop for Stack {
     }
 }
 
-/// RSA key generation is slow: one key ring made once, copied into every test's data dir.
+/// RSA key generation is slow: one provider database (its key included) made once, copied
+/// into every test's data dir.
 fn key_template() -> &'static Path {
     static TEMPLATE: OnceLock<tempfile::TempDir> = OnceLock::new();
     TEMPLATE
@@ -63,15 +64,7 @@ fn key_template() -> &'static Path {
 }
 
 fn copy_keys(to: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let from = key_template().join("guest-idp-keys");
-    let dest = to.join("guest-idp-keys");
-    std::fs::create_dir_all(&dest).unwrap();
-    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o700)).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dest.join(entry.file_name())).unwrap();
-    }
+    std::fs::copy(key_template().join("template.db"), to.join("portal.db")).unwrap();
 }
 
 async fn pool(dir: &Path, name: &str) -> sqlx::AnyPool {

@@ -37,7 +37,7 @@ pub async fn assemble(
         .await
         .map_err(|e| format!("the export jobs' table: {e}"))?;
     let guest_chats = ChatStore::new(storage.db.clone(), storage.sealer.clone());
-    let guest_idp = guest_provider(config, storage.db.pool().clone()).await?;
+    let guest_idp = guest_provider(config, storage).await?;
     let service = match &config.service_client {
         Some(settings) => Some(token_manager(config, settings, &genesys)?),
         None => None,
@@ -118,8 +118,16 @@ fn policy(listed: &Option<Vec<String>>) -> AdminPolicy {
 
 /// The guests' OpenID Connect provider at `PORTAL_PUBLIC_URL/guest-idp`, with Genesys' Web
 /// Messaging side as its relying party.
-async fn guest_provider(config: &Config, pool: sqlx::AnyPool) -> Result<Idp, String> {
+async fn guest_provider(config: &Config, storage: &Storage) -> Result<Idp, String> {
     let mut idp = IdpConfig::new(config.guest_issuer(), config.data_dir.clone());
+    // Its signing keys are in the database, sealed like the tokens; with several replicas a
+    // rotated key is published for 10 s (five reloads) before it signs.
+    idp.key_vault = Some(Arc::new(SealedKeys(storage.sealer.clone())));
+    idp.instance = Some(config.replica_id.clone());
+    let shared = storage.db.engine() == app::backend::db::Engine::Postgres;
+    if shared {
+        idp.key_publish_ahead = KEY_PUBLISH_AHEAD;
+    }
     idp.secure_cookie = config.secure_cookie();
     idp.after_sign_in_path = "/guest".into();
     let client = &config.guest_client;
@@ -131,11 +139,53 @@ async fn guest_provider(config: &Config, pool: sqlx::AnyPool) -> Result<Idp, Str
             allowed_scopes: client.scopes.clone(),
         });
     }
-    let idp = Idp::open(idp, pool)
+    let idp = Idp::open(idp, storage.db.pool().clone())
         .await
         .map_err(|e| format!("the guest identity provider cannot start: {e}"))?;
     tokio::spawn(purge_guest_grants(idp.clone()));
+    if shared {
+        tokio::spawn(reload_guest_keys(idp.clone()));
+    }
     Ok(idp)
+}
+
+/// How long a guest signing key rotated on one replica is published before it signs.
+const KEY_PUBLISH_AHEAD: Duration = Duration::from_secs(10);
+/// How often every replica reads the guest signing keys again.
+const KEY_RELOAD_EVERY: Duration = Duration::from_secs(2);
+
+/// The guest provider's private keys sealed with the portal's token key (AES-256-GCM, the
+/// key's row as associated data).
+struct SealedKeys(Arc<app::backend::sealing::Sealer>);
+
+impl std::fmt::Debug for SealedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedKeys")
+    }
+}
+
+impl guest_idp::KeyVault for SealedKeys {
+    fn seal(&self, kid: &str, pem: &str) -> String {
+        self.0.seal(pem, &format!("guest_idp_keys:{kid}"))
+    }
+
+    fn open(&self, kid: &str, stored: &str) -> Result<String, String> {
+        self.0
+            .open(stored, &format!("guest_idp_keys:{kid}"))
+            .map(|o| o.plain)
+            .map_err(|_| "not sealed with PORTAL_TOKEN_KEY or PORTAL_TOKEN_KEY_OLD".into())
+    }
+}
+
+/// Every replica follows the others' key rotations within [`KEY_RELOAD_EVERY`].
+async fn reload_guest_keys(idp: Idp) {
+    let mut tick = tokio::time::interval(KEY_RELOAD_EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(e) = idp.reload_keys().await {
+            tracing::warn!(error = %e, "could not reload the guest signing keys");
+        }
+    }
 }
 
 /// Every minute, deletes the exports whose 30 minutes are over (and marks the ones whose
