@@ -523,6 +523,69 @@ async fn a_guest_signing_key_rotated_on_one_replica_is_published_by_both_before_
     );
 }
 
+/// A framed (Client App) sign-in whose every step lands on another replica than the one
+/// before: the frame's entry on one, the popup on the other, the callback back on the first,
+/// the code shown by the second and exchanged on the first.
+#[tokio::test]
+async fn a_framed_sign_in_may_cross_replicas_at_every_step() {
+    const HOST: &str = "http://127.0.0.2:4100";
+    let r = start(&[("PORTAL_EMBED", "true"), ("PORTAL_EMBED_ORIGINS", HOST)]).await;
+    let attribute = |html: &str, name: &str| {
+        let start = html.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        html[start..start + html[start..].find('"').unwrap()].to_string()
+    };
+    let on = |n: usize, path: &str| format!("{}{path}", r.replicas[n]);
+    let entry = r
+        .http
+        .get(on(
+            0,
+            &format!("/embed?gcHostOrigin={HOST}&gcTargetEnv=local&gcLangTag=en-GB"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entry.status(), StatusCode::OK);
+    let html = entry.text().await.unwrap();
+    let frame = attribute(&html, "data-frame-id");
+    let secret = attribute(&html, "data-frame-secret");
+    let started = r
+        .http
+        .post(on(1, "/embed/popup"))
+        .header(header::ORIGIN, &r.base)
+        .form(&[("frame", frame.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        started.status(),
+        StatusCode::SEE_OTHER,
+        "the other replica knows the frame"
+    );
+    let callback = common::answer_sign_in(&r.http, &location(&started), "allow").await;
+    let callback = callback.replace(&r.base, &r.replicas[0]);
+    let done = r.http.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/embed/done");
+    let handed = r.http.get(on(1, "/embed/done")).send().await.unwrap();
+    let code = attribute(&handed.text().await.unwrap(), "data-code");
+    let frame_client = Client::builder().redirect(Policy::none()).build().unwrap();
+    let exchange = || {
+        frame_client
+            .post(on(0, "/embed/exchange"))
+            .header(header::ORIGIN, &r.base)
+            .form(&[("code", &code), ("frame", &frame), ("secret", &secret)])
+            .send()
+    };
+    let ok = exchange().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(body["next"], "/dashboard");
+    assert_eq!(
+        exchange().await.unwrap().status(),
+        StatusCode::BAD_REQUEST,
+        "once"
+    );
+}
+
 #[tokio::test]
 async fn the_database_down_answers_503_and_keeps_every_session_for_when_it_returns() {
     // Its own cluster: stopping the shared one would take the other tests' database away.

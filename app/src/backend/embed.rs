@@ -53,10 +53,12 @@ pub async fn enter(portal: &Portal, session: &Session, raw_query: &str) -> Resul
             landing: context.landing(),
         });
     }
-    Ok(Entry::SignIn(
-        embed.handoffs.start_frame(context.clone()),
-        context,
-    ))
+    let frame = embed
+        .handoffs
+        .start_frame(context.clone())
+        .await
+        .map_err(store_error)?;
+    Ok(Entry::SignIn(frame, context))
 }
 
 /// The popup's callback for a frame: the sign-in is not the popup's but the frame's; the code
@@ -72,7 +74,12 @@ pub(super) async fn hand_to_frame(
             what: "embedded (Client App) mode".into(),
         }));
     };
-    let Some(code) = embed.handoffs.issue(frame_id, user) else {
+    let issued = embed
+        .handoffs
+        .issue(frame_id, user)
+        .await
+        .map_err(StoreUnavailable::log)?;
+    let Some(code) = issued else {
         return Ok(Err(AppError::InvalidGrant {
             description: "the Genesys Cloud window this sign-in was for has closed or waited \
                           too long; open the app in Genesys Cloud again"
@@ -106,7 +113,12 @@ pub async fn redeem(
     let Some(embed) = portal.embed.as_ref() else {
         return Ok(Err(Refusal::UnknownCode));
     };
-    let (user, context) = match embed.handoffs.take(code, frame_id, frame_secret) {
+    let taken = embed
+        .handoffs
+        .take(code, frame_id, frame_secret)
+        .await
+        .map_err(StoreUnavailable::log)?;
+    let (user, context) = match taken {
         Ok(found) => found,
         Err(refusal) => {
             tracing::warn!(?refusal, "embedded sign-in handoff refused");

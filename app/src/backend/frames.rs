@@ -1,16 +1,15 @@
 //! The Client App mode's state, apart from the flow that uses it (`embed`): the settings,
 //! the checks of the host's interpolated URL, and the pending frames with their one-time
-//! handoff codes. Imports nothing of the portal, so the portal can own it.
+//! handoff codes (in the database, for every replica). Imports nothing of the portal, so the
+//! portal can own it.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use sha2::{Digest, Sha256};
+use sqlx::Row;
 use subtle::ConstantTimeEq;
 
-use super::{ids::random_id, session::SignedIn};
+use super::{clock::now_unix_ms, db::Db, ids::random_id, sealing::Sealer, session::SignedIn};
 use crate::model::{AppError, FrameStart, HostContext};
 
 /// Where the framed portal starts (the URL registered in Genesys, with the placeholders).
@@ -22,7 +21,7 @@ pub const FRAME_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long a handoff code may wait for its frame.
 pub const CODE_TTL: Duration = Duration::from_secs(60);
 /// The most pending frames kept at once (the oldest go first).
-const MAX_FRAMES: usize = 10_000;
+const MAX_FRAMES: i64 = 10_000;
 /// The participant-data prefix of the verified claims (see the sandbox's conversations API).
 pub const AUTHENTICATED_PREFIX: &str = "authenticated.";
 
@@ -218,20 +217,6 @@ pub fn language_tag(tag: &str) -> Option<String> {
     Some(out)
 }
 
-/// A frame waiting for its agent to sign in.
-struct PendingFrame {
-    secret: String,
-    context: HostContext,
-    created: Instant,
-}
-
-/// A sign-in finished in a popup, waiting for its frame to take it.
-struct Handoff {
-    frame_id: String,
-    user: SignedIn,
-    created: Instant,
-}
-
 /// Why a handoff code was not exchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -241,109 +226,196 @@ pub enum Refusal {
     WrongFrame,
 }
 
-/// The pending frames and the handoff codes, in this process. Codes are single use and live
-/// a minute; a frame lives ten minutes or until its code is redeemed.
-#[derive(Default)]
+/// The pending frames and the handoff codes, in the database, so that the popup's callback
+/// and the frame's exchange may land on any replica. Codes are single use and live a minute;
+/// a frame lives ten minutes or until its code is redeemed. Secrets (the frame's, the code)
+/// are kept only as their SHA-256; the sign-in a code hands over is sealed.
 pub struct Handoffs {
-    frames: Mutex<HashMap<String, PendingFrame>>,
-    codes: Mutex<HashMap<String, Handoff>>,
+    db: Db,
+    sealer: Arc<Sealer>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+fn sha256_hex(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
 }
 
 impl Handoffs {
+    pub fn new(db: Db, sealer: Arc<Sealer>) -> Self {
+        Self { db, sealer }
+    }
+
     /// A new pending frame for this host context: its id (for the popup's URL) and secret
     /// (for the frame's page only).
-    pub fn start_frame(&self, context: HostContext) -> FrameStart {
-        let mut frames = lock(&self.frames);
-        frames.retain(|_, f| f.created.elapsed() < FRAME_TTL);
-        while frames.len() >= MAX_FRAMES {
-            let oldest = frames
-                .iter()
-                .min_by_key(|(_, f)| f.created)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => frames.remove(&k),
-                None => break,
-            };
+    pub async fn start_frame(&self, context: HostContext) -> Result<FrameStart, sqlx::Error> {
+        let now = now_unix_ms();
+        let pool = self.db.pool();
+        sqlx::query("DELETE FROM embed_frames WHERE created_ms < $1")
+            .bind(now - ms(FRAME_TTL))
+            .execute(pool)
+            .await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM embed_frames")
+            .fetch_one(pool)
+            .await?;
+        if count >= MAX_FRAMES {
+            // The oldest go first.
+            sqlx::query(
+                "DELETE FROM embed_frames WHERE frame_id IN \
+                 (SELECT frame_id FROM embed_frames ORDER BY created_ms LIMIT $1)",
+            )
+            .bind(count - MAX_FRAMES + 1)
+            .execute(pool)
+            .await?;
         }
         let start = FrameStart {
             frame_id: random_id(),
             frame_secret: format!("{}{}", random_id(), random_id()),
         };
-        frames.insert(
-            start.frame_id.clone(),
-            PendingFrame {
-                secret: start.frame_secret.clone(),
-                context,
-                created: Instant::now(),
-            },
-        );
-        start
+        sqlx::query(
+            "INSERT INTO embed_frames (frame_id, secret_hash, context, created_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&start.frame_id)
+        .bind(sha256_hex(&start.frame_secret))
+        .bind(serde_json::to_string(&context).unwrap_or_default())
+        .bind(now)
+        .execute(pool)
+        .await?;
+        Ok(start)
     }
 
     /// Whether `frame_id` is a frame still waiting for its sign-in.
-    pub fn is_pending(&self, frame_id: &str) -> bool {
-        lock(&self.frames)
-            .get(frame_id)
-            .is_some_and(|f| f.created.elapsed() < FRAME_TTL)
+    pub async fn is_pending(&self, frame_id: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT created_ms FROM embed_frames WHERE frame_id = $1 AND created_ms >= $2",
+        )
+        .bind(frame_id)
+        .bind(now_unix_ms() - ms(FRAME_TTL))
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(found.is_some())
     }
 
     /// A one-time code that hands `user` to the frame `frame_id`; `None` when that frame is
     /// no longer waiting.
-    pub fn issue(&self, frame_id: &str, user: SignedIn) -> Option<String> {
-        if !self.is_pending(frame_id) {
-            return None;
+    pub async fn issue(
+        &self,
+        frame_id: &str,
+        user: SignedIn,
+    ) -> Result<Option<String>, sqlx::Error> {
+        if !self.is_pending(frame_id).await? {
+            return Ok(None);
         }
+        let now = now_unix_ms();
+        let pool = self.db.pool();
+        sqlx::query("DELETE FROM embed_handoffs WHERE created_ms < $1")
+            .bind(now - ms(CODE_TTL))
+            .execute(pool)
+            .await?;
         let code = format!("{}{}", random_id(), random_id());
-        let mut codes = lock(&self.codes);
-        codes.retain(|_, h| h.created.elapsed() < CODE_TTL);
-        codes.insert(
-            code.clone(),
-            Handoff {
-                frame_id: frame_id.to_string(),
-                user,
-                created: Instant::now(),
-            },
-        );
-        Some(code)
+        let code_hash = sha256_hex(&code);
+        let user = serde_json::to_string(&user).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO embed_handoffs (code_hash, frame_id, user_data, created_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&code_hash)
+        .bind(frame_id)
+        .bind(
+            self.sealer
+                .seal(&user, &format!("embed_handoffs:{code_hash}")),
+        )
+        .bind(now)
+        .execute(pool)
+        .await?;
+        Ok(Some(code))
     }
 
     /// Takes the code (whatever happens next, it is spent) and checks it belongs to this
     /// frame, whose secret must match; the frame is spent too. Returns the sign-in and the
-    /// frame's host context.
-    pub fn take(
+    /// frame's host context. A code or a frame is taken once, by one replica.
+    pub async fn take(
         &self,
         code: &str,
         frame_id: &str,
         frame_secret: &str,
-    ) -> Result<(SignedIn, HostContext), Refusal> {
-        let handoff = lock(&self.codes)
-            .remove(code)
-            .filter(|h| h.created.elapsed() < CODE_TTL)
-            .ok_or(Refusal::UnknownCode)?;
-        if handoff.frame_id != frame_id {
-            return Err(Refusal::WrongFrame);
+    ) -> Result<Result<(SignedIn, HostContext), Refusal>, sqlx::Error> {
+        let pool = self.db.pool();
+        let now = now_unix_ms();
+        let code_hash = sha256_hex(code);
+        let row = sqlx::query(
+            "DELETE FROM embed_handoffs WHERE code_hash = $1 \
+             RETURNING frame_id, user_data, created_ms",
+        )
+        .bind(&code_hash)
+        .fetch_optional(pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Err(Refusal::UnknownCode));
+        };
+        let (code_frame, sealed, created): (String, String, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if created < now - ms(CODE_TTL) {
+            return Ok(Err(Refusal::UnknownCode));
         }
-        let mut frames = lock(&self.frames);
-        let frame = frames.get(frame_id).ok_or(Refusal::WrongFrame)?;
-        let secret_ok: bool = frame
-            .secret
+        let user: Option<SignedIn> = self
+            .sealer
+            .open(&sealed, &format!("embed_handoffs:{code_hash}"))
+            .ok()
+            .and_then(|o| serde_json::from_str(&o.plain).ok());
+        let Some(user) = user else {
+            return Ok(Err(Refusal::UnknownCode));
+        };
+        if code_frame != frame_id {
+            return Ok(Err(Refusal::WrongFrame));
+        }
+        let frame = sqlx::query(
+            "SELECT secret_hash, context, created_ms FROM embed_frames WHERE frame_id = $1",
+        )
+        .bind(frame_id)
+        .fetch_optional(pool)
+        .await?;
+        let Some(frame) = frame else {
+            return Ok(Err(Refusal::WrongFrame));
+        };
+        let (secret_hash, context, created): (String, String, i64) =
+            (frame.try_get(0)?, frame.try_get(1)?, frame.try_get(2)?);
+        let secret_ok: bool = secret_hash
             .as_bytes()
-            .ct_eq(frame_secret.as_bytes())
+            .ct_eq(sha256_hex(frame_secret).as_bytes())
             .into();
-        if !secret_ok || frame.created.elapsed() >= FRAME_TTL {
-            return Err(Refusal::WrongFrame);
+        if !secret_ok || created < now - ms(FRAME_TTL) {
+            return Ok(Err(Refusal::WrongFrame));
         }
-        let frame = frames.remove(frame_id).expect("found above");
-        Ok((handoff.user, frame.context))
+        let Ok(context) = serde_json::from_str::<HostContext>(&context) else {
+            return Ok(Err(Refusal::WrongFrame));
+        };
+        // Spent here, once: of two exchanges for one frame, one deletes it.
+        let spent = sqlx::query("DELETE FROM embed_frames WHERE frame_id = $1")
+            .bind(frame_id)
+            .execute(pool)
+            .await?;
+        if spent.rows_affected() != 1 {
+            return Ok(Err(Refusal::WrongFrame));
+        }
+        Ok(Ok((user, context)))
     }
 
-    /// Codes and frames waiting now (for tests and metrics).
-    pub fn waiting(&self) -> (usize, usize) {
-        (lock(&self.frames).len(), lock(&self.codes).len())
+    /// Frames and codes waiting now (for tests and metrics).
+    pub async fn waiting(&self) -> Result<(usize, usize), sqlx::Error> {
+        let frames: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM embed_frames")
+            .fetch_one(self.db.pool())
+            .await?;
+        let codes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM embed_handoffs")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok((frames as usize, codes as usize))
     }
 }
 
@@ -354,10 +426,10 @@ pub struct Embed {
 }
 
 impl Embed {
-    pub fn new(settings: EmbedSettings) -> Self {
+    pub fn new(settings: EmbedSettings, db: Db, sealer: Arc<Sealer>) -> Self {
         Self {
             settings,
-            handoffs: Handoffs::default(),
+            handoffs: Handoffs::new(db, sealer),
         }
     }
 }
@@ -520,71 +592,123 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_handoff_code_is_single_use_and_bound_to_its_frame() {
-        let h = Handoffs::default();
-        let frame = h.start_frame(context());
-        let other = h.start_frame(context());
-        let code = h.issue(&frame.frame_id, user()).unwrap();
+    async fn handoffs(dir: &std::path::Path) -> Handoffs {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("portal.db").display());
+        let db = Db::open(&url, 2).await.unwrap();
+        let key = crate::backend::sealing::TokenKey::generate();
+        Handoffs::new(db, Arc::new(Sealer::new(&key, None)))
+    }
+
+    #[tokio::test]
+    async fn a_handoff_code_is_single_use_and_bound_to_its_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = handoffs(dir.path()).await;
+        let frame = h.start_frame(context()).await.unwrap();
+        let other = h.start_frame(context()).await.unwrap();
+        let issue = |frame_id: String| {
+            let h = &h;
+            async move { h.issue(&frame_id, user()).await.unwrap() }
+        };
+        let take = |code: String, frame: &FrameStart, secret: Option<&str>| {
+            let h = &h;
+            let frame_id = frame.frame_id.clone();
+            let secret = secret.unwrap_or(&frame.frame_secret).to_string();
+            async move { h.take(&code, &frame_id, &secret).await.unwrap() }
+        };
+        let code = issue(frame.frame_id.clone()).await.unwrap();
         // Another frame, even with its own right secret, cannot take it; the code is spent.
         assert_eq!(
-            h.take(&code, &other.frame_id, &other.frame_secret)
-                .unwrap_err(),
+            take(code.clone(), &other, None).await.unwrap_err(),
             Refusal::WrongFrame
         );
         assert_eq!(
-            h.take(&code, &frame.frame_id, &frame.frame_secret)
-                .unwrap_err(),
+            take(code, &frame, None).await.unwrap_err(),
             Refusal::UnknownCode
         );
         // The right frame with a wrong secret: refused, and the code is spent.
-        let code = h.issue(&frame.frame_id, user()).unwrap();
+        let code = issue(frame.frame_id.clone()).await.unwrap();
         assert_eq!(
-            h.take(&code, &frame.frame_id, "not-the-secret")
+            take(code.clone(), &frame, Some("not-the-secret"))
+                .await
                 .unwrap_err(),
             Refusal::WrongFrame
         );
         assert_eq!(
-            h.take(&code, &frame.frame_id, &frame.frame_secret)
-                .unwrap_err(),
+            take(code, &frame, None).await.unwrap_err(),
             Refusal::UnknownCode
         );
         // The right frame and secret: once.
-        let code = h.issue(&frame.frame_id, user()).unwrap();
-        let (signed_in, ctx) = h.take(&code, &frame.frame_id, &frame.frame_secret).unwrap();
+        let code = issue(frame.frame_id.clone()).await.unwrap();
+        let (signed_in, ctx) = take(code.clone(), &frame, None).await.unwrap();
         assert_eq!(signed_in.user_id, "u");
         assert_eq!(ctx, context());
         assert_eq!(
-            h.take(&code, &frame.frame_id, &frame.frame_secret)
-                .unwrap_err(),
+            take(code, &frame, None).await.unwrap_err(),
             Refusal::UnknownCode
         );
         // The frame is spent too: no second code for it.
-        assert!(h.issue(&frame.frame_id, user()).is_none());
-        assert!(h.issue("no-such-frame", user()).is_none());
+        assert!(issue(frame.frame_id.clone()).await.is_none());
+        assert!(issue("no-such-frame".into()).await.is_none());
+        // Nothing secret is stored as it is: the codes and frame secrets are hashes, the
+        // sign-in is sealed.
+        let code = issue(other.frame_id.clone()).await.unwrap();
+        let row: (String, String) = sqlx::query_as::<_, (String, String)>(
+            "SELECT code_hash, user_data FROM embed_handoffs",
+        )
+        .fetch_one(h.db.pool())
+        .await
+        .unwrap();
+        assert_ne!(row.0, code);
+        assert!(!row.1.contains("\"grant_id\""), "{}", row.1);
+        let secret: String = sqlx::query_scalar("SELECT secret_hash FROM embed_frames")
+            .fetch_one(h.db.pool())
+            .await
+            .unwrap();
+        assert_ne!(secret, other.frame_secret);
+        assert_eq!(h.waiting().await.unwrap(), (1, 1));
     }
 
-    #[test]
-    fn codes_and_frames_expire() {
-        let h = Handoffs::default();
-        let frame = h.start_frame(context());
-        let code = h.issue(&frame.frame_id, user()).unwrap();
+    #[tokio::test]
+    async fn codes_and_frames_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = handoffs(dir.path()).await;
+        let frame = h.start_frame(context()).await.unwrap();
+        let code = h.issue(&frame.frame_id, user()).await.unwrap().unwrap();
+        let age = |table: &'static str, by: Duration| {
+            let pool = h.db.pool().clone();
+            async move {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET created_ms = created_ms - {}",
+                    by.as_millis()
+                ))
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+        };
         // Age the code past its minute.
-        lock(&h.codes).get_mut(&code).unwrap().created -= CODE_TTL;
+        age("embed_handoffs", CODE_TTL).await;
         assert_eq!(
             h.take(&code, &frame.frame_id, &frame.frame_secret)
+                .await
+                .unwrap()
                 .unwrap_err(),
             Refusal::UnknownCode
         );
         // Age the frame past its ten minutes: no code is issued for it, and a code issued
         // just before is refused.
-        let code = h.issue(&frame.frame_id, user()).unwrap();
-        lock(&h.frames).get_mut(&frame.frame_id).unwrap().created -= FRAME_TTL;
-        assert!(h.issue(&frame.frame_id, user()).is_none());
+        let code = h.issue(&frame.frame_id, user()).await.unwrap().unwrap();
+        age("embed_frames", FRAME_TTL).await;
+        assert!(h.issue(&frame.frame_id, user()).await.unwrap().is_none());
         assert_eq!(
             h.take(&code, &frame.frame_id, &frame.frame_secret)
+                .await
+                .unwrap()
                 .unwrap_err(),
             Refusal::WrongFrame
         );
+        // Expired frames are deleted when the next one starts.
+        h.start_frame(context()).await.unwrap();
+        assert_eq!(h.waiting().await.unwrap().0, 1);
     }
 }

@@ -61,7 +61,7 @@ pub struct SignedIn {
 pub struct StoreUnavailable;
 
 impl StoreUnavailable {
-    pub(super) fn log(e: impl std::fmt::Display) -> Self {
+    pub fn log(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "session store error");
         StoreUnavailable
     }

@@ -52,10 +52,14 @@ pub async fn start_for_frame(
     session: &Session,
     frame_id: &str,
 ) -> Result<Option<Url>, StoreUnavailable> {
-    let waiting = portal
-        .embed
-        .as_ref()
-        .is_some_and(|e| e.handoffs.is_pending(frame_id));
+    let waiting = match portal.embed.as_ref() {
+        Some(e) => e
+            .handoffs
+            .is_pending(frame_id)
+            .await
+            .map_err(StoreUnavailable::log)?,
+        None => false,
+    };
     if !waiting {
         return Ok(None);
     }

@@ -144,10 +144,13 @@ fn stale_popup() -> Response {
 /// GET /embed/popup?frame=…: the popup's first page, which goes on to Genesys' sign-in at once
 /// (a POST, as every sign-in starts; the button is there without JavaScript).
 pub async fn popup(State(portal): State<Arc<Portal>>, Query(q): Query<FrameQuery>) -> Response {
-    let waiting = portal
-        .embed
-        .as_ref()
-        .is_some_and(|e| e.handoffs.is_pending(&q.frame));
+    let waiting = match portal.embed.as_ref() {
+        Some(e) => match e.handoffs.is_pending(&q.frame).await {
+            Ok(waiting) => waiting,
+            Err(e) => return unavailable(StoreUnavailable::log(e)),
+        },
+        None => false,
+    };
     if !waiting {
         return stale_popup();
     }

@@ -73,10 +73,13 @@ pub async fn assemble(
             callback_budget: upstream_timeout(config),
             ..Default::default()
         },
-        embed: config
-            .embed
-            .as_ref()
-            .map(|e| Embed::new(embed_settings(e, &connection.environment))),
+        embed: config.embed.as_ref().map(|e| {
+            Embed::new(
+                embed_settings(e, &connection.environment),
+                storage.db.clone(),
+                storage.sealer.clone(),
+            )
+        }),
     })
 }
 
