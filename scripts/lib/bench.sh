@@ -17,16 +17,18 @@ start_release_portal() {
   until curl -fsS "$base/healthz" >/dev/null 2>&1; do sleep 0.1; done
 }
 
-# A staff sign-in through the embedded sandbox's sign-in page with curl.
-# `curl_sign_in BASE JAR` leaves the session cookie in JAR and prints "name=value".
+# A staff sign-in through the sandbox's sign-in page with curl.
+# `curl_sign_in BASE JAR [PUBLIC]` leaves the session cookie in JAR and prints "name=value".
+# PUBLIC: the site's public origin when it is not BASE (replicas behind a balancer's origin):
+# the requests carry it as their Origin, and the callback it names is sent to BASE.
 curl_sign_in() {
-  local base=$1 jar=$2 authorize page pending user callback
-  authorize=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -H "Origin: $base" -d return_to=/dashboard "$base/auth/login")
+  local base=$1 jar=$2 public=${3:-$1} authorize page pending user callback
+  authorize=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -H "Origin: $public" -d return_to=/dashboard "$base/auth/login")
   page=$(curl -s -c "$jar" -b "$jar" "$authorize")
   pending=$(grep -o 'name="pending" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//; s/"$//')
   user=$(grep -o 'name="user" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//; s/"$//')
   callback=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
     --data-urlencode "pending=$pending" --data-urlencode "user=$user" -d decision=allow "${authorize%%\?*}")
-  curl -s -o /dev/null -c "$jar" -b "$jar" "$callback"
+  curl -s -o /dev/null -c "$jar" -b "$jar" "${callback/#$public/$base}"
   awk '$6 == "portal-session" { print $6 "=" $7 }' "$jar"
 }

@@ -420,6 +420,17 @@ async fn an_export_started_on_one_replica_is_followed_cancelled_and_downloaded_o
     let id = r.start_export_on(0).await;
     let seen = r.export_progress_on(1, &id).await;
     assert_eq!(seen["status"], "Running", "{seen}");
+    // One running export per user, whichever replica is asked.
+    let again = r
+        .call_on(
+            1,
+            app::api::StartExport::PATH,
+            &[("state", "active"), ("sort", "ascending")],
+        )
+        .await;
+    assert!(!again.status().is_success());
+    let refusal = again.text().await.unwrap();
+    assert!(refusal.contains("still running"), "{refusal}");
     let cancelled = r
         .call_on(1, app::api::CancelExport::PATH, &[("id", &id)])
         .await;

@@ -33,6 +33,8 @@ pub async fn assemble(
     };
     let genesys = GenesysClient::new(connection.environment.clone(), options)
         .map_err(|e| format!("HTTP client: {e}"))?;
+    // Exports were files in `exports/` before they moved to the database: none is reachable.
+    let _ = std::fs::remove_dir_all(config.data_dir.join("exports"));
     let exports = ExportJobs::open(storage.db.clone(), &config.replica_id)
         .await
         .map_err(|e| format!("the export jobs' table: {e}"))?;

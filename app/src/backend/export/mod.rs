@@ -609,6 +609,28 @@ mod tests {
             .unwrap()
     }
 
+    /// One running export per sign-in is the database's rule (a unique index), so that two
+    /// replicas asked at once cannot both start one; finished ones do not count.
+    #[tokio::test]
+    async fn one_running_export_per_owner_is_the_databases_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = jobs(dir.path(), "replica-a").await;
+        let now = now_unix_ms();
+        add(&jobs, "done", "a", "done", Some(now), now).await;
+        add(&jobs, "one", "a", "running", None, now).await;
+        let second = sqlx::query(
+            "INSERT INTO export_jobs (id, owner, replica, status, started_ms, heartbeat_ms) \
+             VALUES ('two', 'a', 'replica-b', 'running', 0, 0)",
+        )
+        .execute(jobs.db.pool())
+        .await;
+        assert!(
+            matches!(&second, Err(sqlx::Error::Database(e)) if e.is_unique_violation()),
+            "{second:?}"
+        );
+        add(&jobs, "other", "b", "running", None, now).await;
+    }
+
     #[tokio::test]
     async fn a_panicking_export_is_a_failure_that_says_to_start_again() {
         let outcome = capture(async { panic!("an overflow deep in the export") }).await;
