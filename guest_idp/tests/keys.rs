@@ -46,15 +46,7 @@ async fn keys_persist_in_the_database_across_a_reopen() {
             .unwrap(),
     )["kid"]
         .clone();
-    let jwks_before: serde_json::Value = t
-        .http
-        .get(t.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_before = fetch_jwks(&t).await;
     // In the database, not in files.
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guest_idp_keys WHERE kid = $1")
         .bind(kid_before.as_str().unwrap())
@@ -65,15 +57,7 @@ async fn keys_persist_in_the_database_across_a_reopen() {
     assert!(!t.dir.path().join("guest-idp-keys").exists());
     let dir = t.stop().await;
     let t = start_in(dir, |_| {}).await;
-    let jwks_after: serde_json::Value = t
-        .http
-        .get(t.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_after = fetch_jwks(&t).await;
     assert_eq!(jwks_before["keys"][0]["n"], jwks_after["keys"][0]["n"]);
     assert_eq!(jwks_after["keys"][0]["kid"], kid_before);
     // Guests survive the reopen too.
@@ -90,15 +74,7 @@ async fn a_rotated_key_stays_published_and_new_tokens_use_the_new_kid() {
     let old_kid = jwt_header(&old_token)["kid"].as_str().unwrap().to_owned();
     t.idp.rotate_signing_key().await.unwrap();
 
-    let jwks: serde_json::Value = t
-        .http
-        .get(t.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = fetch_jwks(&t).await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -134,15 +110,7 @@ async fn a_rotated_key_stays_published_and_new_tokens_use_the_new_kid() {
     // The rotation survives a reopen: same two keys, the new one signing.
     let dir = t.stop().await;
     let t = start_in(dir, |_| {}).await;
-    let jwks: serde_json::Value = t
-        .http
-        .get(t.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = fetch_jwks(&t).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
     assert_eq!(jwks["keys"][0]["kid"], new_kid);
 }
@@ -151,15 +119,7 @@ async fn a_rotated_key_stays_published_and_new_tokens_use_the_new_kid() {
 async fn a_retired_key_leaves_the_jwks_once_its_tokens_expired() {
     let t = start_with(|c| c.access_token_ttl = std::time::Duration::from_secs(1)).await;
     t.idp.rotate_signing_key().await.unwrap();
-    let jwks: serde_json::Value = t
-        .http
-        .get(t.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = fetch_jwks(&t).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
     // Retained for the token lifetime plus a minute of clock skew: simulate by reopening
     // after moving the rotation into the past (the new key signing since 1970).
@@ -175,15 +135,7 @@ async fn a_retired_key_leaves_the_jwks_once_its_tokens_expired() {
         .unwrap();
     let dir = t.stop().await;
     let t = start_in(dir, |_| {}).await;
-    let jwks: serde_json::Value = t
-        .http
-        .get(t.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = fetch_jwks(&t).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     assert_eq!(jwks["keys"][0]["kid"], current.as_str());
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guest_idp_keys")
@@ -193,16 +145,19 @@ async fn a_retired_key_leaves_the_jwks_once_its_tokens_expired() {
     assert_eq!(rows, 1, "the retired key is deleted");
 }
 
-async fn jwks_kids(t: &TestIdp) -> Vec<String> {
-    let jwks: serde_json::Value = t
-        .http
+async fn fetch_jwks(t: &TestIdp) -> serde_json::Value {
+    t.http
         .get(t.url("/jwks"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn jwks_kids(t: &TestIdp) -> Vec<String> {
+    let jwks = fetch_jwks(t).await;
     jwks["keys"]
         .as_array()
         .unwrap()

@@ -677,9 +677,10 @@ mod tests {
         let age = |table: &'static str, by: Duration| {
             let pool = h.db.pool().clone();
             async move {
+                // A second past it: issue and take may fall in one millisecond.
                 sqlx::query(&format!(
                     "UPDATE {table} SET created_ms = created_ms - {}",
-                    by.as_millis()
+                    (by + Duration::from_secs(1)).as_millis()
                 ))
                 .execute(&pool)
                 .await
