@@ -54,7 +54,7 @@ test('a tampered state is refused and nobody is signed in', async ({ page }) => 
   await expect(page.getByTestId('error')).toHaveAttribute('data-kind', 'not-signed-in');
 });
 
-test('a callback replayed after use is refused', async ({ page }) => {
+test('a callback replayed after use redeems nothing, says the sign-in was completed, and leaves it standing', async ({ page }) => {
   let callback = '';
   page.on('request', (r) => {
     if (r.url().includes('/auth/callback?')) callback = r.url();
@@ -63,7 +63,10 @@ test('a callback replayed after use is refused', async ({ page }) => {
   await signIn(page);
   await expect(page).toHaveURL(/\/dashboard$/);
   await page.goto(callback);
-  await expect(page.getByTestId('error')).toHaveAttribute('data-kind', 'forged-callback');
+  await expect(page).toHaveURL(/\/auth\/failed\?reason=completed$/);
+  await expect(page.getByTestId('error')).toHaveAttribute('data-kind', 'sign-in-completed');
+  await page.goto('/dashboard');
+  await expect(page.getByTestId('profile-name')).toBeVisible();
 });
 
 test('logout revokes the session: the old cookie is useless', async ({ page, browser, baseURL }) => {

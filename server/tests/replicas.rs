@@ -597,10 +597,38 @@ async fn a_framed_sign_in_may_cross_replicas_at_every_step() {
     );
 }
 
-#[tokio::test]
+/// Signed-in browsers that load the dashboard through the proxy without a pause until `stop`,
+/// each answer's status (and whether it set a cookie) recorded with the phase it came in.
+fn keep_loading(
+    browsers: &[Client],
+    base: &str,
+    phase: &Arc<AtomicUsize>,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<(usize, StatusCode, bool)>>> {
+    browsers
+        .iter()
+        .map(|http| {
+            let (http, url) = (http.clone(), format!("{base}/dashboard"));
+            let (phase, stop) = (phase.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let at = phase.load(Ordering::SeqCst);
+                    let answer = http.get(&url).send().await.unwrap();
+                    let cookie = answer.headers().contains_key(header::SET_COOKIE);
+                    seen.push((at, answer.status(), cookie));
+                    let _ = answer.bytes().await;
+                }
+                seen
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_down_answers_503_and_keeps_every_session_for_when_it_returns() {
     // Its own cluster: stopping the shared one would take the other tests' database away.
-    let pg = Postgres::start();
+    let pg = Arc::new(Postgres::start());
     let database = pg.database("portal").await;
     let r = start(&[
         ("PORTAL_DATABASE_URL", &database),
@@ -612,7 +640,25 @@ async fn the_database_down_answers_503_and_keeps_every_session_for_when_it_retur
     assert_eq!(location(&done), "/dashboard");
     let cookie = r.cookie();
 
-    pg.stop();
+    // Under load: three more signed-in browsers keep loading pages through it all.
+    let mut browsers = Vec::new();
+    for _ in 0..3 {
+        let http = client(Arc::new(reqwest::cookie::Jar::default()));
+        assert_eq!(
+            common::sign_in(&http, &r.base, "/dashboard").await,
+            "/dashboard"
+        );
+        browsers.push(http);
+    }
+    let (phase, stop) = (Arc::new(AtomicUsize::new(0)), Arc::default());
+    let load = keep_loading(&browsers, &r.base, &phase, &stop);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    phase.store(1, Ordering::SeqCst);
+    let stopping = pg.clone();
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
+    phase.store(2, Ordering::SeqCst);
     for _ in 0..4 {
         let started = std::time::Instant::now();
         let answer = r.http.get(r.url("/dashboard")).send().await.unwrap();
@@ -662,12 +708,52 @@ async fn the_database_down_answers_503_and_keeps_every_session_for_when_it_retur
         assert_eq!(ready.status(), StatusCode::OK);
     }
 
-    pg.start_again();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    phase.store(3, Ordering::SeqCst);
+    let starting = pg.clone();
+    tokio::task::spawn_blocking(move || starting.start_again())
+        .await
+        .unwrap();
+    // The breaker lets requests through again within its two seconds.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    phase.store(4, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut answers = Vec::new();
+    for task in load {
+        answers.push(task.await.unwrap());
+    }
+    for (n, seen) in answers.iter().enumerate() {
+        // Pages or "try again shortly", nothing else (no 500, no sign-in page), and no
+        // cookie touched by a "try again".
+        for (at, status, cookie) in seen {
+            assert!(
+                *status == StatusCode::OK || *status == StatusCode::SERVICE_UNAVAILABLE,
+                "browser {n}, phase {at}: {status}"
+            );
+            assert!(
+                !(*cookie && *status == StatusCode::SERVICE_UNAVAILABLE),
+                "browser {n}, phase {at}: a 503 set a cookie"
+            );
+        }
+        let down = seen
+            .iter()
+            .filter(|(at, s, _)| *at == 2 && *s == StatusCode::SERVICE_UNAVAILABLE);
+        assert!(down.count() > 0, "browser {n} saw the store down: {seen:?}");
+        assert!(
+            seen.iter()
+                .any(|(at, s, _)| *at == 4 && *s == StatusCode::OK),
+            "browser {n} was served again: {seen:?}"
+        );
+    }
     assert_eq!(r.cookie(), cookie);
-    for _ in 0..2 {
-        let (status, _, html) = r.dashboard(&r.http).await;
+    for http in std::iter::once(&r.http).chain(&browsers) {
+        let (status, _, html) = r.dashboard(http).await;
         assert_eq!(status, StatusCode::OK, "{html:.300}");
-        assert!(html.contains("data-testid=\"profile-name\""));
+        assert!(
+            html.contains("data-testid=\"profile-name\""),
+            "still signed in"
+        );
     }
 }
 
