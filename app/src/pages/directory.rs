@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{list_directory, StartExport},
     model::{AppError, DirectoryQuery, Sort, StateView, UserPage, PAGE_SIZES},
-    ui::{presence_class, Avatar, ErrorView, Loading},
+    ui::{presence_class, Avatar, ErrorView, Loading, Post, PostForm},
 };
 
 #[component]
@@ -120,17 +120,15 @@ fn DirectoryLive(
 /// progress page, or shows why it could not start.
 #[component]
 fn ExportButton(wanted: RwSignal<DirectoryQuery>) -> AnyView {
-    let export = ServerAction::<StartExport>::new();
-    // The action's signals taken while it lives: on a request that ended mid-render the action
-    // is disposed, and `value()` on it panics where `try_get` on the signal does not.
-    let started = export.value();
+    let export = Post::<StartExport>::new();
+    let started = export.latest();
     view! {
-        <ActionForm action=export attr:class="inline-form">
+        <PostForm post=export class="inline-form">
             <input type="hidden" name="state" value=move || wanted.try_get().map(|w| w.state.as_str())/>
             <input type="hidden" name="sort" value=move || wanted.try_get().map(|w| w.sort.as_str())/>
             <button type="submit" class="button" data-testid="export">"Export all to CSV"</button>
-        </ActionForm>
-        {move || started.try_get().flatten().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
+        </PostForm>
+        {move || started().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
     }
     .into_any()
 }

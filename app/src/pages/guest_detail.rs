@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 use crate::{
     api::{get_guest, DeleteGuest, EndGuestChats, ReinviteGuest, SetGuestDisabled},
     model::GuestDetail,
-    ui::{ErrorView, Loading},
+    ui::{ErrorView, Loading, Post, PostForm},
 };
 
 #[component]
@@ -70,50 +70,52 @@ fn GuestView(d: GuestDetail) -> impl IntoView {
 #[island(lazy)]
 fn GuestActions(id: String, disabled: bool) -> impl IntoView {
     let (reinvite, toggle, delete, end_chats) = (
-        ServerAction::<ReinviteGuest>::new(),
-        ServerAction::<SetGuestDisabled>::new(),
-        ServerAction::<DeleteGuest>::new(),
-        ServerAction::<EndGuestChats>::new(),
+        Post::<ReinviteGuest>::new(),
+        Post::<SetGuestDisabled>::new(),
+        Post::<DeleteGuest>::new(),
+        Post::<EndGuestChats>::new(),
     );
     let (id_reinvite, id_toggle, id_end, id_delete) = (id.clone(), id.clone(), id.clone(), id);
-    // The actions' answers taken while they live: on a request that ended mid-render the
-    // actions are disposed, and `value()` on one panics where `try_get` on the signal does not.
-    let answers = [reinvite.value(), toggle.value(), delete.value()];
-    let chats_ended = end_chats.value();
+    let answers = (reinvite.latest(), toggle.latest(), delete.latest());
+    let chats_ended = end_chats.latest();
     view! {
         <section class="card">
             <h2>"Actions"</h2>
             <div class="toolbar">
-                <ActionForm action=reinvite attr:class="inline-form">
+                <PostForm post=reinvite.clone() class="inline-form">
                     <input type="hidden" name="id" value=id_reinvite/>
                     <button type="submit" class="button" data-testid="guest-reinvite">"New invitation link"</button>
-                </ActionForm>
-                <ActionForm action=toggle attr:class="inline-form">
+                </PostForm>
+                <PostForm post=toggle.clone() class="inline-form">
                     <input type="hidden" name="id" value=id_toggle/>
                     <input type="hidden" name="disabled" value=(!disabled).to_string()/>
                     <button type="submit" class="button" data-testid="guest-toggle">{if disabled { "Enable" } else { "Disable" }}</button>
-                </ActionForm>
-                <ActionForm action=end_chats attr:class="inline-form">
+                </PostForm>
+                <PostForm post=end_chats.clone() class="inline-form">
                     <input type="hidden" name="id" value=id_end/>
                     <button type="submit" class="button" data-testid="guest-end-chats">"End messaging sessions"</button>
-                </ActionForm>
-                <ActionForm action=delete attr:class="inline-form">
+                </PostForm>
+                <PostForm post=delete.clone() class="inline-form">
                     <input type="hidden" name="id" value=id_delete/>
                     <button type="submit" class="button" data-testid="guest-delete">"Delete"</button>
-                </ActionForm>
+                </PostForm>
             </div>
             <p data-testid="guest-chats-ended" aria-live="polite">
-                {move || match chats_ended.try_get().flatten() {
+                {move || match chats_ended() {
                     Some(Ok(n)) => format!("Ended {n} messaging session(s)."),
                     Some(Err(e)) => e.to_string(),
                     None => String::new(),
                 }}
             </p>
-            {move || answers
-                .iter()
-                .filter_map(|a| a.try_get().flatten())
-                .find_map(|r| r.err())
-                .map(|error| view! { <ErrorView error/> })}
+            {move || [
+                answers.0().and_then(|r| r.err()),
+                answers.1().and_then(|r| r.err()),
+                answers.2().and_then(|r| r.err()),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|error| view! { <ErrorView error/> })}
         </section>
     }
 }

@@ -6,7 +6,7 @@ use leptos::{either::Either, prelude::*};
 use crate::{
     api::{get_guest_signing_key, get_service_status, RotateGuestSigningKey, RotateServiceToken},
     model::{AppError, ServiceStatus},
-    ui::{ago, reachability_text, Countdown, ErrorView, Loading},
+    ui::{ago, reachability_text, Countdown, ErrorView, Loading, Post, PostForm},
 };
 
 #[component]
@@ -37,12 +37,10 @@ pub fn ServicePage() -> impl IntoView {
 #[island(lazy)]
 fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
     let status = RwSignal::new(Ok::<_, AppError>(initial));
-    let rotate = ServerAction::<RotateServiceToken>::new();
-    // The action's signals taken while it lives: on a request that ended mid-render the action
-    // is disposed, and `value()` on it panics where `try_get` on the signal does not.
-    let (rotated, rotating) = (rotate.value(), rotate.pending());
+    let rotate = Post::<RotateServiceToken>::new();
+    let (rotated, rotating, answers) = (rotate.latest(), rotate.pending(), rotate.version());
     Effect::new(move |_| {
-        if rotate.version().get() > 0 {
+        if answers() > 0 {
             leptos::task::spawn_local(async move {
                 status.try_set(get_service_status().await);
             });
@@ -56,12 +54,12 @@ fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
         <section class="card">
             <h2>"Rotate now"</h2>
             <p class="muted small">"New requests get a new token at once; requests still holding the old one finish with it, and then it is revoked."</p>
-            <ActionForm action=rotate>
+            <PostForm post=rotate>
                 <button type="submit" class="button" data-testid="rotate">"Rotate now"</button>
-            </ActionForm>
+            </PostForm>
             <p data-testid="rotation" aria-live="polite">
-                {move || match rotated.try_get().flatten() {
-                    None if rotating.try_get().unwrap_or(false) => "Rotating, waiting for requests on the old token to finish…".to_string(),
+                {move || match rotated() {
+                    None if rotating() => "Rotating, waiting for requests on the old token to finish…".to_string(),
                     None => String::new(),
                     Some(Ok(r)) => format!(
                         "Rotated generation {} → {}. {} request(s) still held the old token; {} after {} ms.{}",
@@ -84,9 +82,10 @@ fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
 #[island(lazy)]
 fn GuestSigningKey(kid: Result<String, AppError>) -> impl IntoView {
     let kid = RwSignal::new(kid);
-    let rotate = ServerAction::<RotateGuestSigningKey>::new();
+    let rotate = Post::<RotateGuestSigningKey>::new();
+    let answers = rotate.version();
     Effect::new(move |_| {
-        if rotate.version().get() > 0 {
+        if answers() > 0 {
             leptos::task::spawn_local(async move {
                 kid.try_set(get_guest_signing_key().await);
             });
@@ -100,9 +99,9 @@ fn GuestSigningKey(kid: Result<String, AppError>) -> impl IntoView {
                 Ok(k) => Either::Left(view! { <p>"Key id " <code data-testid="guest-signing-kid">{k}</code></p> }),
                 Err(error) => Either::Right(view! { <ErrorView error/> }),
             })}
-            <ActionForm action=rotate>
+            <PostForm post=rotate>
                 <button type="submit" class="button" data-testid="rotate-guest-key">"Rotate the signing key"</button>
-            </ActionForm>
+            </PostForm>
         </section>
     }
 }
