@@ -131,16 +131,7 @@ async fn start_on(extra: &[(&str, &str)], shared_upstream: bool) -> Replicas {
         .spawn(async move {
             let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base = format!("http://{}", proxy.local_addr().unwrap());
-            let mut sandbox_config = sandbox::SandboxConfig {
-                users: 50,
-                rate_limit_per_minute: 0,
-                ..Default::default()
-            };
-            for c in &mut sandbox_config.clients {
-                c.redirect_uris.push(format!("{base}/auth/callback"));
-                c.logout_redirect_uris.push(format!("{base}/"));
-            }
-            let sandbox = sandbox::spawn(sandbox_config).await.unwrap();
+            let sandbox = common::sandbox_for(&base).await;
             let upstream = sandbox.base_url().to_string();
             let mut replicas = Vec::new();
             let mut dirs = Vec::new();

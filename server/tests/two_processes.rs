@@ -18,15 +18,7 @@ async fn two_portal_processes_share_one_database() {
     let ports = [free_port(), free_port()];
     // One public origin for both, as behind a load balancer: the first process's.
     let public = format!("http://127.0.0.1:{}", ports[0]);
-    let mut sandbox_config = sandbox::SandboxConfig {
-        users: 50,
-        rate_limit_per_minute: 0,
-        ..Default::default()
-    };
-    for c in &mut sandbox_config.clients {
-        c.redirect_uris.push(format!("{public}/auth/callback"));
-    }
-    let sandbox = sandbox::spawn(sandbox_config).await.unwrap();
+    let sandbox = common::sandbox_for(&public).await;
     let upstream = sandbox.base_url().to_string();
     let key = app::backend::sealing::TokenKey::generate().to_base64();
     let dirs: Vec<_> = (0..2)

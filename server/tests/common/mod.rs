@@ -59,6 +59,21 @@ pub async fn sign_in(http: &Client, base: &str, return_to: &str) -> String {
     location(&done)
 }
 
+/// A sandbox org of 50 users without a rate limit, whose clients also accept `public` (a
+/// balancer's origin in front of replicas) as their sign-in callback and sign-out return.
+pub async fn sandbox_for(public: &str) -> sandbox::RunningSandbox {
+    let mut config = sandbox::SandboxConfig {
+        users: 50,
+        rate_limit_per_minute: 0,
+        ..Default::default()
+    };
+    for c in &mut config.clients {
+        c.redirect_uris.push(format!("{public}/auth/callback"));
+        c.logout_redirect_uris.push(format!("{public}/"));
+    }
+    sandbox::spawn(config).await.unwrap()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
