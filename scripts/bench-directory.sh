@@ -6,14 +6,13 @@
 # Release builds. Prints both results and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-command -v wrk >/dev/null || { as_root apt-get update -qq; as_root apt-get install -y -qq wrk >/dev/null; }
+. scripts/lib/bench.sh
+ensure_wrk
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
 SIZE=${SIZE:-25}
 
 cargo build --release -p server --bin genesys-portal --example bare_directory
-. scripts/lib/bench.sh
 port=$(free_port); bare_port=$(free_port)
 base="http://127.0.0.1:$port"
 work=$(mktemp -d)

@@ -8,14 +8,13 @@
 # ratios; stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-command -v wrk >/dev/null || { as_root apt-get update -qq; as_root apt-get install -y -qq wrk >/dev/null; }
+. scripts/lib/bench.sh
+ensure_wrk
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
 PAGE=${PAGE:-/dashboard}
 
 cargo build --release --locked -p server --bin genesys-portal -p sandbox --bin sandbox
-. scripts/lib/bench.sh
 work=$(mktemp -d)
 chmod 755 "$work"
 pids=()

@@ -1,5 +1,12 @@
 # Sourced by the benchmark scripts.
 
+# wrk from Debian, installed when missing.
+ensure_wrk() {
+  command -v wrk >/dev/null && return
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # `start_release_portal WORK`: the release binary on a free loopback port with WORK as its data

@@ -354,14 +354,8 @@ async fn the_same_callback_sent_to_both_replicas_at_once_redeems_once() {
 impl Replicas {
     /// A server function called on replica `n` directly, as the page's JavaScript would.
     async fn call_on(&self, n: usize, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.replicas[n]))
-            .header(header::ORIGIN, &self.base)
-            .header(header::ACCEPT, "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        let url = format!("{}{path}", self.replicas[n]);
+        common::call_server_fn(&self.http, &url, &self.base, form).await
     }
 
     async fn start_export_on(&self, n: usize) -> String {
@@ -494,18 +488,15 @@ async fn a_guest_signing_key_rotated_on_one_replica_is_published_by_both_before_
     let origin = &r.replicas[0];
     common::sign_in(&admin, origin, "/").await;
     let call = |path: &'static str| {
-        admin
-            .post(format!("{origin}{path}"))
-            .header(header::ORIGIN, origin)
-            .header(header::ACCEPT, "application/json")
-            .send()
+        let url = format!("{origin}{path}");
+        let admin = &admin;
+        async move { common::call_server_fn(admin, &url, origin, &[]).await }
     };
-    let rotated = call(app::api::RotateGuestSigningKey::PATH).await.unwrap();
+    let rotated = call(app::api::RotateGuestSigningKey::PATH).await;
     assert_eq!(rotated.status(), StatusCode::OK);
     let new: String = rotated.json().await.unwrap();
     let signing: String = call(app::api::GetGuestSigningKey::PATH)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -911,13 +911,7 @@ fn server_fn<T: leptos::server_fn::ServerFn>() -> &'static str {
 impl TestPortal {
     /// A server function called as the page's JavaScript would (this site's Origin, JSON back).
     async fn call(&self, http: &Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        http.post(self.url(path))
-            .header(header::ORIGIN, &self.base)
-            .header(header::ACCEPT, "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        common::call_server_fn(http, &self.url(path), &self.base, form).await
     }
 
     /// A second browser signed in as the `n`-th user the sandbox offers.

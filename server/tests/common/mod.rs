@@ -59,6 +59,23 @@ pub async fn sign_in(http: &Client, base: &str, return_to: &str) -> String {
     location(&done)
 }
 
+/// A server function called as a page's JavaScript would: a form POST with the site's Origin,
+/// JSON back.
+pub async fn call_server_fn(
+    http: &Client,
+    url: &str,
+    origin: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    http.post(url)
+        .header(header::ORIGIN, origin)
+        .header(header::ACCEPT, "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A sandbox org of 50 users without a rate limit, whose clients also accept `public` (a
 /// balancer's origin in front of replicas) as their sign-in callback and sign-out return.
 pub async fn sandbox_for(public: &str) -> sandbox::RunningSandbox {
