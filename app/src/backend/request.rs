@@ -36,6 +36,8 @@ struct Inner {
     method: String,
     route: String,
     target: OnceLock<String>,
+    /// The page a fragment server function renders for (its links and sign-in return there).
+    page: OnceLock<String>,
     portal: OnceLock<Arc<Portal>>,
     session: OnceLock<tower_sessions::Session>,
     cookies: OnceLock<String>,
@@ -57,6 +59,7 @@ impl RequestScope {
             method: method.into(),
             route: route.into(),
             target: OnceLock::new(),
+            page: OnceLock::new(),
             portal: OnceLock::new(),
             session: OnceLock::new(),
             cookies: OnceLock::new(),
@@ -98,7 +101,17 @@ impl RequestScope {
     }
 
     pub fn target(&self) -> Option<&str> {
-        self.0.target.get().map(String::as_str)
+        self.0
+            .page
+            .get()
+            .or(self.0.target.get())
+            .map(String::as_str)
+    }
+
+    /// For a fragment server function: the page (path and query) its HTML goes into, which
+    /// [`target`](Self::target) then answers.
+    pub fn set_page(&self, page: impl Into<String>) {
+        let _ = self.0.page.set(page.into());
     }
 
     /// Set once, by the server, before the request reaches a handler.

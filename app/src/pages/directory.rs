@@ -1,16 +1,18 @@
 //! `/users`: the directory table. The view is the URL's query (bookmarkable, shareable). The
-//! server renders the page the query names; in the browser the directory is one island: the
-//! filters, the pager and the Name header change the view in place (the URL follows, Back and
-//! Forward restore it), and the old page stays visible, marked stale, while a new one loads.
-//! Without JavaScript the filters are a GET form and the pager plain links.
+//! server renders the page the query names; in the browser the filters, the pager and the Name
+//! header change the view in place (the URL follows, Back and Forward restore it), and the old
+//! table stays visible, marked stale, while the next one loads. Everything is server-rendered
+//! HTML, each next table too ([`directory_table`], see `ui::live`); the island only brings the
+//! controls and links to life. Without JavaScript the filters are a GET form and the pager
+//! plain links.
 
-use leptos::{either::Either, prelude::*};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::{list_directory, StartExport},
-    model::{AppError, DirectoryQuery, Sort, StateView, UserPage, PAGE_SIZES},
-    ui::{presence_class, Avatar, ErrorView, Loading, Post, PostForm},
+    api::list_directory,
+    model::{AppError, DirectoryQuery, Json, Sort, StateView, UserPage, PAGE_SIZES},
+    ui::{form_error, presence_class, Avatar, ErrorView, Loading},
 };
 
 #[component]
@@ -24,13 +26,36 @@ pub fn DirectoryPage() -> impl IntoView {
         },
         list_directory,
     );
+    // The error of an export started without JavaScript, from the page it came back to.
+    let export_failed = form_error::<StartExportLive>();
     view! {
         <section class="card">
+            {export_failed.map(|error| view! { <ErrorView error/> })}
             <Suspense fallback=|| view! { <h1>"Directory"</h1><Loading what="users"/> }>
                 {let page = page.clone(); move || {
                     let (page, query, problems) = (page.clone(), query.clone(), problems.clone());
                     Suspend::new(async move {
-                        view! { <DirectoryLive query problems answer=page.await/> }
+                        let answer = page.await;
+                        view! {
+                            <DirectoryLive>
+                                <div class="toolbar">
+                                    <h1>"Directory"</h1>
+                                    <form method="post" action=StartExportLive::url() class="inline-form" data-live="directory-export-out">
+                                        <input type="hidden" name="state" value=query.state.as_str()/>
+                                        <input type="hidden" name="sort" value=query.sort.as_str()/>
+                                        <button type="submit" class="button" data-testid="export">"Export all to CSV"</button>
+                                    </form>
+                                </div>
+                                <div id="directory-export-out"></div>
+                                <DirectoryFilters query=query.clone()/>
+                                <ul class="notice" data-testid="query-problems">
+                                    {problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
+                                </ul>
+                                <div id="directory-table" aria-busy="false" data-testid="directory">
+                                    <TableOrError answer query/>
+                                </div>
+                            </DirectoryLive>
+                        }
                     })
                 }}
             </Suspense>
@@ -38,208 +63,359 @@ pub fn DirectoryPage() -> impl IntoView {
     }
 }
 
-/// How the view changes: to this query, as a new history entry or in place of the current one.
-type Go = Callback<(DirectoryQuery, bool)>;
+/// The table of a view, as HTML for the island to put in place (the error card when it failed).
+#[server(output = Json)]
+pub async fn directory_table(search: String) -> Result<String, AppError> {
+    let (query, _) = DirectoryQuery::from_search(&search);
+    if let Some(scope) = crate::backend::request::RequestScope::current() {
+        scope.set_page(query.href());
+    }
+    let answer = list_directory(query.clone()).await;
+    Ok(crate::ui::fragment(
+        || view! { <TableOrError answer query/> },
+    ))
+}
 
-/// The directory in the browser. `wanted` is the view the URL names, `shown` the one the table
-/// holds: the table is stale exactly while they differ. Derived, never a flag set and cleared,
-/// so no sequence of navigations can leave it marked.
+/// "Export all to CSV" for a form without JavaScript, and in the island: starts the export and
+/// leads to its progress page, or answers why it could not start.
+#[server(output = Json)]
+pub async fn start_export_live(state: String, sort: String) -> Result<String, AppError> {
+    let started = crate::api::start_export(state, sort).await;
+    crate::ui::answer(started, |_| ())
+}
+
+#[component]
+fn TableOrError(answer: Result<UserPage, AppError>, query: DirectoryQuery) -> impl IntoView {
+    match answer {
+        Ok(page) => Either::Left(view! { <UserTable page query/> }),
+        Err(error) => Either::Right(view! { <ErrorView error/> }),
+    }
+}
+
+/// The directory in the browser: the server's controls and table, brought to life. Each
+/// control changes the view (search after a pause in typing), and so do the links to other
+/// views (the pager, the Name header); the URL follows, Back and Forward restore it. The view
+/// asked for is fetched as the server's table ([`directory_table`]) and shown if it is still
+/// the one wanted when it comes; until then the old table stays, marked stale. No view of its
+/// own and no props: what the island knows is the URL and the page.
 #[island(lazy)]
-fn DirectoryLive(
-    query: DirectoryQuery,
-    problems: Vec<String>,
-    answer: Result<UserPage, AppError>,
-) -> impl IntoView {
-    let wanted = RwSignal::new(query.clone());
-    let problems = RwSignal::new(problems);
-    let shown = RwSignal::new((query, answer));
-    let search_text = RwSignal::new(wanted.get_untracked().q);
-    let stale = move || shown.with(|(q, _)| wanted.with(|w| q != w));
-    let go: Go = Callback::new(move |(q, replace): (DirectoryQuery, bool)| {
-        #[cfg(feature = "hydrate")]
-        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-            let href = q.href();
-            let nothing = wasm_bindgen::JsValue::NULL;
-            let _ = if replace {
-                history.replace_state_with_url(&nothing, "", Some(&href))
-            } else {
-                history.push_state_with_url(&nothing, "", Some(&href))
-            };
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = replace;
-        problems.set(Vec::new());
-        wanted.set(q);
-    });
+fn DirectoryLive(children: Children) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
-        // Back and Forward: the URL is the view.
-        let listener = window_event_listener(leptos::ev::popstate, move |_| {
-            let search = web_sys::window()
-                .and_then(|w| w.location().search().ok())
-                .unwrap_or_default();
-            let (q, p) = DirectoryQuery::from_search(&search);
-            search_text.set(q.q.clone());
-            problems.set(p);
-            wanted.set(q);
-        });
-        on_cleanup(move || listener.remove());
-        // A view asked for is fetched, and shown if it is still the one wanted when it comes.
-        Effect::new(move |_| {
-            let want = wanted.get();
-            if shown.with_untracked(|(q, _)| *q == want) {
+        let live = browser::Live::start();
+        let (click, change, input, submit) = (live.clone(), live.clone(), live.clone(), live);
+        view! {
+            <div class="directory"
+                on:click=move |ev| click.on_click(ev)
+                on:change=move |ev| change.on_change(ev)
+                on:input=move |ev| input.on_input(ev)
+                on:submit=move |ev| submit.on_submit(ev)>
+                {children()}
+            </div>
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    view! { <div class="directory">{children()}</div> }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use std::{cell::RefCell, rc::Rc};
+
+    use leptos::server_fn::ServerFn;
+    use wasm_bindgen::JsCast;
+    use web_sys::{Document, Element, HtmlInputElement, HtmlSelectElement};
+
+    use super::DirectoryTable;
+    use crate::model::DirectoryQuery;
+
+    /// `wanted` is the view the URL names, `shown` the one the table holds: the table is stale
+    /// exactly while they differ.
+    struct State {
+        wanted: DirectoryQuery,
+        shown: DirectoryQuery,
+        typing: u64,
+    }
+
+    #[derive(Clone)]
+    pub struct Live(Rc<RefCell<State>>);
+
+    fn document() -> Option<Document> {
+        web_sys::window()?.document()
+    }
+
+    fn by_id(id: &str) -> Option<Element> {
+        document()?.get_element_by_id(id)
+    }
+
+    fn select(name: &str) -> Option<Element> {
+        document()?
+            .query_selector(&format!("form.filters [name={name}]"))
+            .ok()
+            .flatten()
+    }
+
+    fn current() -> (DirectoryQuery, Vec<String>) {
+        let search = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        DirectoryQuery::from_search(&search)
+    }
+
+    impl Live {
+        pub fn start() -> Self {
+            let (query, _) = current();
+            let live = Live(Rc::new(RefCell::new(State {
+                wanted: query.clone(),
+                shown: query,
+                typing: 0,
+            })));
+            // Back and Forward: the URL is the view.
+            let on_pop = live.clone();
+            let listener =
+                leptos::prelude::window_event_listener(leptos::ev::popstate, move |_| {
+                    let (q, problems) = current();
+                    on_pop.controls(&q);
+                    on_pop.problems(&problems);
+                    on_pop.want(q);
+                });
+            leptos::prelude::on_cleanup(move || listener.remove());
+            live
+        }
+
+        /// The controls as `q` has them (after Back or Forward).
+        fn controls(&self, q: &DirectoryQuery) {
+            if let Some(input) = select("q").and_then(|e| e.dyn_into::<HtmlInputElement>().ok()) {
+                input.set_value(&q.q);
+            }
+            for (name, value) in [
+                ("state", q.state.as_str().to_string()),
+                ("sort", q.sort.as_str().to_string()),
+                ("size", q.size.to_string()),
+            ] {
+                if let Some(s) = select(name).and_then(|e| e.dyn_into::<HtmlSelectElement>().ok()) {
+                    s.set_value(&value);
+                }
+            }
+        }
+
+        fn problems(&self, problems: &[String]) {
+            let (Some(list), Some(doc)) = (
+                document().and_then(|d| {
+                    d.query_selector("[data-testid=query-problems]")
+                        .ok()
+                        .flatten()
+                }),
+                document(),
+            ) else {
+                return;
+            };
+            list.set_inner_html("");
+            for p in problems {
+                if let Ok(li) = doc.create_element("li") {
+                    li.set_text_content(Some(p));
+                    let _ = list.append_child(&li);
+                }
+            }
+        }
+
+        fn mark(&self) {
+            let stale = {
+                let s = self.0.borrow();
+                s.wanted != s.shown
+            };
+            if let Some(table) = by_id("directory-table") {
+                let _ = table.class_list().toggle_with_force("stale", stale);
+                let _ = table.set_attribute("aria-busy", if stale { "true" } else { "false" });
+            }
+        }
+
+        /// Changes the view: a new history entry, or in place of the current one.
+        fn go(&self, q: DirectoryQuery, replace: bool) {
+            if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+                let href = q.href();
+                let nothing = wasm_bindgen::JsValue::NULL;
+                let _ = if replace {
+                    history.replace_state_with_url(&nothing, "", Some(&href))
+                } else {
+                    history.push_state_with_url(&nothing, "", Some(&href))
+                };
+            }
+            self.problems(&[]);
+            self.want(q);
+        }
+
+        fn want(&self, q: DirectoryQuery) {
+            // The export takes the state and sort in view.
+            for (name, value) in [("state", q.state.as_str()), ("sort", q.sort.as_str())] {
+                if let Some(input) = document()
+                    .and_then(|d| {
+                        d.query_selector(&format!("form[data-live] input[name={name}]"))
+                            .ok()
+                            .flatten()
+                    })
+                    .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+                {
+                    input.set_value(value);
+                }
+            }
+            self.0.borrow_mut().wanted = q.clone();
+            self.mark();
+            if self.0.borrow().shown == q {
                 return;
             }
+            let live = self.clone();
             leptos::task::spawn_local(async move {
-                let answer = list_directory(want.clone()).await;
-                if wanted.try_get_untracked().as_ref() == Some(&want) {
-                    shown.try_set((want, answer));
+                let href = q.href();
+                let search = href.split_once('?').map(|(_, s)| s).unwrap_or("");
+                let body = format!("search={}", js_sys::encode_uri_component(search));
+                let Some(html) = crate::ui::post_for_html(DirectoryTable::url(), &body).await
+                else {
+                    return;
+                };
+                if live.0.borrow().wanted != q {
+                    return;
+                }
+                if let Some(table) = by_id("directory-table") {
+                    crate::ui::show(&table, &html);
+                }
+                live.0.borrow_mut().shown = q;
+                live.mark();
+            });
+        }
+
+        pub fn on_click(&self, ev: leptos::ev::MouseEvent) {
+            let plain = ev.button() == 0
+                && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
+            let link = ev
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|e| e.closest("a[data-view]").ok().flatten())
+                .and_then(|a| a.get_attribute("href"));
+            if let (true, Some(href)) = (plain, link) {
+                ev.prevent_default();
+                let search = href.split_once('?').map(|(_, s)| s).unwrap_or("");
+                self.go(DirectoryQuery::from_search(search).0, false);
+            }
+        }
+
+        pub fn on_change(&self, ev: leptos::ev::Event) {
+            let Some(control) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+            else {
+                return;
+            };
+            let next = self
+                .0
+                .borrow()
+                .wanted
+                .with_choice(&control.name(), &control.value());
+            self.go(next, false);
+        }
+
+        pub fn on_input(&self, ev: leptos::ev::Event) {
+            let Some(input) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            else {
+                return;
+            };
+            if input.name() != "q" {
+                return;
+            }
+            let generation = {
+                let mut s = self.0.borrow_mut();
+                s.typing += 1;
+                s.typing
+            };
+            let live = self.clone();
+            leptos::task::spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new(300).await;
+                // A newer keystroke makes this one stale.
+                if live.0.borrow().typing != generation {
+                    return;
+                }
+                let value = input.value();
+                let current = live.0.borrow().wanted.clone();
+                if current.q != value.trim() {
+                    live.go(
+                        DirectoryQuery {
+                            q: value.trim().to_string(),
+                            page: 1,
+                            ..current
+                        },
+                        true,
+                    );
                 }
             });
-        });
-    }
-    view! {
-        <div class="toolbar">
-            <h1>"Directory"</h1>
-            <ExportButton wanted/>
-        </div>
-        <DirectoryFilters wanted search_text go/>
-        <ul class="notice" data-testid="query-problems">
-            {move || problems.try_get().unwrap_or_default().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
-        </ul>
-        <div class:stale=stale aria-busy=move || stale().to_string() data-testid="directory">
-            {move || shown.with(|(query, answer)| match answer {
-                Ok(p) => Either::Left(view! { <UserTable page=p.clone() query=query.clone() go/> }),
-                Err(error) => Either::Right(view! { <ErrorView error=error.clone()/> }),
-            })}
-        </div>
-    }
-}
+        }
 
-/// "Export all to CSV" of the state and sort in view: a form POST that lands on the export's
-/// progress page, or shows why it could not start.
-#[component]
-fn ExportButton(wanted: RwSignal<DirectoryQuery>) -> AnyView {
-    let export = Post::<StartExport>::new();
-    let started = export.latest();
-    view! {
-        <PostForm post=export class="inline-form">
-            <input type="hidden" name="state" value=move || wanted.try_get().map(|w| w.state.as_str())/>
-            <input type="hidden" name="sort" value=move || wanted.try_get().map(|w| w.sort.as_str())/>
-            <button type="submit" class="button" data-testid="export">"Export all to CSV"</button>
-        </PostForm>
-        {move || started().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
-    }
-    .into_any()
-}
-
-/// Search, state, sort and page size. A plain GET form without JavaScript; in the island each
-/// control changes the view by itself (search after a pause in typing).
-#[component]
-fn DirectoryFilters(
-    wanted: RwSignal<DirectoryQuery>,
-    search_text: RwSignal<String>,
-    go: Go,
-) -> AnyView {
-    let typing_generation = StoredValue::new(0u64);
-    let on_search_input = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        search_text.set(value.clone());
-        typing_generation.update_value(|g| *g += 1);
-        let generation = typing_generation.get_value();
-        leptos::task::spawn_local(async move {
-            #[cfg(feature = "hydrate")]
-            gloo_timers::future::TimeoutFuture::new(300).await;
-            // A newer keystroke (or a page that is gone) makes this one stale.
-            if typing_generation.try_get_value() != Some(generation) {
+        pub fn on_submit(&self, ev: leptos::ev::SubmitEvent) {
+            let Some(form) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+                return;
+            };
+            if form.has_attribute("data-live") {
+                return crate::ui::live_submit(ev);
+            }
+            // The filters apply by themselves; their form is for browsers without JavaScript.
+            // Any other form (a sign-in in an error card) submits as usual.
+            if !form.class_list().contains("filters") {
                 return;
             }
-            let current = wanted.get_untracked();
-            if current.q != value.trim() {
-                go.run((
-                    DirectoryQuery {
-                        q: value.trim().to_string(),
-                        page: 1,
-                        ..current
-                    },
-                    true,
-                ));
-            }
-        });
-    };
-    let on_select = move |field: &'static str| {
-        move |ev: leptos::ev::Event| {
-            go.run((
-                wanted
-                    .get_untracked()
-                    .with_choice(field, &event_target_value(&ev)),
+            ev.prevent_default();
+            let q = select("q")
+                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+                .map(|i| i.value().trim().to_string())
+                .unwrap_or_default();
+            let current = self.0.borrow().wanted.clone();
+            self.go(
+                DirectoryQuery {
+                    q,
+                    page: 1,
+                    ..current
+                },
                 false,
-            ));
+            );
         }
-    };
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        // In the island the controls change the view by themselves; the form is for browsers
-        // without JavaScript.
-        ev.prevent_default();
-        let current = wanted.get_untracked();
-        let q = search_text.get_untracked().trim().to_string();
-        go.run((
-            DirectoryQuery {
-                q,
-                page: 1,
-                ..current
-            },
-            false,
-        ));
-    };
+    }
+}
+
+/// Search, state, sort and page size: a plain GET form, which the island applies as each
+/// control changes.
+#[component]
+fn DirectoryFilters(query: DirectoryQuery) -> impl IntoView {
     view! {
-        <form method="get" action="/users" class="filters" on:submit=on_submit role="search">
+        <form method="get" action="/users" class="filters" role="search">
             <label>
                 "Search "
-                <input type="search" name="q" placeholder="Name or email" maxlength="100" data-testid="search"
-                    value=wanted.get_untracked().q prop:value=move || search_text.try_get().unwrap_or_default() on:input=on_search_input/>
+                <input type="search" name="q" placeholder="Name or email" maxlength="100" data-testid="search" value=query.q.clone()/>
             </label>
             <label>
                 "State "
-                <select name="state" data-testid="state" on:change=on_select("state")>
+                <select name="state" data-testid="state">
                     {StateView::ALL.iter().map(|s| {
-                        let s = *s;
-                        view! { <option value=s.as_str() selected=move || wanted.try_get().is_some_and(|w| w.state == s)>{s.label()}</option> }
+                        view! { <option value=s.as_str() selected=query.state == *s>{s.label()}</option> }
                     }).collect_view()}
                 </select>
             </label>
             <label>
                 "Sort "
-                <select name="sort" data-testid="sort" on:change=on_select("sort")>
-                    <option value="ascending" selected=move || wanted.try_get().is_some_and(|w| w.sort == Sort::Ascending)>"Name A–Z"</option>
-                    <option value="descending" selected=move || wanted.try_get().is_some_and(|w| w.sort == Sort::Descending)>"Name Z–A"</option>
+                <select name="sort" data-testid="sort">
+                    <option value="ascending" selected=query.sort == Sort::Ascending>"Name A–Z"</option>
+                    <option value="descending" selected=query.sort == Sort::Descending>"Name Z–A"</option>
                 </select>
             </label>
             <label>
                 "Per page "
-                <select name="size" data-testid="size" on:change=on_select("size")>
+                <select name="size" data-testid="size">
                     {PAGE_SIZES.iter().map(|n| {
-                        let n = *n;
-                        view! { <option value=n.to_string() selected=move || wanted.try_get().is_some_and(|w| w.size == n)>{n}</option> }
+                        view! { <option value=n.to_string() selected=query.size == *n>{*n}</option> }
                     }).collect_view()}
                 </select>
             </label>
             <button type="submit" class="button button-small">"Apply"</button>
         </form>
-    }
-    .into_any()
-}
-
-/// A link to another view of the directory: a plain link, which in the island changes the
-/// view in place (a click with a modifier key still opens a new tab or window).
-fn view_link(go: Go, to: DirectoryQuery) -> impl Fn(leptos::ev::MouseEvent) + 'static {
-    move |ev: leptos::ev::MouseEvent| {
-        let plain =
-            ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
-        if plain {
-            ev.prevent_default();
-            go.run((to.clone(), false));
-        }
     }
 }
 
@@ -266,7 +442,7 @@ impl Pager {
 }
 
 #[component]
-fn UserTable(page: UserPage, query: DirectoryQuery, go: Go) -> impl IntoView {
+fn UserTable(page: UserPage, query: DirectoryQuery) -> impl IntoView {
     if page.users.is_empty() {
         let message = if page.searched {
             "No user matches this search."
@@ -284,8 +460,6 @@ fn UserTable(page: UserPage, query: DirectoryQuery, go: Go) -> impl IntoView {
     let link = |n: u32| query.at_page(n).href();
     let (first_href, prev_href, next_href, last_href) =
         (link(1), link(previous), link(next), link(last));
-    let to = |n: u32| view_link(go, query.at_page(n));
-    let (to_first, to_prev, to_next, to_last) = (to(1), to(previous), to(next), to(last));
     // The Name header sorts: a link to the other order, from page 1 (a plain link without JS).
     let (sort_state, sort_arrow, sort_title, other) = match query.sort {
         Sort::Ascending => ("ascending", "▲", "Sort by name, Z to A", Sort::Descending),
@@ -297,7 +471,6 @@ fn UserTable(page: UserPage, query: DirectoryQuery, go: Go) -> impl IntoView {
         ..query.clone()
     };
     let sort_href = resorted.href();
-    let to_resorted = view_link(go, resorted);
     let at_start = current <= 1;
     let at_end = current >= last;
     Either::Right(view! {
@@ -311,7 +484,7 @@ fn UserTable(page: UserPage, query: DirectoryQuery, go: Go) -> impl IntoView {
                     <tr>
                         <th scope="col"><span class="visually-hidden">"Photo"</span></th>
                         <th scope="col" aria-sort=sort_state>
-                            <a href=sort_href on:click=to_resorted class="sort-link" data-testid="sort-by-name" title=sort_title>"Name " <span aria-hidden="true">{sort_arrow}</span></a>
+                            <a href=sort_href data-view="" class="sort-link" data-testid="sort-by-name" title=sort_title>"Name " <span aria-hidden="true">{sort_arrow}</span></a>
                         </th>
                         <th scope="col">"Email"</th><th scope="col">"Title"</th><th scope="col">"Department"</th><th scope="col">"Division"</th><th scope="col">"State"</th><th scope="col">"Presence"</th>
                     </tr>
@@ -337,11 +510,11 @@ fn UserTable(page: UserPage, query: DirectoryQuery, go: Go) -> impl IntoView {
             </table>
         </div>
         <nav class="pager" aria-label="Pages">
-            <a href=first_href on:click=to_first class="button button-small" class:disabled=at_start aria-disabled=at_start.to_string() data-testid="first">"« First"</a>
-            <a href=prev_href on:click=to_prev class="button button-small" class:disabled=at_start aria-disabled=at_start.to_string() data-testid="previous">"‹ Previous"</a>
+            <a href=first_href data-view="" class="button button-small" class:disabled=at_start aria-disabled=at_start.to_string() data-testid="first">"« First"</a>
+            <a href=prev_href data-view="" class="button button-small" class:disabled=at_start aria-disabled=at_start.to_string() data-testid="previous">"‹ Previous"</a>
             <span>"Page " {current} " of " {last}</span>
-            <a href=next_href on:click=to_next class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="next">"Next ›"</a>
-            <a href=last_href on:click=to_last class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="last">"Last »"</a>
+            <a href=next_href data-view="" class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="next">"Next ›"</a>
+            <a href=last_href data-view="" class="button button-small" class:disabled=at_end aria-disabled=at_end.to_string() data-testid="last">"Last »"</a>
         </nav>
     })
 }

@@ -1,13 +1,14 @@
-//! `/users/export/:id`: the progress of a directory export, live in an island (refreshing
-//! without JavaScript), with Cancel while it runs and Download when it is done.
+//! `/users/export/:id`: the progress of a directory export, live in an island that puts the
+//! server's rendering of it in place (refreshing without JavaScript), with Cancel while it runs
+//! and Download when it is done.
 
-use leptos::{either::Either, prelude::*};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_params_map;
 
 use crate::{
-    api::{get_export_progress, CancelExport},
-    model::{AppError, ExportProgress, ExportStatus},
-    ui::{ErrorView, Loading},
+    api::get_export_progress,
+    model::{AppError, ExportProgress, ExportStatus, Json},
+    ui::{live_submit, ErrorView, Loading},
 };
 
 #[component]
@@ -21,7 +22,11 @@ pub fn ExportPage() -> impl IntoView {
             <Suspense fallback=|| view! { <Loading what="the export"/> }>
                 {let progress = progress.clone(); move || { let progress = progress.clone(); Suspend::new(async move {
                     match progress.await {
-                        Ok(p) => Either::Left(view! { <ExportLive initial=p/> }),
+                        Ok(p) => Either::Left(view! {
+                            <ExportLive id=p.id.clone() running={p.status == ExportStatus::Running}>
+                                <ExportView p/>
+                            </ExportLive>
+                        }),
                         Err(error) => Either::Right(view! { <ErrorView error/> }),
                     }
                 })}}
@@ -30,53 +35,68 @@ pub fn ExportPage() -> impl IntoView {
     }
 }
 
-/// The progress as the server rendered it, then live in the browser: one fetch 500 ms after
-/// each answer while the job runs (until the job ends or the page is left), and Cancel.
+/// The progress as the server rendered it, then live in the browser: the server's next
+/// rendering of it ([`export_panel`]) 500 ms after each while the job runs (until the job ends
+/// or the page is left). Cancel posts in place and answers the panel at once.
 #[island(lazy)]
-fn ExportLive(initial: ExportProgress) -> impl IntoView {
-    let progress = RwSignal::new(Ok::<_, AppError>(initial));
-    let cancel = ServerAction::<CancelExport>::new();
+fn ExportLive(id: String, running: bool, children: Children) -> impl IntoView {
+    let panel = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
-    {
+    if running {
         let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let on_leave = alive.clone();
         on_cleanup(move || on_leave.store(false, std::sync::atomic::Ordering::Relaxed));
-        // After each answer while the job runs: the next poll, 500 ms later; after a cancel:
-        // one at once. The effect's value is the cancel count it has seen.
-        Effect::new(move |seen: Option<usize>| {
-            let cancels = cancel.version().get();
-            let (id, running) = progress.with(|p| match p {
-                Ok(p) => (Some(p.id.clone()), p.status == ExportStatus::Running),
-                Err(_) => (None, false),
-            });
-            let cancelled_now = cancels != seen.unwrap_or(0);
-            if let (Some(id), true) = (id, running || cancelled_now) {
-                let alive = alive.clone();
-                leptos::task::spawn_local(async move {
-                    if !cancelled_now {
-                        gloo_timers::future::TimeoutFuture::new(500).await;
-                    }
-                    if alive.load(std::sync::atomic::Ordering::Relaxed) {
-                        let answer = get_export_progress(id).await;
-                        if alive.load(std::sync::atomic::Ordering::Relaxed) {
-                            progress.try_set(answer);
-                        }
-                    }
-                });
+        let running_now = move || {
+            panel
+                .get_untracked()
+                .and_then(|p| p.query_selector("[data-state=running]").ok().flatten())
+                .is_some()
+        };
+        leptos::task::spawn_local(async move {
+            let body = format!("id={}", js_sys::encode_uri_component(&id));
+            let url = ExportPanel::url();
+            loop {
+                gloo_timers::future::TimeoutFuture::new(500).await;
+                if !alive.load(std::sync::atomic::Ordering::Relaxed) || !running_now() {
+                    break;
+                }
+                let Some(html) = crate::ui::post_for_html(url, &body).await else {
+                    break;
+                };
+                // A cancel answered while this was on its way has the last word.
+                if !alive.load(std::sync::atomic::Ordering::Relaxed) || !running_now() {
+                    break;
+                }
+                if let Some(p) = panel.get_untracked() {
+                    crate::ui::show(&p, &html);
+                }
             }
-            cancels
         });
     }
-    view! {
-        {move || progress.try_get().map(|progress| match progress {
-            Ok(p) => Either::Left(view! { <ExportView p=p cancel=cancel/> }),
-            Err(error) => Either::Right(view! { <ErrorView error/> }),
-        })}
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, running);
+    view! { <div id="export-panel" node_ref=panel on:submit=live_submit>{children()}</div> }
+}
+
+/// The export's progress panel, as HTML (the error card when it cannot be read).
+#[server(output = Json)]
+pub async fn export_panel(id: String) -> Result<String, AppError> {
+    let progress = get_export_progress(id).await;
+    crate::ui::answer(progress, |p| view! { <ExportView p/> })
+}
+
+/// Cancel, for a form without JavaScript and in the island: the panel after it.
+#[server(output = Json)]
+pub async fn cancel_export_live(id: String) -> Result<String, AppError> {
+    let cancelled = crate::api::cancel_export(id.clone()).await;
+    match cancelled {
+        Ok(()) => export_panel(id).await,
+        Err(error) => crate::ui::answer(Err::<(), _>(error), |_| ()),
     }
 }
 
 #[component]
-fn ExportView(p: ExportProgress, cancel: ServerAction<CancelExport>) -> impl IntoView {
+fn ExportView(p: ExportProgress) -> impl IntoView {
     let percent = p.percent();
     let total = if p.pages_total == 0 {
         "?".to_string()
@@ -107,10 +127,10 @@ fn ExportView(p: ExportProgress, cancel: ServerAction<CancelExport>) -> impl Int
             {if p.as_service { "Read with the portal's service identity." } else { "Read with your own Genesys Cloud permissions." }}
         </p>
         {running.then(|| view! {
-            <ActionForm action=cancel>
+            <form method="post" action=CancelExportLive::url() data-live="export-panel">
                 <input type="hidden" name="id" value=id.clone()/>
                 <button type="submit" class="button" data-testid="export-cancel">"Cancel"</button>
-            </ActionForm>
+            </form>
         })}
         {done.then(|| view! {
             <a class="button button-primary" href=format!("/export/{}/users.csv", p.id) download="genesys-users.csv" data-testid="export-download" rel="external">

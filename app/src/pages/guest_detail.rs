@@ -1,13 +1,13 @@
 //! `/guests/:id`: one guest for the staff: who they are, the invitation link made just now
 //! (shown once), re-invite, disable or enable, delete, and their audit trail.
 
-use leptos::{either::Either, prelude::*};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_params_map;
 
 use crate::{
-    api::{get_guest, DeleteGuest, EndGuestChats, ReinviteGuest, SetGuestDisabled},
-    model::GuestDetail,
-    ui::{ErrorView, Loading, Post, PostForm},
+    api::get_guest,
+    model::{AppError, GuestDetail, Json},
+    ui::{form_error, ErrorView, LiveForms, Loading},
 };
 
 #[component]
@@ -64,58 +64,74 @@ fn GuestView(d: GuestDetail) -> impl IntoView {
     .into_any()
 }
 
-/// New invitation, disable or enable, end messaging sessions, delete: an island, so a count
-/// or a refusal shows in place. An action that changes the guest reloads their page (each
-/// server function redirects to it); without JavaScript each is a form POST.
-#[island(lazy)]
+/// New invitation, disable or enable, end messaging sessions, delete. An action that changes
+/// the guest reloads their page (each server function redirects to it); a count or a refusal
+/// shows in place, as the server renders it (see `ui::live`). Without JavaScript each is a
+/// form POST, and a refusal comes back with the page.
+#[component]
 fn GuestActions(id: String, disabled: bool) -> impl IntoView {
-    let (reinvite, toggle, delete, end_chats) = (
-        Post::<ReinviteGuest>::new(),
-        Post::<SetGuestDisabled>::new(),
-        Post::<DeleteGuest>::new(),
-        Post::<EndGuestChats>::new(),
-    );
+    let refused = [
+        form_error::<ReinviteGuestLive>(),
+        form_error::<SetGuestDisabledLive>(),
+        form_error::<DeleteGuestLive>(),
+        form_error::<EndGuestChatsLive>(),
+    ]
+    .into_iter()
+    .flatten()
+    .next();
     let (id_reinvite, id_toggle, id_end, id_delete) = (id.clone(), id.clone(), id.clone(), id);
-    let answers = (reinvite.latest(), toggle.latest(), delete.latest());
-    let chats_ended = end_chats.latest();
     view! {
-        <section class="card">
-            <h2>"Actions"</h2>
-            <div class="toolbar">
-                <PostForm post=reinvite.clone() class="inline-form">
-                    <input type="hidden" name="id" value=id_reinvite/>
-                    <button type="submit" class="button" data-testid="guest-reinvite">"New invitation link"</button>
-                </PostForm>
-                <PostForm post=toggle.clone() class="inline-form">
-                    <input type="hidden" name="id" value=id_toggle/>
-                    <input type="hidden" name="disabled" value=(!disabled).to_string()/>
-                    <button type="submit" class="button" data-testid="guest-toggle">{if disabled { "Enable" } else { "Disable" }}</button>
-                </PostForm>
-                <PostForm post=end_chats.clone() class="inline-form">
-                    <input type="hidden" name="id" value=id_end/>
-                    <button type="submit" class="button" data-testid="guest-end-chats">"End messaging sessions"</button>
-                </PostForm>
-                <PostForm post=delete.clone() class="inline-form">
-                    <input type="hidden" name="id" value=id_delete/>
-                    <button type="submit" class="button" data-testid="guest-delete">"Delete"</button>
-                </PostForm>
-            </div>
-            <p data-testid="guest-chats-ended" aria-live="polite">
-                {move || match chats_ended() {
-                    Some(Ok(n)) => format!("Ended {n} messaging session(s)."),
-                    Some(Err(e)) => e.to_string(),
-                    None => String::new(),
-                }}
-            </p>
-            {move || [
-                answers.0().and_then(|r| r.err()),
-                answers.1().and_then(|r| r.err()),
-                answers.2().and_then(|r| r.err()),
-            ]
-            .into_iter()
-            .flatten()
-            .next()
-            .map(|error| view! { <ErrorView error/> })}
-        </section>
+        <LiveForms>
+            <section class="card">
+                <h2>"Actions"</h2>
+                <div class="toolbar">
+                    <form method="post" action=ReinviteGuestLive::url() class="inline-form" data-live="guest-actions-out">
+                        <input type="hidden" name="id" value=id_reinvite/>
+                        <button type="submit" class="button" data-testid="guest-reinvite">"New invitation link"</button>
+                    </form>
+                    <form method="post" action=SetGuestDisabledLive::url() class="inline-form" data-live="guest-actions-out">
+                        <input type="hidden" name="id" value=id_toggle/>
+                        <input type="hidden" name="disabled" value=(!disabled).to_string()/>
+                        <button type="submit" class="button" data-testid="guest-toggle">{if disabled { "Enable" } else { "Disable" }}</button>
+                    </form>
+                    <form method="post" action=EndGuestChatsLive::url() class="inline-form" data-live="guest-chats-ended">
+                        <input type="hidden" name="id" value=id_end/>
+                        <button type="submit" class="button" data-testid="guest-end-chats">"End messaging sessions"</button>
+                    </form>
+                    <form method="post" action=DeleteGuestLive::url() class="inline-form" data-live="guest-actions-out">
+                        <input type="hidden" name="id" value=id_delete/>
+                        <button type="submit" class="button" data-testid="guest-delete">"Delete"</button>
+                    </form>
+                </div>
+                <p id="guest-chats-ended" data-testid="guest-chats-ended" aria-live="polite"></p>
+                <div id="guest-actions-out">{refused.map(|error| view! { <ErrorView error/> })}</div>
+            </section>
+        </LiveForms>
     }
+}
+
+/// A new invitation link: the guest's page shows it.
+#[server(output = Json)]
+pub async fn reinvite_guest_live(id: String) -> Result<String, AppError> {
+    crate::ui::answer(crate::api::reinvite_guest(id).await, |_| ())
+}
+
+/// Disable or enable: the guest's page again.
+#[server(output = Json)]
+pub async fn set_guest_disabled_live(id: String, disabled: bool) -> Result<String, AppError> {
+    crate::ui::answer(crate::api::set_guest_disabled(id, disabled).await, |_| ())
+}
+
+/// Delete: the list of guests.
+#[server(output = Json)]
+pub async fn delete_guest_live(id: String) -> Result<String, AppError> {
+    crate::ui::answer(crate::api::delete_guest(id).await, |_| ())
+}
+
+/// End the guest's messaging sessions: how many ended.
+#[server(output = Json)]
+pub async fn end_guest_chats_live(id: String) -> Result<String, AppError> {
+    crate::ui::answer(crate::api::end_guest_chats(id).await, |n| {
+        format!("Ended {n} messaging session(s).")
+    })
 }

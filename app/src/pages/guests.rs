@@ -1,13 +1,13 @@
 //! `/guests`: the Web Messaging guests of this portal's identity provider, for the staff who
 //! manage them: provision one (name, email, custom attributes), search, and open one.
 
-use leptos::{either::Either, prelude::*};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::{list_guests, CreateGuest},
-    model::GuestList,
-    ui::{ErrorView, Loading},
+    api::list_guests,
+    model::{AppError, GuestList, Json},
+    ui::{form_error, ErrorView, LiveForms, Loading},
 };
 
 #[component]
@@ -49,29 +49,39 @@ pub fn GuestsPage() -> impl IntoView {
     }
 }
 
-/// Provisioning: a form POST that lands on the new guest's page with their invitation link.
-/// The provisioning form: an island, so a refusal shows (and takes focus) in place; a guest
-/// made leads to their page. Without JavaScript the form posts and the server redirects.
-#[island(lazy)]
+/// Provisioning: a form that lands on the new guest's page with their invitation link. A
+/// refusal shows (and takes focus) in place, as the server renders it (see `ui::live`); without
+/// JavaScript the form posts and the page comes back with it.
+#[component]
 fn NewGuestForm() -> impl IntoView {
-    let create = ServerAction::<CreateGuest>::new();
-    // The action's signals taken while it lives: on a request that ended mid-render the action
-    // is disposed, and `value()` on it panics where `try_get` on the signal does not.
-    let created = create.value();
+    let refused = form_error::<CreateGuestLive>();
     view! {
         <h2>"Provision a guest"</h2>
-        <ActionForm action=create attr:class="stacked-form">
-            <label>"Given name" <input name="given_name" required maxlength="100" autocomplete="off" data-testid="guest-given-name"/></label>
-            <label>"Family name" <input name="family_name" required maxlength="100" autocomplete="off" data-testid="guest-family-name"/></label>
-            <label>"Email" <input name="email" type="email" required maxlength="254" autocomplete="off" data-testid="guest-email"/></label>
-            <label>"Custom attributes (one key=value a line, optional)"
-                <textarea name="attributes" rows="3" maxlength="4000" data-testid="guest-attributes"></textarea>
-            </label>
-            <button type="submit" class="button button-primary" data-testid="guest-create">"Provision and make an invitation"</button>
-        </ActionForm>
-        {move || created.try_get().flatten().and_then(|r| r.err()).map(|error| view! { <ErrorView error/> })}
+        <LiveForms>
+            <form method="post" action=CreateGuestLive::url() class="stacked-form" data-live="new-guest-out">
+                <label>"Given name" <input name="given_name" required maxlength="100" autocomplete="off" data-testid="guest-given-name"/></label>
+                <label>"Family name" <input name="family_name" required maxlength="100" autocomplete="off" data-testid="guest-family-name"/></label>
+                <label>"Email" <input name="email" type="email" required maxlength="254" autocomplete="off" data-testid="guest-email"/></label>
+                <label>"Custom attributes (one key=value a line, optional)"
+                    <textarea name="attributes" rows="3" maxlength="4000" data-testid="guest-attributes"></textarea>
+                </label>
+                <button type="submit" class="button button-primary" data-testid="guest-create">"Provision and make an invitation"</button>
+            </form>
+            <div id="new-guest-out">{refused.map(|error| view! { <ErrorView error/> })}</div>
+        </LiveForms>
     }
-    .into_any()
+}
+
+/// Provisioning, for the form: leads to the new guest's page, or answers the refusal.
+#[server(output = Json)]
+pub async fn create_guest_live(
+    given_name: String,
+    family_name: String,
+    email: String,
+    attributes: String,
+) -> Result<String, AppError> {
+    let created = crate::api::create_guest(given_name, family_name, email, attributes).await;
+    crate::ui::answer(created, |_| ())
 }
 
 #[component]

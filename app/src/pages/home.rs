@@ -1,12 +1,11 @@
 //! `/`: what the portal is, a sign-in (or the way to the dashboard when signed in), which
 //! Genesys Cloud it talks to, and, signed in, a button that checks the connection.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
-    api::CheckUpstream,
-    model::SessionSummary,
-    ui::{reachability_text, ErrorView, SignInForm, SummaryResource},
+    model::{AppError, Json, SessionSummary},
+    ui::{ErrorView, LiveForms, SignInForm, SummaryResource},
 };
 
 #[component]
@@ -41,28 +40,27 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// Checks that Genesys Cloud answers (signed-in users only: the server refuses others). An
-/// island: the result shows in place; without JavaScript the form posts and the page reloads.
-#[island(lazy)]
+/// Checks that Genesys Cloud answers (signed-in users only: the server refuses others). The
+/// result shows in place (the server's HTML, see `ui::live`); without JavaScript the form posts
+/// and the page comes back.
+#[component]
 fn ConnectionCheck() -> impl IntoView {
-    let check = ServerAction::<CheckUpstream>::new();
-    // The action's signals taken while it lives: on a request that ended mid-render the action
-    // is disposed, and `value()` on it panics where `try_get` on the signal does not.
-    let (checked, checking) = (check.value(), check.pending());
     view! {
-        <section class="card">
-            <h2>"Connection"</h2>
-            <ActionForm action=check>
-                <button type="submit" class="button" data-testid="check-upstream">"Check the connection to Genesys Cloud"</button>
-            </ActionForm>
-            <p data-testid="upstream-check" aria-live="polite">
-                {move || match checked.try_get().flatten() {
-                    None if checking.try_get().unwrap_or(false) => "Checking…".to_string(),
-                    None => String::new(),
-                    Some(Ok(c)) => reachability_text(&c),
-                    Some(Err(e)) => e.to_string(),
-                }}
-            </p>
-        </section>
+        <LiveForms>
+            <section class="card">
+                <h2>"Connection"</h2>
+                <form method="post" action=CheckUpstreamLive::url() data-live="upstream-check" data-waiting="Checking…">
+                    <button type="submit" class="button" data-testid="check-upstream">"Check the connection to Genesys Cloud"</button>
+                </form>
+                <p id="upstream-check" data-testid="upstream-check" aria-live="polite"></p>
+            </section>
+        </LiveForms>
     }
+}
+
+/// The connection check's answer, as the text to show.
+#[server(output = Json)]
+pub async fn check_upstream_live() -> Result<String, AppError> {
+    let checked = crate::api::check_upstream().await;
+    crate::ui::answer(checked, |c| crate::ui::reachability_text(&c))
 }

@@ -1,107 +1,127 @@
 //! `/admin/service`: the client-credentials token manager's state, a "Rotate now" that shows
-//! the drain completing, and the upstream's health. Admins only; no secret shown.
+//! the drain completing, and the upstream's health. Admins only; no secret shown. The forms
+//! answer in place with the server's rendering (see `ui::live`).
 
-use leptos::{either::Either, prelude::*};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 
 use crate::{
-    api::{get_guest_signing_key, get_service_status, RotateGuestSigningKey, RotateServiceToken},
-    model::{AppError, ServiceStatus},
-    ui::{ago, reachability_text, Countdown, ErrorView, Loading, Post, PostForm},
+    api::{get_guest_signing_key, get_service_status},
+    model::{AppError, Json, Rotation, ServiceStatus},
+    ui::{ago, form_error, reachability_text, Countdown, ErrorView, LiveForms, Loading},
 };
 
 #[component]
 pub fn ServicePage() -> impl IntoView {
     let status = ArcResource::new(|| (), |_| get_service_status());
     let kid = ArcResource::new(|| (), |_| get_guest_signing_key());
+    // The answer of a rotation posted without JavaScript, on the page it came back to.
+    let rotated = form_error::<RotateServiceLive>();
+    let key_refused = form_error::<RotateGuestKeyLive>();
     view! {
         <h1>"Service identity"</h1>
         <p class="muted">"The client-credentials token the portal uses for its own calls to Genesys Cloud."</p>
         <Suspense fallback=|| view! { <Loading what="the token manager"/> }>
-            {let status = status.clone(); move || { let status = status.clone(); Suspend::new(async move {
+            {let status = status.clone(); move || { let (status, rotated) = (status.clone(), rotated.clone()); Suspend::new(async move {
                 match status.await {
-                    Ok(s) => Either::Left(view! { <ServiceLive initial=s/> }),
+                    Ok(s) => Either::Left(view! {
+                        <LiveForms><div id="service-live"><ServicePanel s rotated=rotated.map(Err)/></div></LiveForms>
+                    }),
                     Err(error) => Either::Right(view! { <ErrorView error/> }),
                 }
             })}}
         </Suspense>
         <Suspense fallback=|| ()>
-            {let kid = kid.clone(); move || { let kid = kid.clone(); Suspend::new(async move {
-                view! { <GuestSigningKey kid=kid.await/> }
+            {let kid = kid.clone(); move || { let (kid, key_refused) = (kid.clone(), key_refused.clone()); Suspend::new(async move {
+                let kid = match (kid.await, key_refused) {
+                    (_, Some(error)) | (Err(error), None) => Err(error),
+                    (Ok(kid), None) => Ok(kid),
+                };
+                view! { <LiveForms><div id="guest-signing-key"><SigningKeyCard kid/></div></LiveForms> }
             })}}
         </Suspense>
     }
 }
 
-/// The token manager's state and "Rotate now": the result shows in place and the state is
-/// read again after it (without JavaScript the form posts and the page reloads).
-#[island(lazy)]
-fn ServiceLive(initial: ServiceStatus) -> impl IntoView {
-    let status = RwSignal::new(Ok::<_, AppError>(initial));
-    let rotate = Post::<RotateServiceToken>::new();
-    let (rotated, rotating, answers) = (rotate.latest(), rotate.pending(), rotate.version());
-    Effect::new(move |_| {
-        if answers() > 0 {
-            leptos::task::spawn_local(async move {
-                status.try_set(get_service_status().await);
-            });
-        }
-    });
+/// "Rotate now", for the form: the rotation, then the token manager's state after it.
+#[server(output = Json)]
+pub async fn rotate_service_live() -> Result<String, AppError> {
+    let rotated = crate::api::rotate_service_token().await;
+    if let (Err(error), true) = (&rotated, crate::ui::is_plain_form_post()) {
+        return Err(error.clone());
+    }
+    let status = get_service_status().await;
+    crate::ui::answer(
+        status,
+        move |s| view! { <ServicePanel s rotated=Some(rotated)/> },
+    )
+}
+
+/// The signing key's rotation, for the form: the key that signs now.
+#[server(output = Json)]
+pub async fn rotate_guest_key_live() -> Result<String, AppError> {
+    let rotated = crate::api::rotate_guest_signing_key().await;
+    if let Err(error) = rotated {
+        return crate::ui::answer(Err::<(), _>(error), |_| ());
+    }
+    let kid = get_guest_signing_key().await;
+    Ok(crate::ui::fragment(|| view! { <SigningKeyCard kid/> }))
+}
+
+/// The token manager's state and "Rotate now", with the last rotation's answer.
+#[component]
+fn ServicePanel(s: ServiceStatus, rotated: Option<Result<Rotation, AppError>>) -> impl IntoView {
+    let rotation = match rotated {
+        None => String::new(),
+        Some(Ok(r)) => format!(
+            "Rotated generation {} → {}. {} request(s) still held the old token; {} after {} ms.{}",
+            r.old_generation
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "—".into()),
+            r.new_generation
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "—".into()),
+            r.held_at_rotation,
+            if r.drained {
+                "all finished (drained)"
+            } else {
+                "still draining"
+            },
+            r.waited_ms,
+            if r.all_replicas {
+                " Every other replica rotates its own token within seconds."
+            } else {
+                " The other replicas could not be told (the database did not answer)."
+            },
+        ),
+        Some(Err(e)) => e.to_string(),
+    };
     view! {
-        {move || status.try_get().map(|status| match status {
-            Ok(s) => Either::Left(view! { <ServiceView s/> }),
-            Err(error) => Either::Right(view! { <ErrorView error/> }),
-        })}
+        <ServiceView s/>
         <section class="card">
             <h2>"Rotate now"</h2>
             <p class="muted small">"New requests get a new token at once; requests still holding the old one finish with it, and then it is revoked."</p>
-            <PostForm post=rotate>
+            <form method="post" action=RotateServiceLive::url() data-live="service-live">
                 <button type="submit" class="button" data-testid="rotate">"Rotate now"</button>
-            </PostForm>
-            <p data-testid="rotation" aria-live="polite">
-                {move || match rotated() {
-                    None if rotating() => "Rotating, waiting for requests on the old token to finish…".to_string(),
-                    None => String::new(),
-                    Some(Ok(r)) => format!(
-                        "Rotated generation {} → {}. {} request(s) still held the old token; {} after {} ms.{}",
-                        r.old_generation.map(|g| g.to_string()).unwrap_or_else(|| "—".into()),
-                        r.new_generation.map(|g| g.to_string()).unwrap_or_else(|| "—".into()),
-                        r.held_at_rotation,
-                        if r.drained { "all finished (drained)" } else { "still draining" },
-                        r.waited_ms,
-                        if r.all_replicas { " Every other replica rotates its own token within seconds." } else { " The other replicas could not be told (the database did not answer)." },
-                    ),
-                    Some(Err(e)) => e.to_string(),
-                }}
-            </p>
+            </form>
+            <p data-testid="rotation" aria-live="polite">{rotation}</p>
         </section>
     }
 }
 
-/// The guest provider's signing key: which `kid` signs ID tokens now, and a rotation (the new
-/// `kid` is read again after it).
-#[island(lazy)]
-fn GuestSigningKey(kid: Result<String, AppError>) -> impl IntoView {
-    let kid = RwSignal::new(kid);
-    let rotate = Post::<RotateGuestSigningKey>::new();
-    let answers = rotate.version();
-    Effect::new(move |_| {
-        if answers() > 0 {
-            leptos::task::spawn_local(async move {
-                kid.try_set(get_guest_signing_key().await);
-            });
-        }
-    });
+/// The guest provider's signing key: which `kid` signs ID tokens now, and a rotation.
+#[component]
+fn SigningKeyCard(kid: Result<String, AppError>) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Guest signing key"</h2>
             <p class="muted small">"The key that signs guests' ID tokens. After a rotation the old public key stays in the JWKS until the tokens it signed have expired."</p>
-            {move || kid.try_get().map(|kid| match kid {
+            {match kid {
                 Ok(k) => Either::Left(view! { <p>"Key id " <code data-testid="guest-signing-kid">{k}</code></p> }),
                 Err(error) => Either::Right(view! { <ErrorView error/> }),
-            })}
-            <PostForm post=rotate>
+            }}
+            <form method="post" action=RotateGuestKeyLive::url() data-live="guest-signing-key">
                 <button type="submit" class="button" data-testid="rotate-guest-key">"Rotate the signing key"</button>
-            </PostForm>
+            </form>
         </section>
     }
 }

@@ -6,6 +6,7 @@ mod chat;
 mod feedback;
 mod forms;
 mod header;
+mod live;
 mod post;
 mod scripts;
 mod summary;
@@ -16,7 +17,12 @@ pub use chat::ChatWindow;
 pub use feedback::{reachability_text, ErrorView, Loading};
 pub use forms::{return_path_for, LogoutForm, SignInForm};
 pub use header::Header;
-pub use post::{Post, PostForm};
+#[cfg(feature = "ssr")]
+pub use live::{answer, fragment, is_plain_form_post};
+pub use live::{live_submit, LiveForms};
+#[cfg(feature = "hydrate")]
+pub use live::{post_for_html, show};
+pub use post::form_error;
 pub use scripts::IslandScripts;
 pub use summary::SummaryResource;
-pub use time::{ago, countdown, format_countdown, Countdown};
+pub use time::{ago, format_countdown, Countdown};

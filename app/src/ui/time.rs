@@ -2,32 +2,44 @@
 
 use leptos::prelude::*;
 
-/// Seconds left, ticking down once a second in the browser (the server renders the start
-/// value; the loop ends when the signal is disposed with its page).
-pub fn countdown(start_secs: i64) -> RwSignal<i64> {
-    let remaining = RwSignal::new(start_secs);
+/// A countdown that ticks once a second in the browser. The server renders `seconds` as text
+/// and as `data-seconds`; the island ([`Ticking`]) counts that down.
+#[component]
+pub fn Countdown(seconds: i64, testid: String) -> impl IntoView {
+    view! {
+        <Ticking>
+            <span data-testid=testid data-seconds=seconds>{format_countdown(seconds)}</span>
+        </Ticking>
+    }
+}
+
+/// Counts down the `data-seconds` of the element in it, once a second, until it is gone. No
+/// props (nothing to deserialise) and no view of its own: a page that shows a countdown ships
+/// only this.
+#[island]
+fn Ticking(children: Children) -> impl IntoView {
+    let wrapper = NodeRef::<leptos::html::Span>::new();
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
         loop {
             gloo_timers::future::TimeoutFuture::new(1_000).await;
-            if remaining.try_update(|r| *r = (*r - 1).max(0)).is_none() {
+            let Some(el) = wrapper
+                .try_get_untracked()
+                .flatten()
+                .and_then(|w| w.query_selector("[data-seconds]").ok().flatten())
+            else {
                 break;
-            }
+            };
+            let left = el
+                .get_attribute("data-seconds")
+                .and_then(|s| s.parse::<i64>().ok())
+                .unwrap_or(0);
+            let left = (left - 1).max(0);
+            let _ = el.set_attribute("data-seconds", &left.to_string());
+            el.set_text_content(Some(&format_countdown(left)));
         }
     });
-    remaining
-}
-
-/// A countdown that ticks once a second in the browser: an island, so a page that shows one
-/// ships only this. The server renders `seconds`; `data-seconds` carries the live value.
-#[island]
-pub fn Countdown(seconds: i64, testid: String) -> impl IntoView {
-    let remaining = countdown(seconds);
-    view! {
-        <span data-testid=testid data-seconds=move || remaining.try_get().unwrap_or(0)>
-            {move || format_countdown(remaining.try_get().unwrap_or(0))}
-        </span>
-    }
+    view! { <span class="countdown" node_ref=wrapper>{children()}</span> }
 }
 
 /// `1h 02m 03s` style countdown text.
