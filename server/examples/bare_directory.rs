@@ -79,7 +79,7 @@ async fn directory(State(bare): State<Arc<Bare>>) -> Result<Html<String>, Status
          </head><body><main><h1>Directory</h1><div class=\"table-wrap\"><table class=\"users\">\
          <thead><tr><th scope=\"col\"><span class=\"visually-hidden\">Photo</span></th>\
          <th scope=\"col\" aria-sort=\"ascending\"><a href=\"/users?sort=descending\" \
-         data-testid=\"sort-by-name\" title=\"Sort by name, Z to A\" class=\"sort-link\">Name \
+         data-view=\"\" data-testid=\"sort-by-name\" title=\"Sort by name, Z to A\" class=\"sort-link\">Name \
          <span aria-hidden=\"true\">\u{25b2}</span></a></th><th scope=\"col\">Email</th>\
          <th scope=\"col\">Title</th><th scope=\"col\">Department</th><th scope=\"col\">Division</th>\
          <th scope=\"col\">State</th><th scope=\"col\">Presence</th></tr></thead><tbody>",
@@ -114,11 +114,11 @@ async fn directory(State(bare): State<Arc<Bare>>) -> Result<Html<String>, Status
     let _ = write!(
         html,
         "</tbody></table></div><nav aria-label=\"Pages\" class=\"pager\">\
-         <a href=\"/users\" aria-disabled=\"true\" data-testid=\"first\" class=\"button button-small disabled\">\u{ab} First</a>\
-         <a href=\"/users\" aria-disabled=\"true\" data-testid=\"previous\" class=\"button button-small disabled\">\u{2039} Previous</a>\
+         <a href=\"/users\" data-view=\"\" aria-disabled=\"true\" data-testid=\"first\" class=\"button button-small disabled\">\u{ab} First</a>\
+         <a href=\"/users\" data-view=\"\" aria-disabled=\"true\" data-testid=\"previous\" class=\"button button-small disabled\">\u{2039} Previous</a>\
          <span>Page {number} of {pages}</span>\
-         <a href=\"/users?page=2\" aria-disabled=\"false\" data-testid=\"next\" class=\"button button-small\">Next \u{203a}</a>\
-         <a href=\"/users?page={pages}\" aria-disabled=\"false\" data-testid=\"last\" class=\"button button-small\">Last \u{bb}</a>\
+         <a href=\"/users?page=2\" data-view=\"\" aria-disabled=\"false\" data-testid=\"next\" class=\"button button-small\">Next \u{203a}</a>\
+         <a href=\"/users?page={pages}\" data-view=\"\" aria-disabled=\"false\" data-testid=\"last\" class=\"button button-small\">Last \u{bb}</a>\
          </nav><p>{total} users</p></main></body></html>",
         number = page.page_number,
         total = page.total,
