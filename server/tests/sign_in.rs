@@ -851,17 +851,38 @@ async fn guest_pages_refuse_forged_oversized_and_hostile_input() {
         assert!(status.is_client_error(), "{query:.40}: {status}");
     }
     p.sign_in("/guests").await;
-    // The provisioning form's own action: server function URLs carry a hash.
+    // The provisioning form's own action answers a refusal as the error card to show in place
+    // (200: the page's script puts it in the form's output)...
     let (_, page) = p.get("/guests").await;
     let action = page
         .split("action=\"")
         .map(|rest| rest.split('"').next().unwrap())
-        .find(|a| a.starts_with("/api/create_guest"))
+        .find(|a| a.starts_with("/api/create_guest_live"))
         .expect("the provisioning form posts to its server function")
         .to_string();
+    let refused = p
+        .call(
+            &p.http,
+            &action,
+            &[
+                ("given_name", "Ann"),
+                ("family_name", "Test"),
+                ("email", "not-an-email"),
+                ("attributes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::OK);
+    let card: String = refused.json().await.unwrap();
+    assert!(
+        card.contains(r#"data-testid="error""#) && card.contains(r#"data-status="400""#),
+        "{card}"
+    );
+    // ... and the server function behind it refuses with the status.
+    let action = server_fn::<app::api::CreateGuest>();
     let create = |given: String, email: &'static str, attributes: String| {
         p.http
-            .post(p.url(&action))
+            .post(p.url(action))
             .header(header::ORIGIN, &p.base)
             .header(header::ACCEPT, "application/json")
             .form(&[

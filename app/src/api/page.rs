@@ -71,3 +71,14 @@ pub fn set_document_headers(options: &leptos::prelude::LeptosOptions) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
 }
+
+/// In a fragment server function: the page (path and query) its HTML goes into, where the
+/// links and sign-in of what it renders lead back to. A no-op in the browser.
+pub fn set_fragment_page(page: &str) {
+    #[cfg(feature = "ssr")]
+    if let Some(scope) = crate::backend::request::RequestScope::current() {
+        scope.set_page(page);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = page;
+}

@@ -67,9 +67,7 @@ pub fn DirectoryPage() -> impl IntoView {
 #[server(output = Json)]
 pub async fn directory_table(search: String) -> Result<String, AppError> {
     let (query, _) = DirectoryQuery::from_search(&search);
-    if let Some(scope) = crate::backend::request::RequestScope::current() {
-        scope.set_page(query.href());
-    }
+    crate::api::page::set_fragment_page(&query.href());
     let answer = list_directory(query.clone()).await;
     Ok(crate::ui::fragment(
         || view! { <TableOrError answer query/> },
@@ -102,7 +100,7 @@ fn TableOrError(answer: Result<UserPage, AppError>, query: DirectoryQuery) -> im
 fn DirectoryLive(children: Children) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
-        let live = browser::Live::start();
+        let live = browser::Live::start(DirectoryTable::url());
         let (click, change, input, submit) = (live.clone(), live.clone(), live.clone(), live);
         view! {
             <div class="directory"
@@ -122,11 +120,9 @@ fn DirectoryLive(children: Children) -> impl IntoView {
 mod browser {
     use std::{cell::RefCell, rc::Rc};
 
-    use leptos::server_fn::ServerFn;
     use wasm_bindgen::JsCast;
     use web_sys::{Document, Element, HtmlInputElement, HtmlSelectElement};
 
-    use super::DirectoryTable;
     use crate::model::DirectoryQuery;
 
     /// `wanted` is the view the URL names, `shown` the one the table holds: the table is stale
@@ -135,6 +131,8 @@ mod browser {
         wanted: DirectoryQuery,
         shown: DirectoryQuery,
         typing: u64,
+        /// The URL of the table's server function.
+        table_url: &'static str,
     }
 
     #[derive(Clone)]
@@ -163,12 +161,13 @@ mod browser {
     }
 
     impl Live {
-        pub fn start() -> Self {
+        pub fn start(table_url: &'static str) -> Self {
             let (query, _) = current();
             let live = Live(Rc::new(RefCell::new(State {
                 wanted: query.clone(),
                 shown: query,
                 typing: 0,
+                table_url,
             })));
             // Back and Forward: the URL is the view.
             let on_pop = live.clone();

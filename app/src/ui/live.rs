@@ -42,7 +42,7 @@ pub fn answer<T, V: IntoView + 'static>(
     match result {
         Ok(value) => Ok(fragment(|| ok(value))),
         Err(error) if is_plain_form_post() => Err(error),
-        Err(error) => Ok(fragment(|| view! { <super::ErrorView error/> })),
+        Err(error) => Ok(fragment(|| view! { <super::feedback::ErrorView error/> })),
     }
 }
 
