@@ -268,8 +268,8 @@ mod browser {
                 let href = q.href();
                 let search = href.split_once('?').map(|(_, s)| s).unwrap_or("");
                 let body = format!("search={}", js_sys::encode_uri_component(search));
-                let Some(html) = crate::ui::post_for_html(DirectoryTable::url(), &body).await
-                else {
+                let url = live.0.borrow().table_url;
+                let Some(html) = crate::ui::post_for_html(url, &body).await else {
                     return;
                 };
                 if live.0.borrow().wanted != q {
