@@ -100,6 +100,17 @@ pub async fn get_chat_state() -> Result<ChatState, AppError> {
     guest_chat::state(&portal, &session).await
 }
 
+/// A fresh `jwt` for the chat window, as text: `"{expires_in_secs} {jwt}"`, or empty when there
+/// is no messaging session any more. Text, so the window reads it without the answer's types.
+#[server(output = Json)]
+pub async fn chat_token() -> Result<String, AppError> {
+    let (portal, session) = request::context().await?;
+    Ok(match guest_chat::state(&portal, &session).await? {
+        ChatState::Ready(s) => format!("{} {}", s.expires_in_secs, s.jwt),
+        ChatState::Unavailable | ChatState::NotStarted => String::new(),
+    })
+}
+
 /// Ends this browser's Web Messaging session at Genesys.
 #[server(output = Json)]
 pub async fn end_chat() -> Result<(), AppError> {

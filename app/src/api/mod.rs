@@ -18,11 +18,11 @@ pub use export::{
     cancel_export, get_export_progress, start_export, CancelExport, GetExportProgress, StartExport,
 };
 pub use guests::{
-    create_guest, delete_guest, end_chat, end_guest_chats, get_chat_state, get_guest,
+    chat_token, create_guest, delete_guest, end_chat, end_guest_chats, get_chat_state, get_guest,
     get_guest_signing_key, get_signed_in_guest, list_guests, reinvite_guest,
-    rotate_guest_signing_key, set_guest_disabled, CreateGuest, DeleteGuest, EndChat, EndGuestChats,
-    GetChatState, GetGuest, GetGuestSigningKey, GetSignedInGuest, ListGuests, ReinviteGuest,
-    RotateGuestSigningKey, SetGuestDisabled,
+    rotate_guest_signing_key, set_guest_disabled, ChatToken, CreateGuest, DeleteGuest, EndChat,
+    EndGuestChats, GetChatState, GetGuest, GetGuestSigningKey, GetSignedInGuest, ListGuests,
+    ReinviteGuest, RotateGuestSigningKey, SetGuestDisabled,
 };
 pub use service::{get_service_status, rotate_service_token, GetServiceStatus, RotateServiceToken};
 pub use session::{

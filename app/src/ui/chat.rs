@@ -119,26 +119,28 @@ pub fn merge(lines: &mut Vec<ChatLine>, line: ChatLine) {
     lines.sort_by(|a, b| (a.time.is_empty(), &a.time).cmp(&(b.time.is_empty(), &b.time)));
 }
 
+/// A JSON string.
+fn json(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
+}
+
 /// The configure frame of an authenticated session.
 pub fn configure_frame(session: &ChatSession, jwt: &str) -> String {
-    serde_json::json!({
-        "action": "configureAuthenticatedSession",
-        "token": session.session_token,
-        "deploymentId": session.deployment_id,
-        "startNew": false,
-        "data": { "code": jwt },
-    })
-    .to_string()
+    format!(
+        r#"{{"action":"configureAuthenticatedSession","token":{},"deploymentId":{},"startNew":false,"data":{{"code":{}}}}}"#,
+        json(&session.session_token),
+        json(&session.deployment_id),
+        json(jwt),
+    )
 }
 
 /// The frame of one message from the guest.
 pub fn message_frame(session: &ChatSession, text: &str) -> String {
-    serde_json::json!({
-        "action": "onMessage",
-        "token": session.session_token,
-        "message": { "type": "Text", "text": text },
-    })
-    .to_string()
+    format!(
+        r#"{{"action":"onMessage","token":{},"message":{{"type":"Text","text":{}}}}}"#,
+        json(&session.session_token),
+        json(text),
+    )
 }
 
 /// Seconds to wait before reconnect attempt `n` (1, 2, 4 … 30).
@@ -218,7 +220,7 @@ mod browser {
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
     // The file's own items, named from the crate root (this block is a module inside it).
-    use crate::model::{ChatSession, ChatState};
+    use crate::model::ChatSession;
     use crate::ui::chat::{
         backoff_secs, configure_frame, merge, message_frame, read_frame, ChatLine, Seen,
     };
@@ -355,18 +357,26 @@ mod browser {
         shared.borrow_mut().socket = Some(ws);
     }
 
+    /// A fresh jwt and its lifetime from the portal (`None` when the messaging session ended).
+    async fn fresh_token() -> Option<(u64, String)> {
+        use leptos::server_fn::ServerFn;
+        let text = crate::ui::post_for_text(crate::api::ChatToken::url(), "").await?;
+        let (expires, jwt) = text.split_once(' ')?;
+        Some((expires.parse().ok()?, jwt.to_string()))
+    }
+
     /// A 401 on the socket: a fresh jwt from the portal, then configure again.
     fn renew_and_reconfigure(shared: Rc<RefCell<Shared>>, status: RwSignal<String>) {
         leptos::task::spawn_local(async move {
-            match crate::api::get_chat_state().await {
-                Ok(ChatState::Ready(fresh)) => {
+            match fresh_token().await {
+                Some((_, jwt)) => {
                     let mut s = shared.borrow_mut();
-                    s.jwt = fresh.jwt;
+                    s.jwt = jwt;
                     if let Some(ws) = &s.socket {
                         let _ = ws.send_with_str(&configure_frame(&s.session, &s.jwt));
                     }
                 }
-                _ => {
+                None => {
                     shared.borrow_mut().ended = true;
                     status.try_set(
                         "Your messaging session has ended. Reload the page to start again.".into(),
@@ -383,9 +393,9 @@ mod browser {
             if shared.borrow().ended {
                 return;
             }
-            if let Ok(ChatState::Ready(fresh)) = crate::api::get_chat_state().await {
-                let next = fresh.expires_in_secs.saturating_sub(60).max(5);
-                shared.borrow_mut().jwt = fresh.jwt;
+            if let Some((expires_in, jwt)) = fresh_token().await {
+                let next = expires_in.saturating_sub(60).max(5);
+                shared.borrow_mut().jwt = jwt;
                 schedule_refresh(shared, next);
             }
         });
@@ -456,6 +466,39 @@ mod tests {
             ["a", "b"]
         );
         assert!(lines.iter().all(|l| l.delivered));
+    }
+
+    #[test]
+    fn the_frames_the_window_sends_are_genesys_json() {
+        let session = ChatSession {
+            gateway_url: "wss://example.test".into(),
+            deployment_id: "d-1".into(),
+            session_token: "tok\"en".into(),
+            jwt: String::new(),
+            expires_in_secs: 60,
+        };
+        let configure: serde_json::Value =
+            serde_json::from_str(&configure_frame(&session, "a.b.c")).unwrap();
+        assert_eq!(
+            configure,
+            serde_json::json!({
+                "action": "configureAuthenticatedSession",
+                "token": "tok\"en",
+                "deploymentId": "d-1",
+                "startNew": false,
+                "data": { "code": "a.b.c" },
+            })
+        );
+        let message: serde_json::Value =
+            serde_json::from_str(&message_frame(&session, "Hi </script> \u{1F600}\n")).unwrap();
+        assert_eq!(
+            message,
+            serde_json::json!({
+                "action": "onMessage",
+                "token": "tok\"en",
+                "message": { "type": "Text", "text": "Hi </script> \u{1F600}\n" },
+            })
+        );
     }
 
     #[test]

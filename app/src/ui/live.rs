@@ -14,7 +14,8 @@
 //! - [`LiveForms`] (island): a `<form data-live="ID">` inside it posts by `fetch`, and its answer
 //!   replaces the content of the element `ID`; focus moves to an error card in it.
 //! - [`post_for_html`] and [`show`] (browser): the two steps, for islands that fetch by
-//!   themselves (the directory's table, the export's progress).
+//!   themselves (the directory's table, the export's progress); [`post_for_text`] for a server
+//!   function whose answer is plain text (the chat's fresh token).
 
 use leptos::prelude::*;
 
@@ -78,7 +79,7 @@ pub fn live_submit(ev: leptos::ev::SubmitEvent) {
 }
 
 #[cfg(feature = "hydrate")]
-pub use browser::{post_for_html, show};
+pub use browser::{post_for_html, post_for_text, show};
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -97,42 +98,74 @@ mod browser {
         )
     }
 
-    /// Posts `body` (form-encoded) to the fragment server function at `url` and answers its
-    /// HTML (a failure's message as HTML too), or `None` when the server redirected: then the
-    /// browser is already on its way to the new page.
-    pub async fn post_for_html(url: &str, body: &str) -> Option<String> {
+    /// What a server function answered.
+    enum Answered {
+        /// Its string.
+        Text(String),
+        /// A redirect: the browser is already on its way to the new page.
+        Redirected,
+        /// No string: the status, or `None` when the portal could not be reached.
+        Failed(Option<u16>),
+    }
+
+    /// Posts `body` (form-encoded) to the server function at `url`, whose answer is a string.
+    async fn post(url: &str, body: &str) -> Answered {
         let Some(window) = web_sys::window() else {
-            return Some(failure(None));
+            return Answered::Failed(None);
         };
         let init = RequestInit::new();
         init.set_method("POST");
         init.set_body(&JsValue::from_str(body));
-        let headers = web_sys::Headers::new().ok()?;
+        let Ok(headers) = web_sys::Headers::new() else {
+            return Answered::Failed(None);
+        };
         let _ = headers.set("Content-Type", "application/x-www-form-urlencoded");
         let _ = headers.set("Accept", "application/json");
         init.set_headers(&headers);
         let Ok(response) = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await else {
-            return Some(failure(None));
+            return Answered::Failed(None);
         };
         let response: Response = response.unchecked_into();
         let redirect = response.headers().get("serverfnredirect").ok().flatten();
         let location = response.headers().get("location").ok().flatten();
         if let (Some(_), Some(location)) = (redirect, location) {
             let _ = window.location().assign(&location);
-            return None;
+            return Answered::Redirected;
         }
         if !response.ok() {
-            return Some(failure(Some(response.status())));
+            return Answered::Failed(Some(response.status()));
         }
         let text = match response.text() {
             Ok(promise) => JsFuture::from(promise).await.ok(),
             Err(_) => None,
         };
-        let html = text
+        match text
             .and_then(|t| t.as_string())
             .and_then(|t| js_sys::JSON::parse(&t).ok())
-            .and_then(|v| v.as_string());
-        Some(html.unwrap_or_else(|| failure(Some(response.status()))))
+            .and_then(|v| v.as_string())
+        {
+            Some(text) => Answered::Text(text),
+            None => Answered::Failed(Some(response.status())),
+        }
+    }
+
+    /// Posts `body` (form-encoded) to the fragment server function at `url` and answers its
+    /// HTML (a failure's message as HTML too), or `None` when the server redirected: then the
+    /// browser is already on its way to the new page.
+    pub async fn post_for_html(url: &str, body: &str) -> Option<String> {
+        match post(url, body).await {
+            Answered::Text(html) => Some(html),
+            Answered::Redirected => None,
+            Answered::Failed(status) => Some(failure(status)),
+        }
+    }
+
+    /// Posts `body` to the server function at `url` and answers its string, if it gave one.
+    pub async fn post_for_text(url: &str, body: &str) -> Option<String> {
+        match post(url, body).await {
+            Answered::Text(text) => Some(text),
+            Answered::Redirected | Answered::Failed(_) => None,
+        }
     }
 
     /// Puts `html` in `target`, and moves focus to what in it asks for it (an error card).

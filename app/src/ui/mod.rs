@@ -21,7 +21,7 @@ pub use header::Header;
 pub use live::{answer, fragment, is_plain_form_post};
 pub use live::{live_submit, LiveForms};
 #[cfg(feature = "hydrate")]
-pub use live::{post_for_html, show};
+pub use live::{post_for_html, post_for_text, show};
 pub use post::form_error;
 pub use scripts::IslandScripts;
 pub use summary::SummaryResource;
