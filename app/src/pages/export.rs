@@ -23,9 +23,7 @@ pub fn ExportPage() -> impl IntoView {
                 {let progress = progress.clone(); move || { let progress = progress.clone(); Suspend::new(async move {
                     match progress.await {
                         Ok(p) => Either::Left(view! {
-                            <ExportLive id=p.id.clone() running={p.status == ExportStatus::Running}>
-                                <ExportView p/>
-                            </ExportLive>
+                            <ExportLive><ExportView p/></ExportLive>
                         }),
                         Err(error) => Either::Right(view! { <ErrorView error/> }),
                     }
@@ -37,34 +35,38 @@ pub fn ExportPage() -> impl IntoView {
 
 /// The progress as the server rendered it, then live in the browser: the server's next
 /// rendering of it ([`export_panel`]) 500 ms after each while the job runs (until the job ends
-/// or the page is left). Cancel posts in place and answers the panel at once.
+/// or the page is left). Cancel posts in place and answers the panel at once. No props: the
+/// panel says which export it shows (`data-export-id`) and whether it runs (`data-state`).
 #[island(lazy)]
-fn ExportLive(id: String, running: bool, children: Children) -> impl IntoView {
+fn ExportLive(children: Children) -> impl IntoView {
     let panel = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
-    if running {
+    {
         let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let on_leave = alive.clone();
         on_cleanup(move || on_leave.store(false, std::sync::atomic::Ordering::Relaxed));
-        let running_now = move || {
+        // The running export's id, while the panel shows it running.
+        let running = move || {
             panel
                 .get_untracked()
                 .and_then(|p| p.query_selector("[data-state=running]").ok().flatten())
-                .is_some()
+                .and_then(|status| status.get_attribute("data-export-id"))
         };
         leptos::task::spawn_local(async move {
-            let body = format!("id={}", js_sys::encode_uri_component(&id));
             let url = ExportPanel::url();
             loop {
                 gloo_timers::future::TimeoutFuture::new(500).await;
-                if !alive.load(std::sync::atomic::Ordering::Relaxed) || !running_now() {
+                let Some(id) =
+                    running().filter(|_| alive.load(std::sync::atomic::Ordering::Relaxed))
+                else {
                     break;
-                }
+                };
+                let body = format!("id={}", js_sys::encode_uri_component(&id));
                 let Some(html) = crate::ui::post_for_html(url, &body).await else {
                     break;
                 };
                 // A cancel answered while this was on its way has the last word.
-                if !alive.load(std::sync::atomic::Ordering::Relaxed) || !running_now() {
+                if !alive.load(std::sync::atomic::Ordering::Relaxed) || running().is_none() {
                     break;
                 }
                 if let Some(p) = panel.get_untracked() {
@@ -73,8 +75,6 @@ fn ExportLive(id: String, running: bool, children: Children) -> impl IntoView {
             }
         });
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (id, running);
     view! { <div id="export-panel" node_ref=panel on:submit=live_submit>{children()}</div> }
 }
 
@@ -119,7 +119,7 @@ fn ExportView(p: ExportProgress) -> impl IntoView {
         // `innerHTML` of a `<noscript>` with scripting on is parsed as text.
         {running.then(|| view! { <noscript inner_html=r#"<meta http-equiv="refresh" content="2">"#></noscript> })}
         <progress max="100" value=percent data-testid="export-progress">{percent}"%"</progress>
-        <p data-testid="export-status" data-state=format!("{:?}", p.status).to_lowercase()>
+        <p data-testid="export-status" data-export-id=p.id.clone() data-state=format!("{:?}", p.status).to_lowercase()>
             <span data-testid="export-pages">{p.pages_done}" of "{total}" pages"</span>
             " · " <span data-testid="export-users">{p.users}</span>" users · " {status}
         </p>

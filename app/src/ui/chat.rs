@@ -24,17 +24,61 @@ pub struct ChatLine {
     pub delivered: bool,
 }
 
-/// The frames of the gateway this page reads (`type` + `class`, Genesys' shapes).
+/// What every frame of the gateway says first (`type` + `class` + `code`, Genesys' shapes).
 #[derive(Debug, Deserialize)]
-pub struct Frame {
+struct Head {
     #[serde(rename = "type")]
-    pub kind: String,
+    kind: String,
     #[serde(default)]
-    pub class: String,
+    class: String,
     #[serde(default)]
-    pub code: u16,
-    #[serde(default)]
-    pub body: serde_json::Value,
+    code: u16,
+}
+
+/// A `StructuredMessage` frame's body, as far as the page reads it. Every field may be
+/// missing or `null`: the frame then means less, never an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Structured {
+    body: Body,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Body {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    direction: Option<String>,
+    text: Option<String>,
+    id: Option<String>,
+    channel: Option<Channel>,
+    events: Option<Vec<EventItem>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Channel {
+    time: Option<String>,
+    from: Option<From>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct From {
+    nickname: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EventItem {
+    presence: Option<Presence>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Presence {
+    #[serde(rename = "type")]
+    kind: Option<String>,
 }
 
 /// What a frame means for the page.
@@ -50,47 +94,50 @@ pub enum Seen {
 
 /// Reads one frame's text.
 pub fn read_frame(text: &str) -> Seen {
-    let Ok(frame) = serde_json::from_str::<Frame>(text) else {
+    let Ok(head) = serde_json::from_str::<Head>(text) else {
         return Seen::Other;
     };
-    match (frame.kind.as_str(), frame.class.as_str()) {
-        ("response", "SessionResponse") if frame.code == 200 => Seen::Connected,
-        ("response", _) if frame.code == 401 => Seen::Unauthorized,
+    match (head.kind.as_str(), head.class.as_str()) {
+        ("response", "SessionResponse") if head.code == 200 => Seen::Connected,
+        ("response", _) if head.code == 401 => Seen::Unauthorized,
         ("message", "LogoutEvent") => Seen::LoggedOut,
-        ("message", "StructuredMessage") => structured(&frame.body),
+        ("message", "StructuredMessage") => match serde_json::from_str::<Structured>(text) {
+            Ok(s) => structured(s.body),
+            Err(_) => Seen::Other,
+        },
         _ => Seen::Other,
     }
 }
 
-fn structured(body: &serde_json::Value) -> Seen {
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-    match body["type"].as_str() {
+fn structured(body: Body) -> Seen {
+    match body.kind.as_deref() {
         Some("Text") => {
-            let from_guest = body["direction"] == "Inbound";
+            let from_guest = body.direction.as_deref() == Some("Inbound");
+            let channel = body.channel.unwrap_or_default();
             let sender = if from_guest {
                 "You".to_string()
             } else {
-                body["channel"]["from"]["nickname"]
-                    .as_str()
-                    .unwrap_or("Agent")
-                    .to_string()
+                channel
+                    .from
+                    .and_then(|f| f.nickname)
+                    .unwrap_or_else(|| "Agent".into())
             };
             Seen::Line(ChatLine {
-                id: text(&body["id"]),
+                id: body.id.unwrap_or_default(),
                 from_guest,
                 sender,
-                text: text(&body["text"]),
-                time: text(&body["channel"]["time"]),
+                text: body.text.unwrap_or_default(),
+                time: channel.time.unwrap_or_default(),
                 delivered: true,
             })
         }
         Some("Event") => {
-            let presence = body["events"]
-                .as_array()
+            let presence = body
+                .events
                 .into_iter()
                 .flatten()
-                .find_map(|e| e["presence"]["type"].as_str());
-            match presence {
+                .find_map(|e| e.presence.and_then(|p| p.kind));
+            match presence.as_deref() {
                 Some("Join") => Seen::AgentPresent(true),
                 Some("Disconnect") => Seen::AgentPresent(false),
                 _ => Seen::Other,
@@ -148,76 +195,62 @@ pub fn backoff_secs(attempt: u32) -> u32 {
     1u32.checked_shl(attempt.min(5)).unwrap_or(32).min(30)
 }
 
-/// The conversation: an island (the guest's page ships this and nothing else).
-#[island(lazy)]
+/// The conversation. The server renders the window, with the session it opens on the section
+/// (`data-*`); the island ([`ChatLive`]) connects and writes the lines into it.
+#[component]
 pub fn ChatWindow(session: ChatSession) -> impl IntoView {
-    let lines = RwSignal::new(Vec::<ChatLine>::new());
-    let status = RwSignal::new("Connecting…".to_string());
-    let agent_present = RwSignal::new(false);
-    let draft = RwSignal::new(String::new());
-    #[cfg(feature = "hydrate")]
-    let send = browser::connect(session, lines, status, agent_present);
-    #[cfg(not(feature = "hydrate"))]
-    let send = {
-        let _ = session;
-        |_: String| false
-    };
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let text = draft.get_untracked().trim().to_string();
-        if text.is_empty() || text.chars().count() > 4096 {
-            return;
-        }
-        if send(text.clone()) {
-            lines.update(|l| {
-                let id = format!("local-{}", l.len());
-                merge(
-                    l,
-                    ChatLine {
-                        id,
-                        from_guest: true,
-                        sender: "You".into(),
-                        text,
-                        time: String::new(),
-                        delivered: false,
-                    },
-                );
-            });
-            draft.set(String::new());
-        }
-    };
     view! {
-        <section class="card chat" aria-label="Conversation">
-            <p class="muted small">
-                <span data-testid="chat-status" aria-live="polite">{move || status.try_get().unwrap_or_default()}</span>
-                {move || agent_present.try_get().unwrap_or(false).then(|| view! { " · " <span data-testid="agent-present">"An agent is here"</span> })}
-            </p>
-            <ol class="chat-lines" data-testid="chat-lines" aria-live="polite">
-                {move || lines.try_get().unwrap_or_default().into_iter().map(|l| view! {
-                    <li class:mine=l.from_guest data-testid="chat-line">
-                        <span class="chat-sender">{l.sender}</span>
-                        <span class="chat-text" data-testid="chat-text">{l.text}</span>
-                        {(!l.delivered).then(|| view! { <span class="muted small">" sending…"</span> })}
-                    </li>
-                }).collect_view()}
-            </ol>
-            <form class="chat-form" on:submit=on_submit>
-                <label class="visually-hidden" for="chat-input">"Message"</label>
-                <input id="chat-input" autocomplete="off" maxlength="4096" placeholder="Write a message" data-testid="chat-input"
-                    prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
-                <button type="submit" class="button button-primary" data-testid="chat-send">"Send"</button>
-            </form>
-        </section>
+        <ChatLive>
+            <section class="card chat" aria-label="Conversation" data-chat=""
+                data-gateway=session.gateway_url data-deployment=session.deployment_id
+                data-session=session.session_token data-jwt=session.jwt data-expires=session.expires_in_secs>
+                <p class="muted small">
+                    <span data-testid="chat-status" aria-live="polite">"Connecting…"</span>
+                    <span data-chat-agent="" hidden>" · " <span data-testid="agent-present">"An agent is here"</span></span>
+                </p>
+                <ol class="chat-lines" data-testid="chat-lines" aria-live="polite"></ol>
+                <form class="chat-form">
+                    <label class="visually-hidden" for="chat-input">"Message"</label>
+                    <input id="chat-input" autocomplete="off" maxlength="4096" placeholder="Write a message" data-testid="chat-input"/>
+                    <button type="submit" class="button button-primary" data-testid="chat-send">"Send"</button>
+                </form>
+            </section>
+        </ChatLive>
     }
+}
+
+/// The conversation in the browser: the Web Messaging socket, and the window's lines, status
+/// and presence written into the server's markup. No props and no view of its own (the guest's
+/// page ships this and nothing else).
+#[island(lazy)]
+fn ChatLive(children: Children) -> impl IntoView {
+    let root = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        let chat = browser::Chat::default();
+        let start = chat.clone();
+        // After hydration, when the window's elements are in `root`.
+        leptos::task::spawn_local(async move {
+            if let Some(el) = root.get_untracked() {
+                start.start(el.into());
+            }
+        });
+        let on_submit = move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            chat.send_draft();
+        };
+        view! { <div node_ref=root on:submit=on_submit>{children()}</div> }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    view! { <div node_ref=root>{children()}</div> }
 }
 
 #[cfg(feature = "hydrate")]
 mod browser {
     use std::{cell::RefCell, rc::Rc};
 
-    use leptos::prelude::*;
     use wasm_bindgen::{closure::Closure, JsCast};
-    use web_sys::{CloseEvent, MessageEvent, WebSocket};
+    use web_sys::{CloseEvent, Element, HtmlInputElement, MessageEvent, WebSocket};
 
     // The file's own items, named from the crate root (this block is a module inside it).
     use crate::model::ChatSession;
@@ -225,136 +258,293 @@ mod browser {
         backoff_secs, configure_frame, merge, message_frame, read_frame, ChatLine, Seen,
     };
 
+    #[derive(Default)]
     struct Shared {
-        session: ChatSession,
+        root: Option<Element>,
+        session: Option<ChatSession>,
         jwt: String,
         socket: Option<WebSocket>,
         attempt: u32,
         ended: bool,
+        lines: Vec<ChatLine>,
     }
 
-    /// Opens the socket and keeps it open; returns how to send a message.
-    pub fn connect(
-        session: ChatSession,
-        lines: RwSignal<Vec<ChatLine>>,
-        status: RwSignal<String>,
-        agent: RwSignal<bool>,
-    ) -> impl Fn(String) -> bool + 'static {
-        let jwt = session.jwt.clone();
-        let refresh_in = session.expires_in_secs.saturating_sub(60).max(5);
-        let shared = Rc::new(RefCell::new(Shared {
-            session,
-            jwt,
-            socket: None,
-            attempt: 0,
-            ended: false,
-        }));
-        open(shared.clone(), lines, status, agent);
-        schedule_refresh(shared.clone(), refresh_in);
-        let on_leave = send_wrapper::SendWrapper::new(shared.clone());
-        on_cleanup(move || {
-            let mut s = on_leave.borrow_mut();
-            s.ended = true;
-            if let Some(ws) = s.socket.take() {
-                let _ = ws.close();
-            }
-        });
-        move |text: String| {
-            let s = shared.borrow();
-            match &s.socket {
-                Some(ws) if ws.ready_state() == WebSocket::OPEN => {
-                    ws.send_with_str(&message_frame(&s.session, &text)).is_ok()
-                }
-                _ => false,
+    #[derive(Clone, Default)]
+    pub struct Chat(Rc<RefCell<Shared>>);
+
+    impl Chat {
+        fn find(&self, selector: &str) -> Option<Element> {
+            self.0
+                .borrow()
+                .root
+                .as_ref()?
+                .query_selector(selector)
+                .ok()
+                .flatten()
+        }
+
+        fn status(&self, text: &str) {
+            if let Some(el) = self.find("[data-testid=chat-status]") {
+                el.set_text_content(Some(text));
             }
         }
-    }
 
-    fn open(
-        shared: Rc<RefCell<Shared>>,
-        lines: RwSignal<Vec<ChatLine>>,
-        status: RwSignal<String>,
-        agent: RwSignal<bool>,
-    ) {
-        let url = shared.borrow().session.gateway_url.clone();
-        let Ok(ws) = WebSocket::new(&url) else {
-            status.set("The messaging service could not be reached.".into());
-            return;
-        };
-        let on_open = {
-            let shared = shared.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                let s = shared.borrow();
-                if let Some(ws) = &s.socket {
-                    let _ = ws.send_with_str(&configure_frame(&s.session, &s.jwt));
+        fn agent(&self, here: bool) {
+            if let Some(el) = self.find("[data-chat-agent]") {
+                let _ = if here {
+                    el.remove_attribute("hidden")
+                } else {
+                    el.set_attribute("hidden", "")
+                };
+            }
+        }
+
+        /// The lines, written again (text only, never HTML).
+        fn render(&self) {
+            let (Some(list), Some(doc)) = (
+                self.find("[data-testid=chat-lines]"),
+                web_sys::window().and_then(|w| w.document()),
+            ) else {
+                return;
+            };
+            list.set_inner_html("");
+            let span = |class: &str, testid: Option<&str>, text: &str| {
+                let el = doc.create_element("span").ok()?;
+                el.set_class_name(class);
+                if let Some(testid) = testid {
+                    let _ = el.set_attribute("data-testid", testid);
                 }
-            })
-        };
-        let on_message = {
-            let shared = shared.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-                let Some(text) = e.data().as_string() else {
+                el.set_text_content(Some(text));
+                Some(el)
+            };
+            for line in &self.0.borrow().lines {
+                let Ok(li) = doc.create_element("li") else {
                     return;
                 };
-                match read_frame(&text) {
-                    Seen::Connected => {
-                        shared.borrow_mut().attempt = 0;
-                        status.try_set("Connected".into());
-                        // What the guest sent while the connection was down goes out now.
-                        let s = shared.borrow();
-                        if let (Some(ws), Some(lines)) = (&s.socket, lines.try_get_untracked()) {
-                            for line in lines.iter().filter(|l| l.from_guest && !l.delivered) {
-                                let _ = ws.send_with_str(&message_frame(&s.session, &line.text));
-                            }
+                if line.from_guest {
+                    li.set_class_name("mine");
+                }
+                let _ = li.set_attribute("data-testid", "chat-line");
+                let parts = [
+                    span("chat-sender", None, &line.sender),
+                    span("chat-text", Some("chat-text"), &line.text),
+                    (!line.delivered)
+                        .then(|| span("muted small", None, " sending…"))
+                        .flatten(),
+                ];
+                for part in parts.into_iter().flatten() {
+                    let _ = li.append_child(&part);
+                }
+                let _ = list.append_child(&li);
+            }
+        }
+
+        /// Reads the session from the window and opens the socket.
+        pub fn start(&self, root: Element) {
+            let window = root.query_selector("[data-chat]").ok().flatten();
+            let data = |name: &str| {
+                window
+                    .as_ref()
+                    .and_then(|w| w.get_attribute(name))
+                    .unwrap_or_default()
+            };
+            let session = ChatSession {
+                gateway_url: data("data-gateway"),
+                deployment_id: data("data-deployment"),
+                session_token: data("data-session"),
+                jwt: data("data-jwt"),
+                expires_in_secs: data("data-expires").parse().unwrap_or(0),
+            };
+            let refresh_in = session.expires_in_secs.saturating_sub(60).max(5);
+            {
+                let mut s = self.0.borrow_mut();
+                s.root = Some(root);
+                s.jwt = session.jwt.clone();
+                s.session = Some(session);
+            }
+            self.open();
+            self.schedule_refresh(refresh_in);
+            let on_leave = send_wrapper::SendWrapper::new(self.clone());
+            leptos::prelude::on_cleanup(move || {
+                let mut s = on_leave.0.borrow_mut();
+                s.ended = true;
+                if let Some(ws) = s.socket.take() {
+                    let _ = ws.close();
+                }
+            });
+        }
+
+        /// Sends the text box's message; it shows as "sending…" until its echo arrives.
+        pub fn send_draft(&self) {
+            let Some(input) = self
+                .find("#chat-input")
+                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+            else {
+                return;
+            };
+            let text = input.value().trim().to_string();
+            if text.is_empty() || text.chars().count() > 4096 {
+                return;
+            }
+            let sent = {
+                let s = self.0.borrow();
+                match (&s.socket, &s.session) {
+                    (Some(ws), Some(session)) if ws.ready_state() == WebSocket::OPEN => {
+                        ws.send_with_str(&message_frame(session, &text)).is_ok()
+                    }
+                    _ => false,
+                }
+            };
+            if sent {
+                {
+                    let lines = &mut self.0.borrow_mut().lines;
+                    let id = format!("local-{}", lines.len());
+                    merge(
+                        lines,
+                        ChatLine {
+                            id,
+                            from_guest: true,
+                            sender: "You".into(),
+                            text,
+                            time: String::new(),
+                            delivered: false,
+                        },
+                    );
+                }
+                self.render();
+                input.set_value("");
+            }
+        }
+
+        fn open(&self) {
+            let Some(url) = self
+                .0
+                .borrow()
+                .session
+                .as_ref()
+                .map(|s| s.gateway_url.clone())
+            else {
+                return;
+            };
+            let Ok(ws) = WebSocket::new(&url) else {
+                self.status("The messaging service could not be reached.");
+                return;
+            };
+            let on_open = {
+                let chat = self.clone();
+                Closure::<dyn FnMut()>::new(move || {
+                    let s = chat.0.borrow();
+                    if let (Some(ws), Some(session)) = (&s.socket, &s.session) {
+                        let _ = ws.send_with_str(&configure_frame(session, &s.jwt));
+                    }
+                })
+            };
+            let on_message = {
+                let chat = self.clone();
+                Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                    if let Some(text) = e.data().as_string() {
+                        chat.seen(read_frame(&text));
+                    }
+                })
+            };
+            let on_close = {
+                let chat = self.clone();
+                Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+                    let (ended, attempt) = {
+                        let mut s = chat.0.borrow_mut();
+                        s.socket = None;
+                        s.attempt += 1;
+                        (s.ended, s.attempt)
+                    };
+                    if ended {
+                        return;
+                    }
+                    let wait = backoff_secs(attempt);
+                    chat.status(&format!("Connection lost; reconnecting in {wait} s…"));
+                    let chat = chat.clone();
+                    leptos::task::spawn_local(async move {
+                        gloo_timers::future::TimeoutFuture::new(wait * 1000).await;
+                        if !chat.0.borrow().ended {
+                            chat.open();
+                        }
+                    });
+                })
+            };
+            ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+            ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+            // The handlers live as long as the socket: one set per connection.
+            on_open.forget();
+            on_message.forget();
+            on_close.forget();
+            self.0.borrow_mut().socket = Some(ws);
+        }
+
+        fn seen(&self, seen: Seen) {
+            match seen {
+                Seen::Connected => {
+                    self.0.borrow_mut().attempt = 0;
+                    self.status("Connected");
+                    // What the guest sent while the connection was down goes out now.
+                    let s = self.0.borrow();
+                    if let (Some(ws), Some(session)) = (&s.socket, &s.session) {
+                        for line in s.lines.iter().filter(|l| l.from_guest && !l.delivered) {
+                            let _ = ws.send_with_str(&message_frame(session, &line.text));
                         }
                     }
-                    Seen::Line(line) => {
-                        lines.try_update(|l| merge(l, line));
-                    }
-                    Seen::AgentPresent(here) => {
-                        agent.try_set(here);
-                    }
-                    Seen::Unauthorized => renew_and_reconfigure(shared.clone(), status),
-                    Seen::LoggedOut => {
-                        shared.borrow_mut().ended = true;
-                        agent.try_set(false);
-                        status.try_set("Your messaging session has ended.".into());
-                    }
-                    Seen::Other => {}
                 }
-            })
-        };
-        let on_close = {
-            let shared = shared.clone();
-            Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
-                let (ended, attempt) = {
-                    let mut s = shared.borrow_mut();
-                    s.socket = None;
-                    s.attempt += 1;
-                    (s.ended, s.attempt)
-                };
-                if ended {
+                Seen::Line(line) => {
+                    merge(&mut self.0.borrow_mut().lines, line);
+                    self.render();
+                }
+                Seen::AgentPresent(here) => self.agent(here),
+                Seen::Unauthorized => self.renew_and_reconfigure(),
+                Seen::LoggedOut => {
+                    self.0.borrow_mut().ended = true;
+                    self.agent(false);
+                    self.status("Your messaging session has ended.");
+                }
+                Seen::Other => {}
+            }
+        }
+
+        /// A 401 on the socket: a fresh jwt from the portal, then configure again.
+        fn renew_and_reconfigure(&self) {
+            let chat = self.clone();
+            leptos::task::spawn_local(async move {
+                match fresh_token().await {
+                    Some((_, jwt)) => {
+                        let mut s = chat.0.borrow_mut();
+                        s.jwt = jwt;
+                        if let (Some(ws), Some(session)) = (&s.socket, &s.session) {
+                            let _ = ws.send_with_str(&configure_frame(session, &s.jwt));
+                        }
+                    }
+                    None => {
+                        chat.0.borrow_mut().ended = true;
+                        chat.status(
+                            "Your messaging session has ended. Reload the page to start again.",
+                        );
+                    }
+                }
+            });
+        }
+
+        /// Fetches a fresh jwt a minute before the current one expires, and again after that.
+        fn schedule_refresh(&self, after_secs: u64) {
+            let chat = self.clone();
+            leptos::task::spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new((after_secs.min(3600) * 1000) as u32).await;
+                if chat.0.borrow().ended {
                     return;
                 }
-                let wait = backoff_secs(attempt);
-                status.try_set(format!("Connection lost; reconnecting in {wait} s…"));
-                let shared = shared.clone();
-                leptos::task::spawn_local(async move {
-                    gloo_timers::future::TimeoutFuture::new(wait * 1000).await;
-                    if !shared.borrow().ended {
-                        open(shared, lines, status, agent);
-                    }
-                });
-            })
-        };
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        // The handlers live as long as the socket: one set per connection.
-        on_open.forget();
-        on_message.forget();
-        on_close.forget();
-        shared.borrow_mut().socket = Some(ws);
+                if let Some((expires_in, jwt)) = fresh_token().await {
+                    let next = expires_in.saturating_sub(60).max(5);
+                    chat.0.borrow_mut().jwt = jwt;
+                    chat.schedule_refresh(next);
+                }
+            });
+        }
     }
 
     /// A fresh jwt and its lifetime from the portal (`None` when the messaging session ended).
@@ -363,42 +553,6 @@ mod browser {
         let text = crate::ui::post_for_text(crate::api::ChatToken::url(), "").await?;
         let (expires, jwt) = text.split_once(' ')?;
         Some((expires.parse().ok()?, jwt.to_string()))
-    }
-
-    /// A 401 on the socket: a fresh jwt from the portal, then configure again.
-    fn renew_and_reconfigure(shared: Rc<RefCell<Shared>>, status: RwSignal<String>) {
-        leptos::task::spawn_local(async move {
-            match fresh_token().await {
-                Some((_, jwt)) => {
-                    let mut s = shared.borrow_mut();
-                    s.jwt = jwt;
-                    if let Some(ws) = &s.socket {
-                        let _ = ws.send_with_str(&configure_frame(&s.session, &s.jwt));
-                    }
-                }
-                None => {
-                    shared.borrow_mut().ended = true;
-                    status.try_set(
-                        "Your messaging session has ended. Reload the page to start again.".into(),
-                    );
-                }
-            }
-        });
-    }
-
-    /// Fetches a fresh jwt a minute before the current one expires, and again after that one.
-    fn schedule_refresh(shared: Rc<RefCell<Shared>>, after_secs: u64) {
-        leptos::task::spawn_local(async move {
-            gloo_timers::future::TimeoutFuture::new((after_secs.min(3600) * 1000) as u32).await;
-            if shared.borrow().ended {
-                return;
-            }
-            if let Some((expires_in, jwt)) = fresh_token().await {
-                let next = expires_in.saturating_sub(60).max(5);
-                shared.borrow_mut().jwt = jwt;
-                schedule_refresh(shared, next);
-            }
-        });
     }
 }
 
@@ -435,6 +589,26 @@ mod tests {
         let join = r#"{"type":"message","class":"StructuredMessage","code":200,"body":{"type":"Event","direction":"Outbound","events":[{"eventType":"Presence","presence":{"type":"Join"}}]}}"#;
         assert_eq!(read_frame(join), Seen::AgentPresent(true));
         assert_eq!(read_frame("not json"), Seen::Other);
+        // Missing or null fields make a frame mean less, never an error; a body that is not an
+        // object is nothing.
+        let bare = r#"{"type":"message","class":"StructuredMessage","code":200,"body":{"type":"Text","direction":"Outbound","text":null,"id":"m3","channel":{"time":null,"from":null}}}"#;
+        let Seen::Line(line) = read_frame(bare) else {
+            panic!("a line")
+        };
+        assert_eq!(
+            (line.sender.as_str(), line.text.as_str(), line.time.as_str()),
+            ("Agent", "", "")
+        );
+        assert_eq!(
+            read_frame(r#"{"type":"message","class":"StructuredMessage","body":"nope"}"#),
+            Seen::Other
+        );
+        assert_eq!(
+            read_frame(
+                r#"{"type":"message","class":"StructuredMessage","code":200,"body":{"type":"Event","events":[{"presence":null}]}}"#
+            ),
+            Seen::Other
+        );
     }
 
     #[test]
