@@ -17,6 +17,10 @@ test('the service page shows the token manager live and a rotation draining', as
   await expect(page.getByTestId('rotation')).toContainText(`Rotated generation ${generation} → ${generation + 1}`);
   await expect(page.getByTestId('rotation')).toContainText('drained');
   await expect(page.getByTestId('generation')).toHaveText(String(generation + 1));
+  // The panel after the rotation is the server's HTML put in place: its countdown ticks too.
+  const countdown = page.getByTestId('service-countdown');
+  const left = Number(await countdown.getAttribute('data-seconds'));
+  await expect.poll(async () => Number(await countdown.getAttribute('data-seconds')), { timeout: 5_000 }).toBeLessThan(left);
   await expect(page.getByTestId('audit-events')).toContainText('rotated');
   // No secret or token on the page.
   const html = await page.content();

@@ -8,38 +8,51 @@ use leptos::prelude::*;
 pub fn Countdown(seconds: i64, testid: String) -> impl IntoView {
     view! {
         <Ticking>
-            <span data-testid=testid data-seconds=seconds>{format_countdown(seconds)}</span>
+            <span data-testid=testid data-countdown="" data-seconds=seconds>{format_countdown(seconds)}</span>
         </Ticking>
     }
 }
 
-/// Counts down the `data-seconds` of the element in it, once a second, until it is gone. No
-/// props (nothing to deserialise) and no view of its own: a page that shows a countdown ships
-/// only this.
+/// Counts down every `data-seconds` countdown of the page once a second, until none is left:
+/// the ones in the page and the ones that HTML put in place later brings (the service page's,
+/// after a rotation). One loop a page however many islands start it. No props (nothing to
+/// deserialise) and no view of its own: a page that shows a countdown ships only this.
 #[island]
 fn Ticking(children: Children) -> impl IntoView {
-    let wrapper = NodeRef::<leptos::html::Span>::new();
     #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        loop {
-            gloo_timers::future::TimeoutFuture::new(1_000).await;
-            let Some(el) = wrapper
-                .try_get_untracked()
-                .flatten()
-                .and_then(|w| w.query_selector("[data-seconds]").ok().flatten())
-            else {
-                break;
-            };
-            let left = el
-                .get_attribute("data-seconds")
-                .and_then(|s| s.parse::<i64>().ok())
-                .unwrap_or(0);
-            let left = (left - 1).max(0);
-            let _ = el.set_attribute("data-seconds", &left.to_string());
-            el.set_text_content(Some(&format_countdown(left)));
+    {
+        thread_local!(static TICKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+        if !TICKING.with(|t| t.replace(true)) {
+            leptos::task::spawn_local(async move {
+                loop {
+                    gloo_timers::future::TimeoutFuture::new(1_000).await;
+                    let Some(all) = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.query_selector_all("[data-countdown][data-seconds]").ok())
+                        .filter(|all| all.length() > 0)
+                    else {
+                        break;
+                    };
+                    for i in 0..all.length() {
+                        let Some(el) = all.item(i).and_then(|n| {
+                            wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok()
+                        }) else {
+                            continue;
+                        };
+                        let left = el
+                            .get_attribute("data-seconds")
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .unwrap_or(0);
+                        let left = (left - 1).max(0);
+                        let _ = el.set_attribute("data-seconds", &left.to_string());
+                        el.set_text_content(Some(&format_countdown(left)));
+                    }
+                }
+                TICKING.with(|t| t.set(false));
+            });
         }
-    });
-    view! { <span class="countdown" node_ref=wrapper>{children()}</span> }
+    }
+    view! { <span class="countdown">{children()}</span> }
 }
 
 /// `1h 02m 03s` style countdown text.
