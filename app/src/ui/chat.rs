@@ -550,7 +550,7 @@ mod browser {
     /// A fresh jwt and its lifetime from the portal (`None` when the messaging session ended).
     async fn fresh_token() -> Option<(u64, String)> {
         use leptos::server_fn::ServerFn;
-        let text = crate::ui::post_for_text(crate::api::ChatToken::url(), "").await?;
+        let text = crate::ui::live::post_for_text(crate::api::ChatToken::url(), "").await?;
         let (expires, jwt) = text.split_once(' ')?;
         Some((expires.parse().ok()?, jwt.to_string()))
     }
