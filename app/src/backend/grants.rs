@@ -7,6 +7,12 @@
 //! (`SELECT … FOR UPDATE` in a transaction) for exactly as long as the refresh, and re-reads
 //! the grant under it, so no replica refreshes with a token read before another's refresh.
 //! SQLite serves one machine, where the in-process lock is the whole story.
+//!
+//! On SQLite, where this process alone owns the database, the grants it has read or written
+//! are also kept in memory, written through on every change: a page reads its grant without a
+//! round trip to sqlx's worker thread (docs/BENCHMARKS.md). A refresh still reads the row under
+//! its lock. On PostgreSQL another replica may change a grant at any time, so every read goes to
+//! the row.
 
 use std::{
     collections::HashMap,
@@ -24,6 +30,7 @@ use super::{
 };
 
 /// Tokens of one signed-in session.
+#[derive(Clone)]
 pub struct Grant {
     pub access_token: AccessToken,
     pub refresh_token: Option<RefreshToken>,
@@ -56,17 +63,37 @@ pub struct GrantStore {
     row_lock: bool,
     /// One lock per grant being refreshed on this replica.
     refresh_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// On SQLite: the grants as the database holds them, by id (see the module's docs).
+    cache: Option<Arc<Mutex<HashMap<String, Grant>>>>,
 }
 
 const SELECT: &str = "SELECT access_token, refresh_token, expires_at FROM grants WHERE id = $1";
 
 impl GrantStore {
     pub fn new(db: Db, sealer: Arc<Sealer>, row_lock: bool) -> Self {
+        let cache = (db.engine() == Engine::Sqlite).then(Arc::default);
         Self {
             db,
             sealer,
             row_lock,
             refresh_locks: Arc::default(),
+            cache,
+        }
+    }
+
+    fn cached(&self, id: &str) -> Option<Grant> {
+        let cache = self.cache.as_ref()?;
+        let cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(id).cloned()
+    }
+
+    fn remember(&self, id: &str, grant: Option<&Grant>) {
+        if let Some(cache) = &self.cache {
+            let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+            match grant {
+                Some(grant) => cache.insert(id.to_string(), grant.clone()),
+                None => cache.remove(id),
+            };
         }
     }
 
@@ -85,10 +112,14 @@ impl GrantStore {
             .bind(delete_after_unix)
             .execute(self.db.pool())
             .await?;
+        self.remember(&id, Some(grant));
         Ok(id)
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Grant>, GrantError> {
+        if let Some(grant) = self.cached(id) {
+            return Ok(Some(grant));
+        }
         let row = sqlx::query(SELECT)
             .bind(id)
             .fetch_optional(self.db.pool())
@@ -101,6 +132,7 @@ impl GrantStore {
                 tracing::warn!(error = %e, "could not re-seal a grant");
             }
         }
+        self.remember(id, Some(&grant));
         Ok(Some(grant))
     }
 
@@ -122,6 +154,7 @@ impl GrantStore {
         .bind(id)
         .execute(executor)
         .await?;
+        self.remember(id, Some(grant));
         Ok(())
     }
 
@@ -161,6 +194,7 @@ impl GrantStore {
     }
 
     pub async fn delete(&self, id: &str) -> Result<(), GrantError> {
+        self.remember(id, None);
         sqlx::query("DELETE FROM grants WHERE id = $1")
             .bind(id)
             .execute(self.db.pool())
@@ -174,6 +208,10 @@ impl GrantStore {
             .bind(now_unix())
             .execute(self.db.pool())
             .await?;
+        // The cache does not know which rows went: it is read again as pages need it.
+        if let Some(cache) = &self.cache {
+            cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
         Ok(r.rows_affected())
     }
 
@@ -261,5 +299,98 @@ impl LockedGrant {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(access: &str, expires_at_unix: i64) -> Grant {
+        Grant {
+            access_token: AccessToken::new(access),
+            refresh_token: Some(RefreshToken::new(format!("{access}-refresh"))),
+            expires_at_unix,
+        }
+    }
+
+    async fn store(dir: &std::path::Path) -> GrantStore {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("portal.db").display());
+        let db = Db::open(&url, 2).await.unwrap();
+        let key = super::super::sealing::TokenKey::generate();
+        GrantStore::new(db, Arc::new(Sealer::new(&key, None)), true)
+    }
+
+    async fn row_access(store: &GrantStore, id: &str) -> Option<String> {
+        let row = sqlx::query(SELECT)
+            .bind(id)
+            .fetch_optional(store.db.pool())
+            .await
+            .unwrap()?;
+        Some(
+            store
+                .open(id, &row)
+                .unwrap()
+                .0
+                .access_token
+                .secret()
+                .to_string(),
+        )
+    }
+
+    /// On SQLite a page's read is answered from memory, and every change goes to the row and
+    /// to memory alike: what a read answers is always what the database holds.
+    #[tokio::test]
+    async fn on_sqlite_reads_come_from_memory_and_every_change_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let id = s.insert(&grant("a1", 100), now_unix() + 600).await.unwrap();
+        // The row goes: a read that still answers it came from memory.
+        sqlx::query("DELETE FROM grants WHERE id = $1")
+            .bind(&id)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        let read = s.get(&id).await.unwrap().expect("read from memory");
+        assert_eq!(read.access_token.secret(), "a1");
+        // Put it back; an update, and a refresh under the lock, reach the row and the reads.
+        let id = s.insert(&grant("a1", 100), now_unix() + 600).await.unwrap();
+        s.update(&id, &grant("a2", 200)).await.unwrap();
+        assert_eq!(row_access(&s, &id).await.as_deref(), Some("a2"));
+        assert_eq!(
+            s.get(&id).await.unwrap().unwrap().access_token.secret(),
+            "a2"
+        );
+        let locked = s.lock(&id).await.unwrap();
+        assert_eq!(locked.grant.as_ref().unwrap().access_token.secret(), "a2");
+        locked.replace(&grant("a3", 300)).await.unwrap();
+        assert_eq!(row_access(&s, &id).await.as_deref(), Some("a3"));
+        let read = s.get(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (read.access_token.secret(), read.expires_at_unix),
+            ("a3", 300)
+        );
+        // Signed out: gone from both.
+        s.delete(&id).await.unwrap();
+        assert!(s.get(&id).await.unwrap().is_none());
+        assert!(row_access(&s, &id).await.is_none());
+    }
+
+    /// A prune forgets what it cannot tell apart: a pruned grant is not answered from memory.
+    #[tokio::test]
+    async fn a_pruned_grant_is_not_answered_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path()).await;
+        let old = s.insert(&grant("old", 100), now_unix() - 1).await.unwrap();
+        let live = s
+            .insert(&grant("live", 100), now_unix() + 600)
+            .await
+            .unwrap();
+        assert_eq!(s.prune().await.unwrap(), 1);
+        assert!(s.get(&old).await.unwrap().is_none());
+        assert_eq!(
+            s.get(&live).await.unwrap().unwrap().access_token.secret(),
+            "live"
+        );
     }
 }

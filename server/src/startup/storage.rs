@@ -37,10 +37,40 @@ pub struct Storage {
 /// breaker: once the database has failed, calls in the next [`Breaker::OPEN_FOR`] fail at once
 /// instead of each waiting out the pool's acquire timeout, so a page whose header and body both
 /// read the session still answers "briefly unavailable" within two seconds.
+///
+/// On SQLite, where this process alone owns the database, the sessions it has loaded or saved
+/// are also kept in memory, written through: a page loads its session without a round trip to
+/// sqlx's worker thread (docs/BENCHMARKS.md). An entry past its expiry is never served. On
+/// PostgreSQL another replica may sign a session out at any time, so every load reads the row.
 #[derive(Debug, Clone)]
 pub struct Sessions {
     engine: SessionEngine,
     breaker: Arc<Breaker>,
+    cache: Option<Arc<std::sync::Mutex<std::collections::HashMap<Id, Record>>>>,
+}
+
+impl Sessions {
+    fn cached(&self, id: &Id) -> Option<Record> {
+        let cache = self
+            .cache
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(id)
+            .filter(|r| r.expiry_date > time::OffsetDateTime::now_utc())
+            .cloned()
+    }
+
+    fn remember(&self, id: &Id, record: Option<&Record>) {
+        if let Some(cache) = &self.cache {
+            let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+            match record {
+                Some(record) => cache.insert(*id, record.clone()),
+                None => cache.remove(id),
+            };
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -104,15 +134,27 @@ macro_rules! each_engine {
 #[async_trait]
 impl SessionStore for Sessions {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        each_engine!(self, s => s.create(record)).await
+        each_engine!(self, s => s.create(record)).await?;
+        self.remember(&record.id, Some(record));
+        Ok(())
     }
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        each_engine!(self, s => s.save(record)).await
+        each_engine!(self, s => s.save(record)).await?;
+        self.remember(&record.id, Some(record));
+        Ok(())
     }
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        each_engine!(self, s => s.load(id)).await
+        if let Some(record) = self.cached(id) {
+            return Ok(Some(record));
+        }
+        let record = each_engine!(self, s => s.load(id)).await?;
+        if let Some(record) = &record {
+            self.remember(id, Some(record));
+        }
+        Ok(record)
     }
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.remember(id, None);
         each_engine!(self, s => s.delete(id)).await
     }
 }
@@ -120,6 +162,11 @@ impl SessionStore for Sessions {
 #[async_trait]
 impl ExpiredDeletion for Sessions {
     async fn delete_expired(&self) -> session_store::Result<()> {
+        if let Some(cache) = &self.cache {
+            let now = time::OffsetDateTime::now_utc();
+            let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.retain(|_, r| r.expiry_date > now);
+        }
         match &self.engine {
             SessionEngine::Sqlite(s) => s.delete_expired().await,
             SessionEngine::Postgres(s) => s.delete_expired().await,
@@ -187,9 +234,11 @@ pub async fn open(config: &Config) -> Result<Storage, String> {
             (SessionEngine::Postgres(store), POSTGRES_CONNECTIONS)
         }
     };
+    let cache = matches!(sessions, SessionEngine::Sqlite(_)).then(Arc::default);
     let sessions = Sessions {
         engine: sessions,
         breaker: Arc::default(),
+        cache,
     };
     let db = Db::open(&config.database.url(), max)
         .await
@@ -278,5 +327,76 @@ async fn prune(grants: GrantStore, claims: LoginClaims) {
         if let Err(e) = claims.prune().await {
             tracing::warn!(error = %e, "sign-in claim pruning failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite_sessions(dir: &Path) -> (Sessions, sqlx::SqlitePool) {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("portal.db"))
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .unwrap();
+        let store = SqliteStore::new(pool.clone());
+        store.migrate().await.unwrap();
+        let sessions = Sessions {
+            engine: SessionEngine::Sqlite(store),
+            breaker: Arc::default(),
+            cache: Some(Arc::default()),
+        };
+        (sessions, pool)
+    }
+
+    fn record(expiry: time::OffsetDateTime) -> Record {
+        let mut data = std::collections::HashMap::new();
+        data.insert("user".to_string(), serde_json::json!("ada"));
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: expiry,
+        }
+    }
+
+    /// On SQLite a load is answered from memory, written through on every change; a sign-out
+    /// (delete) and an expiry are never answered from it.
+    #[tokio::test]
+    async fn sqlite_sessions_load_from_memory_written_through_and_never_past_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sessions, pool) = sqlite_sessions(dir.path()).await;
+        let mut r = record(time::OffsetDateTime::now_utc() + time::Duration::hours(1));
+        sessions.create(&mut r).await.unwrap();
+        // The rows go: a load that still answers came from memory.
+        sqlx::query("DELETE FROM tower_sessions")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(sessions.load(&r.id).await.unwrap().unwrap().data, r.data);
+        // A save reaches the table and the loads.
+        r.data.insert("user".into(), serde_json::json!("grace"));
+        sessions.save(&r).await.unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
+        assert_eq!(
+            sessions.load(&r.id).await.unwrap().unwrap().data["user"],
+            "grace"
+        );
+        // Signed out: gone.
+        sessions.delete(&r.id).await.unwrap();
+        assert!(sessions.load(&r.id).await.unwrap().is_none());
+        // Expired in memory: not served, and the table does not have it either.
+        let mut old = record(time::OffsetDateTime::now_utc() + time::Duration::milliseconds(300));
+        sessions.create(&mut old).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(sessions.load(&old.id).await.unwrap().is_none());
+        sessions.delete_expired().await.unwrap();
+        assert!(sessions.cache.as_ref().unwrap().lock().unwrap().is_empty());
     }
 }
