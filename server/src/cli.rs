@@ -133,6 +133,11 @@ pub const SETTINGS: &[Setting] = &[
         "database",
     ),
     s(
+        "PORTAL_SQLITE_MEMORY",
+        "on: with SQLite, sessions and grants are also kept in memory, written through (this process owns the file); off: every read goes to the database",
+        "on",
+    ),
+    s(
         "PORTAL_SESSION_IDLE_MINUTES",
         "Minutes without a request before a session ends (1-1440)",
         "30",

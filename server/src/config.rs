@@ -104,6 +104,10 @@ pub struct Config {
     /// A refresh holds the grant's database row lock (`PORTAL_REFRESH_LOCK=database`, the
     /// default) or only this replica's (`process`: to show the race in a test).
     pub refresh_row_lock: bool,
+    /// On SQLite, sessions and grants are also kept in memory, written through
+    /// (`PORTAL_SQLITE_MEMORY=on`, the default): this process owns the file. `off` reads the
+    /// database every time (for tests that change the database behind the portal's back).
+    pub sqlite_memory: bool,
     pub upstream: UpstreamConfig,
     pub scopes: Vec<String>,
     pub org: Option<String>,
@@ -533,6 +537,16 @@ pub fn from_vars(
             true
         }
     };
+    let sqlite_memory = match get("PORTAL_SQLITE_MEMORY").as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            errors.push(format!(
+                "PORTAL_SQLITE_MEMORY must be `on` or `off` (got `{other}`)"
+            ));
+            true
+        }
+    };
 
     if !errors.is_empty() {
         return Err(errors);
@@ -545,6 +559,7 @@ pub fn from_vars(
         token_key_old,
         replica_id,
         refresh_row_lock,
+        sqlite_memory,
         upstream,
         scopes: get("GENESYS_SCOPES")
             .map(|s| split_scopes(&s))
@@ -813,6 +828,18 @@ mod tests {
         assert!(
             e.iter().any(|m| m.contains("`database` or `process`")),
             "{e:?}"
+        );
+        let e = errors_of(&[("PORTAL_SQLITE_MEMORY", "maybe")]);
+        assert!(
+            e.iter()
+                .any(|m| m == "PORTAL_SQLITE_MEMORY must be `on` or `off` (got `maybe`)"),
+            "{e:?}"
+        );
+        assert!(from_vars(&vars(&[]), addr()).unwrap().sqlite_memory);
+        assert!(
+            !from_vars(&vars(&[("PORTAL_SQLITE_MEMORY", "off")]), addr())
+                .unwrap()
+                .sqlite_memory
         );
         let c = from_vars(
             &vars(&[

@@ -622,7 +622,9 @@ async fn twenty_concurrent_requests_share_one_refresh() {
 
 #[tokio::test]
 async fn invalid_grant_on_refresh_ends_the_session() {
-    let p = start(&[]).await;
+    // This test changes the database behind the portal's back, which the portal's memory of
+    // SQLite sessions and grants (written through, this process owning the file) would not see.
+    let p = start(&[("PORTAL_SQLITE_MEMORY", "off")]).await;
     p.sign_in("/dashboard").await;
     sqlx::query("UPDATE grants SET refresh_token = 'not-a-refresh-token', expires_at = 0")
         .execute(&p.db().await)
@@ -1312,7 +1314,13 @@ impl TestPortal {
 #[tokio::test]
 async fn sessions_end_after_the_idle_timeout_and_activity_moves_it() {
     use tower_sessions::SessionStore;
-    let p = start(&[("PORTAL_SESSION_IDLE_MINUTES", "30")]).await;
+    // This test changes the database behind the portal's back, which the portal's memory of
+    // SQLite sessions and grants (written through, this process owning the file) would not see.
+    let p = start(&[
+        ("PORTAL_SESSION_IDLE_MINUTES", "30"),
+        ("PORTAL_SQLITE_MEMORY", "off"),
+    ])
+    .await;
     p.sign_in("/dashboard").await;
     let (_, record) = p.session_record().await;
     let idle = record.expiry_date - time::OffsetDateTime::now_utc();
@@ -1374,7 +1382,13 @@ async fn sessions_end_after_the_idle_timeout_and_activity_moves_it() {
 #[tokio::test]
 async fn sessions_end_after_the_absolute_timeout_however_active() {
     use tower_sessions::SessionStore;
-    let p = start(&[("PORTAL_SESSION_MAX_HOURS", "12")]).await;
+    // This test changes the database behind the portal's back, which the portal's memory of
+    // SQLite sessions and grants (written through, this process owning the file) would not see.
+    let p = start(&[
+        ("PORTAL_SESSION_MAX_HOURS", "12"),
+        ("PORTAL_SQLITE_MEMORY", "off"),
+    ])
+    .await;
     p.sign_in("/dashboard").await;
     let (store, mut record) = p.session_record().await;
     let signed_in = record
@@ -2229,7 +2243,9 @@ async fn tokens_are_sealed_at_rest_and_the_data_directory_is_private() {
 
 #[tokio::test]
 async fn a_plaintext_grant_from_before_sealing_is_read_and_sealed_again() {
-    let p = start(&[]).await;
+    // This test changes the database behind the portal's back, which the portal's memory of
+    // SQLite sessions and grants (written through, this process owning the file) would not see.
+    let p = start(&[("PORTAL_SQLITE_MEMORY", "off")]).await;
     p.sign_in("/dashboard").await;
     let (id, access, refresh) = p.grant_row().await;
     let sealer = p.sealer();

@@ -70,8 +70,9 @@ pub struct GrantStore {
 const SELECT: &str = "SELECT access_token, refresh_token, expires_at FROM grants WHERE id = $1";
 
 impl GrantStore {
-    pub fn new(db: Db, sealer: Arc<Sealer>, row_lock: bool) -> Self {
-        let cache = (db.engine() == Engine::Sqlite).then(Arc::default);
+    /// `memory`: on SQLite, keep the grants in memory too (see the module's docs).
+    pub fn new(db: Db, sealer: Arc<Sealer>, row_lock: bool, memory: bool) -> Self {
+        let cache = (memory && db.engine() == Engine::Sqlite).then(Arc::default);
         Self {
             db,
             sealer,
@@ -318,7 +319,7 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.join("portal.db").display());
         let db = Db::open(&url, 2).await.unwrap();
         let key = super::super::sealing::TokenKey::generate();
-        GrantStore::new(db, Arc::new(Sealer::new(&key, None)), true)
+        GrantStore::new(db, Arc::new(Sealer::new(&key, None)), true, true)
     }
 
     async fn row_access(store: &GrantStore, id: &str) -> Option<String> {

@@ -234,7 +234,8 @@ pub async fn open(config: &Config) -> Result<Storage, String> {
             (SessionEngine::Postgres(store), POSTGRES_CONNECTIONS)
         }
     };
-    let cache = matches!(sessions, SessionEngine::Sqlite(_)).then(Arc::default);
+    let cache =
+        (config.sqlite_memory && matches!(sessions, SessionEngine::Sqlite(_))).then(Arc::default);
     let sessions = Sessions {
         engine: sessions,
         breaker: Arc::default(),
@@ -248,7 +249,12 @@ pub async fn open(config: &Config) -> Result<Storage, String> {
         None => local_key(&dir.join("token.key"))?,
     };
     let sealer = Arc::new(Sealer::new(&key, config.token_key_old.as_ref()));
-    let grants = GrantStore::new(db.clone(), sealer.clone(), config.refresh_row_lock);
+    let grants = GrantStore::new(
+        db.clone(),
+        sealer.clone(),
+        config.refresh_row_lock,
+        config.sqlite_memory,
+    );
     let claims = LoginClaims::new(db.clone());
     tokio::spawn(
         sessions
