@@ -211,6 +211,27 @@ fn is_loopback_host(url: &Url) -> bool {
     )
 }
 
+/// A setting that is one of two words: the first is the default when it is unset; anything
+/// else is an error naming both (and answers the default).
+fn one_of_two(
+    errors: &mut Vec<String>,
+    name: &str,
+    value: Option<String>,
+    [(first, first_means), (second, second_means)]: [(&str, bool); 2],
+) -> bool {
+    match value.as_deref() {
+        None => first_means,
+        Some(v) if v == first => first_means,
+        Some(v) if v == second => second_means,
+        Some(other) => {
+            errors.push(format!(
+                "{name} must be `{first}` or `{second}` (got `{other}`)"
+            ));
+            first_means
+        }
+    }
+}
+
 /// Reads the configuration from a set of variables (the process environment in `main`).
 pub fn from_vars(
     vars: &BTreeMap<String, String>,
@@ -287,16 +308,12 @@ pub fn from_vars(
     };
     let genesys_logout = flag("GENESYS_LOGOUT", false);
     let embed_on = flag("PORTAL_EMBED", false);
-    let json_logs = match get("PORTAL_LOG_FORMAT").as_deref() {
-        None | Some("text") => false,
-        Some("json") => true,
-        Some(other) => {
-            errors.push(format!(
-                "PORTAL_LOG_FORMAT must be `text` or `json` (got `{other}`)"
-            ));
-            false
-        }
-    };
+    let json_logs = one_of_two(
+        &mut errors,
+        "PORTAL_LOG_FORMAT",
+        get("PORTAL_LOG_FORMAT"),
+        [("text", false), ("json", true)],
+    );
 
     let region = get("GENESYS_REGION");
     let login_url = get("GENESYS_LOGIN_URL");
@@ -527,26 +544,18 @@ pub fn from_vars(
             "PORTAL_REPLICA_ID is a name of at most 64 letters, digits, `.`, `_` or `-`; got `{replica_id}`"
         ));
     }
-    let refresh_row_lock = match get("PORTAL_REFRESH_LOCK").as_deref() {
-        None | Some("database") => true,
-        Some("process") => false,
-        Some(other) => {
-            errors.push(format!(
-                "PORTAL_REFRESH_LOCK must be `database` or `process` (got `{other}`)"
-            ));
-            true
-        }
-    };
-    let sqlite_memory = match get("PORTAL_SQLITE_MEMORY").as_deref() {
-        None | Some("on") => true,
-        Some("off") => false,
-        Some(other) => {
-            errors.push(format!(
-                "PORTAL_SQLITE_MEMORY must be `on` or `off` (got `{other}`)"
-            ));
-            true
-        }
-    };
+    let refresh_row_lock = one_of_two(
+        &mut errors,
+        "PORTAL_REFRESH_LOCK",
+        get("PORTAL_REFRESH_LOCK"),
+        [("database", true), ("process", false)],
+    );
+    let sqlite_memory = one_of_two(
+        &mut errors,
+        "PORTAL_SQLITE_MEMORY",
+        get("PORTAL_SQLITE_MEMORY"),
+        [("on", true), ("off", false)],
+    );
 
     if !errors.is_empty() {
         return Err(errors);
