@@ -12,6 +12,8 @@ pub mod model;
 mod pages;
 pub mod ui;
 
+pub use pages::fragments;
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{

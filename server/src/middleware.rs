@@ -97,6 +97,20 @@ pub async fn limit_concurrency(
     }
 }
 
+/// A request refused for its body's size (413) is answered without reading that body, so the
+/// connection cannot carry another request: `Connection: close` says so. Without it a client
+/// sent its next request on the same connection and got a broken pipe.
+pub async fn close_after_refused_body(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
 /// The most header bytes (names and values) a request may carry. Browsers send a few KiB;
 /// common front ends stop at 8–16 KiB. Hyper's own buffer stops a head far larger than this.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;

@@ -1174,6 +1174,8 @@ async fn oversized_bodies_headers_and_callbacks_are_refused() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The body was not read, so the connection ends with the answer.
+    assert_eq!(r.headers()[header::CONNECTION], "close");
     // Headers: 32 KiB in all, whether in one header or spread over many.
     for headers in [
         vec![("x-padding".to_string(), "y".repeat(40 * 1024))],
@@ -2274,4 +2276,121 @@ async fn a_plaintext_grant_from_before_sealing_is_read_and_sealed_again() {
         .unwrap();
     assert_eq!(reopened.plain, plain_access);
     assert!(!reopened.reseal);
+}
+
+/// The fragment server functions (the HTML the pages' forms and islands put in place) take
+/// malformed, oversized and hostile input: an error card or a 4xx, text always escaped, never
+/// a 500; signed out they answer the sign-in card and no data; and a burst of them is served.
+#[tokio::test]
+async fn fragment_server_functions_take_malformed_oversized_and_hostile_input() {
+    use app::fragments::{
+        CancelExportLive, DirectoryTable, EndGuestChatsLive, ExportPanel, SetGuestDisabledLive,
+    };
+    let p = start(&[]).await;
+    let html = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<String>().await.unwrap()
+    };
+    let hostile = "\"><script>alert(1)</script>";
+
+    // Signed out: the sign-in card, no table.
+    let anonymous = client(Arc::new(reqwest::cookie::Jar::default()));
+    let card = html(
+        p.call(&anonymous, server_fn::<DirectoryTable>(), &[("search", "")])
+            .await,
+    )
+    .await;
+    assert!(card.contains(r#"data-testid="error""#), "{card}");
+    assert!(card.contains("not-signed-in"), "{card}");
+    assert!(!card.contains("user-row"), "{card}");
+
+    p.sign_in("/users").await;
+    let table = |search: String| {
+        let p = &p;
+        async move {
+            html(
+                p.call(
+                    &p.http,
+                    server_fn::<DirectoryTable>(),
+                    &[("search", &search)],
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    // Malformed values get the defaults, as in a URL: page 1 of 25 active users.
+    let t = table("page=abc&size=7&state=nonsense&sort=%ZZ".into()).await;
+    assert_eq!(
+        t.matches(r#"data-testid="user-row""#).count(),
+        25,
+        "{t:.300}"
+    );
+    // A hostile search is text in the links, never markup; hostile names are escaped.
+    let t = table(format!("q={}", urlencode(hostile))).await;
+    assert!(!t.contains("<script>alert(1)"), "{t}");
+    let t = table("q=onerror".into()).await;
+    assert!(t.contains("&lt;img src=x onerror=alert(1)&gt;"), "{t}");
+    assert!(!t.contains("<img src=x"), "{t}");
+    // Oversized: refused before it is read, or read and answered; never a 500. The client
+    // goes on with its next requests (a refused body closes its connection).
+    let r = p
+        .call(
+            &p.http,
+            server_fn::<DirectoryTable>(),
+            &[("search", &format!("q={}", "a".repeat(300_000)))],
+        )
+        .await;
+    assert!(
+        r.status() == StatusCode::PAYLOAD_TOO_LARGE || r.status() == StatusCode::OK,
+        "{}",
+        r.status()
+    );
+
+    // An export or a guest that is not there, named with markup: the error card, escaped.
+    for path in [server_fn::<ExportPanel>(), server_fn::<CancelExportLive>()] {
+        let card = html(p.call(&p.http, path, &[("id", hostile)]).await).await;
+        assert!(card.contains(r#"data-testid="error""#), "{path}: {card}");
+        assert!(card.contains(r#"data-status="404""#), "{path}: {card}");
+        assert!(!card.contains("<script>"), "{path}: {card}");
+    }
+    // Ending the messaging sessions of a guest that is not there ends none (idempotent).
+    let ended = html(
+        p.call(
+            &p.http,
+            server_fn::<EndGuestChatsLive>(),
+            &[("id", hostile)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(ended, "Ended 0 messaging session(s).");
+    // An argument that does not decode is the caller's error.
+    let r = p
+        .call(
+            &p.http,
+            server_fn::<SetGuestDisabledLive>(),
+            &[("id", "x"), ("disabled", "maybe")],
+        )
+        .await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+
+    // A burst of tables at once: every one served.
+    let answers =
+        futures::future::join_all((1..=48).map(|n| table(format!("page={}&size=25", n % 5 + 1))))
+            .await;
+    for t in answers {
+        assert_eq!(t.matches(r#"data-testid="user-row""#).count(), 25);
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

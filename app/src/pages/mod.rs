@@ -25,3 +25,16 @@ pub use home::HomePage;
 pub use not_found::NotFoundPage;
 pub use service::ServicePage;
 pub use user_detail::UserDetailPage;
+
+/// The fragment server functions the pages' forms and islands post to (their URLs, for tests
+/// and tools: `<T as ServerFn>::PATH`).
+pub mod fragments {
+    pub use super::directory::{DirectoryTable, StartExportLive};
+    pub use super::export::{CancelExportLive, ExportPanel};
+    pub use super::guest_detail::{
+        DeleteGuestLive, EndGuestChatsLive, ReinviteGuestLive, SetGuestDisabledLive,
+    };
+    pub use super::guests::CreateGuestLive;
+    pub use super::home::CheckUpstreamLive;
+    pub use super::service::{RotateGuestKeyLive, RotateServiceLive};
+}

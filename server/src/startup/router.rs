@@ -74,6 +74,7 @@ pub fn router(config: &Config, state: ServerState, sessions: Sessions) -> Router
         .layer(compression())
         .layer(from_fn_with_state(embed_rules(config, &portal), middleware::embedded))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(from_fn(middleware::close_after_refused_body))
         .layer(from_fn(middleware::limit_headers))
         .layer(from_fn_with_state(
             std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests)),
