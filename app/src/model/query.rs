@@ -203,6 +203,15 @@ impl DirectoryQuery {
         }
     }
 
+    /// This view searching for `text` (trimmed), from page 1.
+    pub fn searching(&self, text: &str) -> Self {
+        Self {
+            q: text.trim().to_string(),
+            page: 1,
+            ..self.clone()
+        }
+    }
+
     /// The same view at another page.
     pub fn at_page(&self, page: u32) -> Self {
         Self {
@@ -310,6 +319,19 @@ mod tests {
 
     fn parse(pairs: &[(&str, &str)]) -> (DirectoryQuery, Vec<String>) {
         DirectoryQuery::parse(pairs.iter().copied())
+    }
+
+    #[test]
+    fn a_search_keeps_the_view_from_page_one() {
+        let view = DirectoryQuery {
+            page: 4,
+            size: 50,
+            sort: Sort::Descending,
+            ..DirectoryQuery::default()
+        };
+        let searched = view.searching("  smith ");
+        assert_eq!((searched.q.as_str(), searched.page), ("smith", 1));
+        assert_eq!((searched.size, searched.sort), (50, Sort::Descending));
     }
 
     #[test]

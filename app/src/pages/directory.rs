@@ -335,17 +335,9 @@ mod browser {
                 if live.0.borrow().typing != generation {
                     return;
                 }
-                let value = input.value();
-                let current = live.0.borrow().wanted.clone();
-                if current.q != value.trim() {
-                    live.go(
-                        DirectoryQuery {
-                            q: value.trim().to_string(),
-                            page: 1,
-                            ..current
-                        },
-                        true,
-                    );
+                let next = live.0.borrow().wanted.searching(&input.value());
+                if next.q != live.0.borrow().wanted.q {
+                    live.go(next, true);
                 }
             });
         }
@@ -365,17 +357,10 @@ mod browser {
             ev.prevent_default();
             let q = select("q")
                 .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
-                .map(|i| i.value().trim().to_string())
+                .map(|i| i.value())
                 .unwrap_or_default();
-            let current = self.0.borrow().wanted.clone();
-            self.go(
-                DirectoryQuery {
-                    q,
-                    page: 1,
-                    ..current
-                },
-                false,
-            );
+            let next = self.0.borrow().wanted.searching(&q);
+            self.go(next, false);
         }
     }
 }
