@@ -12,7 +12,15 @@ pub mod model;
 mod pages;
 pub mod ui;
 
-pub use pages::fragments;
+/// The fragment server functions the pages' forms and islands post to (their URLs, for tests
+/// and tools: `<T as ServerFn>::PATH`).
+pub mod fragments {
+    pub use crate::pages::{
+        CancelExportLive, CheckUpstreamLive, CreateGuestLive, DeleteGuestLive, DirectoryTable,
+        EndGuestChatsLive, ExportPanel, ReinviteGuestLive, RotateGuestKeyLive, RotateServiceLive,
+        SetGuestDisabledLive, StartExportLive,
+    };
+}
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};

@@ -26,15 +26,12 @@ pub use not_found::NotFoundPage;
 pub use service::ServicePage;
 pub use user_detail::UserDetailPage;
 
-/// The fragment server functions the pages' forms and islands post to (their URLs, for tests
-/// and tools: `<T as ServerFn>::PATH`).
-pub mod fragments {
-    pub use super::directory::{DirectoryTable, StartExportLive};
-    pub use super::export::{CancelExportLive, ExportPanel};
-    pub use super::guest_detail::{
-        DeleteGuestLive, EndGuestChatsLive, ReinviteGuestLive, SetGuestDisabledLive,
-    };
-    pub use super::guests::CreateGuestLive;
-    pub use super::home::CheckUpstreamLive;
-    pub use super::service::{RotateGuestKeyLive, RotateServiceLive};
-}
+// The fragment server functions the pages' forms and islands post to (see `crate::fragments`).
+pub use directory::{DirectoryTable, StartExportLive};
+pub use export::{CancelExportLive, ExportPanel};
+pub use guest_detail::{
+    DeleteGuestLive, EndGuestChatsLive, ReinviteGuestLive, SetGuestDisabledLive,
+};
+pub use guests::CreateGuestLive;
+pub use home::CheckUpstreamLive;
+pub use service::{RotateGuestKeyLive, RotateServiceLive};
