@@ -18,7 +18,7 @@ use crate::config::FaultSettings;
 pub struct Faults {
     inner: Arc<RwLock<FaultSettings>>,
     rng: Arc<Mutex<StdRng>>,
-    /// API requests still to be refused with a 401 whatever their token.
+    /// API requests made with a user's token still to be refused with a 401.
     refusals: Arc<AtomicU32>,
 }
 
@@ -115,13 +115,16 @@ impl Faults {
         self.read().socket_delay
     }
 
-    /// The next `n` API requests are refused with Genesys' 401 `bad.credentials` whatever
-    /// their token, as when a token is revoked or expires early right after it was issued.
-    pub fn refuse_next_tokens(&self, n: u32) {
+    /// The next `n` API requests made with a user's token (authorization code, implicit or
+    /// refreshed; not client credentials) are refused with Genesys' 401 `bad.credentials`,
+    /// as when a token is revoked or expires early right after it was issued. Service tokens
+    /// are left alone, so a client-credentials manager checking its token in the background
+    /// cannot take a refusal meant for a user's sign-in.
+    pub fn refuse_next_user_tokens(&self, n: u32) {
         self.refusals.store(n, Ordering::SeqCst);
     }
 
-    /// Takes one of the refusals [`Faults::refuse_next_tokens`] asked for, if any are left.
+    /// Takes one of the refusals [`Faults::refuse_next_user_tokens`] asked for, if any are left.
     pub(crate) fn take_refusal(&self) -> bool {
         self.refusals
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

@@ -890,6 +890,30 @@ async fn injected_api_faults() {
 }
 
 #[tokio::test]
+async fn refused_user_tokens_spare_service_tokens() {
+    let h = start_default().await;
+    let user = h.pkce_token(PKCE_CLIENT_ID).await;
+    let service = h.service_token().await;
+    h.sandbox.faults().refuse_next_user_tokens(2);
+    // A service token checking itself in the background takes none of the refusals.
+    for _ in 0..3 {
+        assert_eq!(
+            h.api(Some(&service), "/api/v2/tokens/me").await.status(),
+            StatusCode::OK
+        );
+    }
+    for _ in 0..2 {
+        let v = api_error(h.api(Some(&user), "/api/v2/tokens/me").await, 401).await;
+        assert_eq!(v["code"], "bad.credentials");
+    }
+    // Two refusals, then the same token works again.
+    assert_eq!(
+        h.api(Some(&user), "/api/v2/users/me").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn admin_endpoint_changes_faults_and_expires_tokens() {
     let h = start_default().await;
     let v: Value = h.get_json("/sandbox/faults").await;

@@ -560,7 +560,7 @@ async fn a_token_refused_right_after_the_code_exchange_is_refreshed_once() {
     let p = start(&[]).await;
     let started = p.begin("/dashboard").await;
     let callback = p.answer(&location(&started), "allow").await;
-    p.sandbox.faults().refuse_next_tokens(1);
+    p.sandbox.faults().refuse_next_user_tokens(1);
     let done = p.http.get(&callback).send().await.unwrap();
     assert_eq!(location(&done), "/dashboard");
     let (status, html) = p.get("/dashboard").await;
@@ -577,7 +577,7 @@ async fn a_token_refused_right_after_the_code_exchange_is_refreshed_once() {
     let q = start(&[]).await;
     let started = q.begin("/dashboard").await;
     let callback = q.answer(&location(&started), "allow").await;
-    q.sandbox.faults().refuse_next_tokens(2);
+    q.sandbox.faults().refuse_next_user_tokens(2);
     let done = q.http.get(&callback).send().await.unwrap();
     let landed = location(&done);
     assert!(landed.starts_with("/auth/failed"), "{landed}");

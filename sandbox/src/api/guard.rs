@@ -49,7 +49,8 @@ pub(crate) async fn guard(State(s): State<SandboxState>, mut req: Request, next:
         .into_response();
     };
     let validated = s.store().validate(&bearer);
-    let Some(ctx) = validated.filter(|_| !s.inner.faults.take_refusal()) else {
+    let Some(ctx) = validated.filter(|ctx| ctx.user_id.is_none() || !s.inner.faults.take_refusal())
+    else {
         if s.store().is_expired(&bearer) {
             return unauthorized(
                 "credentials.expired",
